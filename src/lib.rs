@@ -1,0 +1,9 @@
+//! copilot-metrics-exporter: GitHub Copilot usage-metrics reports as
+//! Prometheus metrics.
+//!
+//! Data flows one way: [`config`] → scheduler → collection ([`github`],
+//! [`collect`]) → the metric model ([`model`], built by the pure functions in
+//! [`mapping`]) → sinks ([`sinks`]).
+
+pub mod model;
+pub mod scope;
