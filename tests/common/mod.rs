@@ -1,0 +1,124 @@
+//! Helpers shared by the integration tests: external tools, free ports,
+//! child processes that are killed on drop.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+/// True when running in CI (`CI` set to anything but `false`/`0`/empty):
+/// there, a missing tool fails the test instead of skipping it.
+pub fn in_ci() -> bool {
+    matches!(std::env::var("CI"), Ok(v) if !v.is_empty() && v != "0" && v != "false")
+}
+
+/// Finds an executable on `PATH` (plus `.ci-deps` folders of the checkout).
+/// When it is missing: in CI the test fails; on a developer machine the test
+/// prints a loud SKIPPED line and the caller returns early.
+pub fn require_tool(name: &str) -> Option<PathBuf> {
+    if let Some(path) = find_tool(name) {
+        return Some(path);
+    }
+    if in_ci() {
+        panic!("required tool `{name}` is not installed; .ci/run must install it");
+    }
+    eprintln!(
+        "\n!!!!! SKIPPED: `{name}` is not installed on this machine (CI installs it: see .ci/run) !!!!!\n"
+    );
+    None
+}
+
+/// Looks an executable up on `PATH` and in the project-local `.ci-deps` folders.
+pub fn find_tool(name: &str) -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.push(root.join(".ci-deps/venv/bin"));
+    dirs.push(root.join(".ci-deps/node_modules/.bin"));
+    dirs.push(root.join(".ci-deps/bin"));
+    dirs.into_iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral loopback port")
+}
+
+/// A child process killed (and reaped) when dropped.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `cmd`, killed when the returned guard drops.
+pub fn spawn(cmd: &mut Command) -> KillOnDrop {
+    KillOnDrop(cmd.spawn().expect("spawn child process"))
+}
+
+/// Polls `url` until it answers 2xx or `timeout` passes.
+pub fn wait_http_ok(url: &str, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(status) = http_get_status(url) {
+            if (200..300).contains(&status) {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// A minimal blocking HTTP/1.0 GET over loopback, returning the status code.
+/// (Kept dependency-free so any test can wait for a server.)
+pub fn http_get_status(url: &str) -> std::io::Result<u16> {
+    let (status, _) = http_get(url)?;
+    Ok(status)
+}
+
+/// A minimal blocking HTTP/1.0 GET: status and body.
+pub fn http_get(url: &str) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| std::io::Error::other("only http:// URLs"))?;
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let mut stream = std::net::TcpStream::connect(host)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no HTTP status line"))?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// Path of the exporter binary built for integration tests.
+pub fn exporter_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_copilot-metrics-exporter"))
+}
