@@ -1,0 +1,3 @@
+//! Sinks: where the metric model goes besides `/metrics`.
+
+pub mod remote_write;

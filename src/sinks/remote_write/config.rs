@@ -1,0 +1,789 @@
+//! Remote-write configuration: the clap arguments (all settable from the
+//! environment) and the validated [`RemoteWriteConfig`] built from them.
+//!
+//! Secrets (tokens, passwords, custom header values) are held in [`Secret`],
+//! whose `Debug`/`Display` print `***`, and `--help` never shows env values.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::header::{HeaderName, HeaderValue};
+use url::Url;
+
+/// Default cap on samples per remote-write request (Prometheus sends at most
+/// 2000 by default, vmagent 10000; a day of Copilot data is far below this).
+pub const DEFAULT_MAX_SAMPLES_PER_REQUEST: usize = 5000;
+/// Default per-request timeout.
+pub const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
+/// Default bound on the time spent retrying one request.
+pub const DEFAULT_MAX_RETRY_SECONDS: u64 = 300;
+/// Default first retry delay.
+pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(500);
+/// Default longest retry delay.
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// A string that must never be printed: `Debug` and `Display` show `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Which timestamps remote-write samples carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TimestampMode {
+    /// Each scope's newest report day, stamped at send time (works on any
+    /// receiver with its default settings).
+    Now,
+    /// Every settled report day once, stamped at 12:00:00 UTC of that day
+    /// (needs an out-of-order window, or VictoriaMetrics).
+    ReportDay,
+}
+
+impl fmt::Display for TimestampMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimestampMode::Now => "now",
+            TimestampMode::ReportDay => "report-day",
+        })
+    }
+}
+
+/// Remote-write command-line arguments, each also read from its environment
+/// variable. Flatten into the CLI with `#[command(flatten)]`.
+#[derive(Clone, Debug, clap::Args)]
+#[command(next_help_heading = "Remote-write sink")]
+pub struct RemoteWriteArgs {
+    /// Remote-write receiver URL (e.g. http://prometheus:9090/api/v1/write);
+    /// setting it enables the sink.
+    #[arg(long, env = "REMOTE_WRITE_URL", hide_env_values = true)]
+    pub remote_write_url: Option<Secret>,
+
+    /// Bearer token for the receiver.
+    #[arg(long, env = "REMOTE_WRITE_BEARER_TOKEN", hide_env_values = true)]
+    pub remote_write_bearer_token: Option<Secret>,
+
+    /// File holding the bearer token (re-read before every publish).
+    #[arg(long, env = "REMOTE_WRITE_BEARER_TOKEN_FILE", hide_env_values = true)]
+    pub remote_write_bearer_token_file: Option<PathBuf>,
+
+    /// Basic-auth user name.
+    #[arg(long, env = "REMOTE_WRITE_USERNAME", hide_env_values = true)]
+    pub remote_write_username: Option<Secret>,
+
+    /// Basic-auth password.
+    #[arg(long, env = "REMOTE_WRITE_PASSWORD", hide_env_values = true)]
+    pub remote_write_password: Option<Secret>,
+
+    /// File holding the basic-auth password (re-read before every publish).
+    #[arg(long, env = "REMOTE_WRITE_PASSWORD_FILE", hide_env_values = true)]
+    pub remote_write_password_file: Option<PathBuf>,
+
+    /// Extra request headers, `Name=value,Name2=value` (e.g.
+    /// `X-Scope-OrgID=team-a` for Mimir). Protocol headers cannot be
+    /// overridden, nor Authorization when auth is configured.
+    #[arg(long, env = "REMOTE_WRITE_HEADERS", hide_env_values = true)]
+    pub remote_write_headers: Option<Secret>,
+
+    /// Extra PEM CA bundle trusted for the receiver (besides the built-in roots).
+    #[arg(long, env = "REMOTE_WRITE_CA_FILE", hide_env_values = true)]
+    pub remote_write_ca_file: Option<PathBuf>,
+
+    /// Sample timestamps: `now` (newest day, stamped at send time) or
+    /// `report-day` (every settled day once, at 12:00 UTC of that day).
+    #[arg(
+        long,
+        env = "REMOTE_WRITE_TIMESTAMPS",
+        value_enum,
+        default_value_t = TimestampMode::Now
+    )]
+    pub remote_write_timestamps: TimestampMode,
+
+    /// `report-day`: a day is sent once it is this many days old (GitHub
+    /// revises recent days).
+    #[arg(long, env = "REMOTE_WRITE_SETTLE_DAYS", default_value_t = 3)]
+    pub remote_write_settle_days: u32,
+
+    /// `report-day`: how many days back the first run reaches (1..=365).
+    #[arg(long, env = "BACKFILL_DAYS", default_value_t = 28)]
+    pub backfill_days: u32,
+
+    /// Directory for the per-scope "last day sent" marks of `report-day`
+    /// mode; without it they live in memory only.
+    #[arg(long, env = "STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// Timeout of one remote-write HTTP request, in seconds.
+    #[arg(long, env = "REMOTE_WRITE_TIMEOUT_SECONDS", default_value_t = DEFAULT_TIMEOUT_SECONDS)]
+    pub remote_write_timeout_seconds: u64,
+
+    /// How long one request may be retried (5xx, 429, transport errors)
+    /// before it counts as failed, in seconds.
+    #[arg(long, env = "REMOTE_WRITE_MAX_RETRY_SECONDS", default_value_t = DEFAULT_MAX_RETRY_SECONDS)]
+    pub remote_write_max_retry_seconds: u64,
+
+    /// Most samples in one remote-write request.
+    #[arg(long, env = "REMOTE_WRITE_MAX_SAMPLES_PER_REQUEST", default_value_t = DEFAULT_MAX_SAMPLES_PER_REQUEST)]
+    pub remote_write_max_samples_per_request: usize,
+}
+
+impl Default for RemoteWriteArgs {
+    fn default() -> Self {
+        RemoteWriteArgs {
+            remote_write_url: None,
+            remote_write_bearer_token: None,
+            remote_write_bearer_token_file: None,
+            remote_write_username: None,
+            remote_write_password: None,
+            remote_write_password_file: None,
+            remote_write_headers: None,
+            remote_write_ca_file: None,
+            remote_write_timestamps: TimestampMode::Now,
+            remote_write_settle_days: 3,
+            backfill_days: 28,
+            state_dir: None,
+            remote_write_timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
+            remote_write_max_retry_seconds: DEFAULT_MAX_RETRY_SECONDS,
+            remote_write_max_samples_per_request: DEFAULT_MAX_SAMPLES_PER_REQUEST,
+        }
+    }
+}
+
+/// An invalid remote-write setting, naming its environment variable. The
+/// message never contains a secret.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct RemoteWriteConfigError {
+    /// The environment variable at fault (e.g. `REMOTE_WRITE_HEADERS`).
+    pub var: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+fn err(var: &'static str, message: impl Into<String>) -> RemoteWriteConfigError {
+    RemoteWriteConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+/// Where a secret comes from: the value itself or a file re-read on use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretSource {
+    /// Given directly.
+    Value(Secret),
+    /// Read from this file (trailing newline trimmed) before each publish.
+    File(PathBuf),
+}
+
+impl SecretSource {
+    /// The secret now: the value, or the file's trimmed contents.
+    pub fn resolve(&self) -> Result<Secret, String> {
+        match self {
+            SecretSource::Value(s) => Ok(s.clone()),
+            SecretSource::File(path) => read_secret_file(path),
+        }
+    }
+}
+
+fn read_secret_file(path: &Path) -> Result<Secret, String> {
+    let raw = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let trimmed = raw.trim_end_matches(['\r', '\n']);
+    if trimmed.is_empty() {
+        return Err(format!("{} is empty", path.display()));
+    }
+    Ok(Secret::new(trimmed))
+}
+
+/// How requests authenticate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// `Authorization: Bearer <token>`.
+    Bearer(SecretSource),
+    /// `Authorization: Basic …`.
+    Basic {
+        /// User name.
+        username: Secret,
+        /// Password (may be absent).
+        password: Option<SecretSource>,
+    },
+}
+
+/// Retry schedule for one request: exponential backoff with jitter from
+/// `initial_backoff` up to `max_backoff`, given up after `max_duration`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Delay before the first retry (before jitter).
+    pub initial_backoff: Duration,
+    /// Longest delay between two attempts (before jitter; a longer
+    /// `Retry-After` is honoured up to the deadline).
+    pub max_backoff: Duration,
+    /// Total time one request may take, retries included.
+    pub max_duration: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            initial_backoff: DEFAULT_INITIAL_BACKOFF,
+            max_backoff: DEFAULT_MAX_BACKOFF,
+            max_duration: Duration::from_secs(DEFAULT_MAX_RETRY_SECONDS),
+        }
+    }
+}
+
+/// Validated remote-write settings. `Debug` prints the URL without query
+/// or credentials and no secret.
+#[derive(Clone)]
+pub struct RemoteWriteConfig {
+    /// Receiver URL (may hold a secret in its query: print [`Self::display_url`]).
+    pub url: Url,
+    /// Authentication, if any.
+    pub auth: Option<Auth>,
+    /// Extra headers, validated against the reserved protocol headers.
+    /// Values are marked sensitive and print as `Sensitive`.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Extra trusted CA certificates.
+    pub ca_certs: Vec<reqwest::Certificate>,
+    /// Which timestamps samples carry.
+    pub mode: TimestampMode,
+    /// `report-day`: days younger than this are not sent yet.
+    pub settle_days: u32,
+    /// `report-day`: how far back the first run reaches.
+    pub backfill_days: u32,
+    /// Where the per-scope high-water marks are stored (`None`: memory).
+    pub state_dir: Option<PathBuf>,
+    /// Timeout of one HTTP attempt.
+    pub timeout: Duration,
+    /// Retry schedule of one request.
+    pub retry: RetryPolicy,
+    /// Most samples per request.
+    pub max_samples_per_request: usize,
+}
+
+impl fmt::Debug for RemoteWriteConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header_names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("RemoteWriteConfig")
+            .field("url", &self.display_url())
+            .field("auth", &self.auth)
+            .field("headers", &header_names)
+            .field("ca_certs", &self.ca_certs.len())
+            .field("mode", &self.mode)
+            .field("settle_days", &self.settle_days)
+            .field("backfill_days", &self.backfill_days)
+            .field("state_dir", &self.state_dir)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("max_samples_per_request", &self.max_samples_per_request)
+            .finish()
+    }
+}
+
+/// Headers the sender owns (RW1-04/RW1-05), plus framing headers.
+const RESERVED_HEADERS: &[&str] = &[
+    "content-encoding",
+    "content-type",
+    "content-length",
+    "transfer-encoding",
+    "host",
+    "connection",
+    "user-agent",
+    "x-prometheus-remote-write-version",
+    "retry-attempt",
+];
+
+impl RemoteWriteConfig {
+    /// A configuration with defaults for everything but the URL (for tests
+    /// and programmatic use).
+    pub fn new(url: Url) -> Self {
+        RemoteWriteConfig {
+            url,
+            auth: None,
+            headers: Vec::new(),
+            ca_certs: Vec::new(),
+            mode: TimestampMode::Now,
+            settle_days: 3,
+            backfill_days: 28,
+            state_dir: None,
+            timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECONDS),
+            retry: RetryPolicy::default(),
+            max_samples_per_request: DEFAULT_MAX_SAMPLES_PER_REQUEST,
+        }
+    }
+
+    /// Validates the arguments. `Ok(None)` when `REMOTE_WRITE_URL` is unset
+    /// (the sink is off). Secret files are read once here to fail early.
+    pub fn from_args(args: &RemoteWriteArgs) -> Result<Option<Self>, RemoteWriteConfigError> {
+        let Some(raw_url) = args.remote_write_url.as_ref() else {
+            return Ok(None);
+        };
+        let url = parse_url(raw_url.expose())?;
+        let auth = parse_auth(args)?;
+        let headers = parse_headers(args.remote_write_headers.as_ref(), auth.is_some())?;
+
+        let ca_certs = match &args.remote_write_ca_file {
+            None => Vec::new(),
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    err(
+                        "REMOTE_WRITE_CA_FILE",
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                })?;
+                let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                    err(
+                        "REMOTE_WRITE_CA_FILE",
+                        format!("{} is not a PEM certificate bundle: {e}", path.display()),
+                    )
+                })?;
+                if certs.is_empty() {
+                    return Err(err(
+                        "REMOTE_WRITE_CA_FILE",
+                        format!("{} holds no PEM certificate", path.display()),
+                    ));
+                }
+                certs
+            }
+        };
+
+        if args.remote_write_settle_days > 365 {
+            return Err(err("REMOTE_WRITE_SETTLE_DAYS", "must be between 0 and 365"));
+        }
+        if !(1..=365).contains(&args.backfill_days) {
+            return Err(err("BACKFILL_DAYS", "must be between 1 and 365"));
+        }
+        if !(1..=3600).contains(&args.remote_write_timeout_seconds) {
+            return Err(err(
+                "REMOTE_WRITE_TIMEOUT_SECONDS",
+                "must be between 1 and 3600",
+            ));
+        }
+        if args.remote_write_max_retry_seconds > 86_400 {
+            return Err(err(
+                "REMOTE_WRITE_MAX_RETRY_SECONDS",
+                "must be between 0 and 86400",
+            ));
+        }
+        if !(1..=1_000_000).contains(&args.remote_write_max_samples_per_request) {
+            return Err(err(
+                "REMOTE_WRITE_MAX_SAMPLES_PER_REQUEST",
+                "must be between 1 and 1000000",
+            ));
+        }
+        if let Some(dir) = &args.state_dir {
+            if dir.as_os_str().is_empty() {
+                return Err(err("STATE_DIR", "must not be empty"));
+            }
+        }
+
+        Ok(Some(RemoteWriteConfig {
+            url,
+            auth,
+            headers,
+            ca_certs,
+            mode: args.remote_write_timestamps,
+            settle_days: args.remote_write_settle_days,
+            backfill_days: args.backfill_days,
+            state_dir: args.state_dir.clone(),
+            timeout: Duration::from_secs(args.remote_write_timeout_seconds),
+            retry: RetryPolicy {
+                max_duration: Duration::from_secs(args.remote_write_max_retry_seconds),
+                ..RetryPolicy::default()
+            },
+            max_samples_per_request: args.remote_write_max_samples_per_request,
+        }))
+    }
+
+    /// The URL as it may be printed: no user info, query replaced by `?…`.
+    pub fn display_url(&self) -> String {
+        display_url(&self.url)
+    }
+}
+
+/// `scheme://host[:port]/path`, plus `?…` when a query was present (it may
+/// hold an API key).
+pub fn display_url(url: &Url) -> String {
+    let mut out = format!("{}://", url.scheme());
+    if let Some(host) = url.host_str() {
+        out.push_str(host);
+    }
+    if let Some(port) = url.port() {
+        out.push_str(&format!(":{port}"));
+    }
+    out.push_str(url.path());
+    if url.query().is_some() {
+        out.push_str("?…");
+    }
+    out
+}
+
+fn parse_url(raw: &str) -> Result<Url, RemoteWriteConfigError> {
+    const VAR: &str = "REMOTE_WRITE_URL";
+    let url = Url::parse(raw.trim())
+        .map_err(|e| err(VAR, format!("not a valid absolute URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(err(VAR, "scheme must be http or https"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(err(VAR, "has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(err(
+            VAR,
+            "must not carry credentials; use REMOTE_WRITE_USERNAME and REMOTE_WRITE_PASSWORD",
+        ));
+    }
+    if url.fragment().is_some() {
+        return Err(err(VAR, "must not have a #fragment"));
+    }
+    Ok(url)
+}
+
+fn parse_auth(args: &RemoteWriteArgs) -> Result<Option<Auth>, RemoteWriteConfigError> {
+    let bearer = match (
+        &args.remote_write_bearer_token,
+        &args.remote_write_bearer_token_file,
+    ) {
+        (Some(_), Some(_)) => {
+            return Err(err(
+                "REMOTE_WRITE_BEARER_TOKEN_FILE",
+                "set either REMOTE_WRITE_BEARER_TOKEN or REMOTE_WRITE_BEARER_TOKEN_FILE, not both",
+            ))
+        }
+        (Some(token), None) => {
+            if token.expose().trim().is_empty() {
+                return Err(err("REMOTE_WRITE_BEARER_TOKEN", "is empty"));
+            }
+            Some(SecretSource::Value(token.clone()))
+        }
+        (None, Some(path)) => {
+            read_secret_file(path).map_err(|m| err("REMOTE_WRITE_BEARER_TOKEN_FILE", m))?;
+            Some(SecretSource::File(path.clone()))
+        }
+        (None, None) => None,
+    };
+    let password = match (
+        &args.remote_write_password,
+        &args.remote_write_password_file,
+    ) {
+        (Some(_), Some(_)) => {
+            return Err(err(
+                "REMOTE_WRITE_PASSWORD_FILE",
+                "set either REMOTE_WRITE_PASSWORD or REMOTE_WRITE_PASSWORD_FILE, not both",
+            ))
+        }
+        (Some(p), None) => Some(SecretSource::Value(p.clone())),
+        (None, Some(path)) => {
+            read_secret_file(path).map_err(|m| err("REMOTE_WRITE_PASSWORD_FILE", m))?;
+            Some(SecretSource::File(path.clone()))
+        }
+        (None, None) => None,
+    };
+    let username = args
+        .remote_write_username
+        .as_ref()
+        .filter(|u| !u.expose().is_empty());
+    match (bearer, username, password) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(err(
+            "REMOTE_WRITE_BEARER_TOKEN",
+            "bearer and basic auth (REMOTE_WRITE_USERNAME/PASSWORD) are mutually exclusive",
+        )),
+        (Some(b), None, None) => Ok(Some(Auth::Bearer(b))),
+        (None, Some(u), p) => {
+            if u.expose().contains(':') {
+                return Err(err(
+                    "REMOTE_WRITE_USERNAME",
+                    "must not contain ':' (basic auth)",
+                ));
+            }
+            Ok(Some(Auth::Basic {
+                username: u.clone(),
+                password: p,
+            }))
+        }
+        (None, None, Some(_)) => Err(err(
+            "REMOTE_WRITE_USERNAME",
+            "is required when REMOTE_WRITE_PASSWORD(_FILE) is set",
+        )),
+        (None, None, None) => Ok(None),
+    }
+}
+
+/// Parses `Name=value,Name2=value`. Values are never echoed in errors.
+fn parse_headers(
+    raw: Option<&Secret>,
+    auth_configured: bool,
+) -> Result<Vec<(HeaderName, HeaderValue)>, RemoteWriteConfigError> {
+    const VAR: &str = "REMOTE_WRITE_HEADERS";
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let mut out: Vec<(HeaderName, HeaderValue)> = Vec::new();
+    for (i, item) in raw.expose().split(',').enumerate() {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let Some((name, value)) = item.split_once('=') else {
+            return Err(err(
+                VAR,
+                format!("entry {} has no '=' (expected Name=value)", i + 1),
+            ));
+        };
+        let name = name.trim();
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            err(
+                VAR,
+                format!("entry {}: {name:?} is not a valid header name", i + 1),
+            )
+        })?;
+        if RESERVED_HEADERS.contains(&name.as_str()) {
+            return Err(err(
+                VAR,
+                format!(
+                    "header {name} is set by the remote-write protocol and cannot be overridden"
+                ),
+            ));
+        }
+        if name == reqwest::header::AUTHORIZATION && auth_configured {
+            return Err(err(
+                VAR,
+                "Authorization cannot be set here while REMOTE_WRITE_BEARER_TOKEN or REMOTE_WRITE_USERNAME configures auth",
+            ));
+        }
+        if out.iter().any(|(n, _)| *n == name) {
+            return Err(err(VAR, format!("header {name} is given twice")));
+        }
+        let mut value = HeaderValue::from_str(value.trim()).map_err(|_| {
+            err(
+                VAR,
+                format!("the value of {name} is not a valid header value"),
+            )
+        })?;
+        value.set_sensitive(true);
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        rw: RemoteWriteArgs,
+    }
+
+    fn args(url: &str) -> RemoteWriteArgs {
+        RemoteWriteArgs {
+            remote_write_url: Some(Secret::new(url)),
+            ..RemoteWriteArgs::default()
+        }
+    }
+
+    #[test]
+    fn unset_url_disables_the_sink() {
+        assert!(RemoteWriteConfig::from_args(&RemoteWriteArgs::default())
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn clap_parses_flags_and_defaults() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "--remote-write-url",
+            "http://r:9090/api/v1/write",
+            "--remote-write-timestamps",
+            "report-day",
+        ])
+        .unwrap();
+        assert_eq!(cli.rw.remote_write_timestamps, TimestampMode::ReportDay);
+        assert_eq!(cli.rw.backfill_days, 28);
+        assert_eq!(cli.rw.remote_write_settle_days, 3);
+        let cfg = RemoteWriteConfig::from_args(&cli.rw).unwrap().unwrap();
+        assert_eq!(cfg.mode, TimestampMode::ReportDay);
+        assert_eq!(cfg.max_samples_per_request, DEFAULT_MAX_SAMPLES_PER_REQUEST);
+    }
+
+    #[test]
+    fn help_hides_env_values() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("REMOTE_WRITE_BEARER_TOKEN"));
+        assert!(help.contains("REMOTE_WRITE_HEADERS"));
+        // Declared with hide_env_values: a set env var is never echoed.
+        let cmd = Cli::command();
+        for arg in cmd.get_arguments() {
+            if arg.get_env().is_some() && arg.get_id().as_str().contains("remote_write_") {
+                let id = arg.get_id().as_str();
+                let secret_like = [
+                    "remote_write_url",
+                    "remote_write_bearer_token",
+                    "remote_write_password",
+                    "remote_write_headers",
+                    "remote_write_username",
+                ];
+                if secret_like.iter().any(|s| id.starts_with(s)) {
+                    assert!(arg.is_hide_env_values_set(), "{id} shows its env value");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let mut a = args("https://r.example/api/v1/push?api_key=QUERYSECRET");
+        a.remote_write_username = Some(Secret::new("user"));
+        a.remote_write_password = Some(Secret::new("PASSWORDSECRET"));
+        a.remote_write_headers = Some(Secret::new("X-Scope-OrgID=HEADERSECRET"));
+        let dbg = format!("{a:?}");
+        assert!(!dbg.contains("PASSWORDSECRET") && !dbg.contains("HEADERSECRET"));
+        assert!(!dbg.contains("QUERYSECRET"));
+        let cfg = RemoteWriteConfig::from_args(&a).unwrap().unwrap();
+        let dbg = format!("{cfg:?}");
+        assert!(!dbg.contains("PASSWORDSECRET"), "{dbg}");
+        assert!(!dbg.contains("HEADERSECRET"), "{dbg}");
+        assert_eq!(cfg.display_url(), "https://r.example/api/v1/push?…");
+    }
+
+    #[test]
+    fn headers_parse_and_reserved_ones_are_rejected() {
+        let mut a = args("http://r/api/v1/push");
+        a.remote_write_headers = Some(Secret::new("X-Scope-OrgID=team-a, X-Other = a=b "));
+        let cfg = RemoteWriteConfig::from_args(&a).unwrap().unwrap();
+        assert_eq!(cfg.headers.len(), 2);
+        assert_eq!(cfg.headers[0].0.as_str(), "x-scope-orgid");
+        assert_eq!(cfg.headers[1].1.to_str().unwrap(), "a=b");
+
+        // RW1-05: reserved headers cannot be overridden.
+        for bad in [
+            "Content-Encoding=gzip",
+            "content-type=text/plain",
+            "X-Prometheus-Remote-Write-Version=2.0.0",
+            "User-Agent=evil",
+        ] {
+            a.remote_write_headers = Some(Secret::new(bad));
+            let e = RemoteWriteConfig::from_args(&a).unwrap_err();
+            assert_eq!(e.var, "REMOTE_WRITE_HEADERS");
+            assert!(e.message.contains("cannot be overridden"), "{e}");
+        }
+        // Authorization only when no auth is configured.
+        a.remote_write_headers = Some(Secret::new("Authorization=Bearer SECRETX"));
+        assert!(RemoteWriteConfig::from_args(&a).is_ok());
+        a.remote_write_bearer_token = Some(Secret::new("t"));
+        let e = RemoteWriteConfig::from_args(&a).unwrap_err();
+        assert!(!e.to_string().contains("SECRETX"));
+        assert!(e.to_string().contains("Authorization"));
+        // Malformed entries name the variable, never the value.
+        a.remote_write_bearer_token = None;
+        a.remote_write_headers = Some(Secret::new("NoEqualsSign"));
+        let e = RemoteWriteConfig::from_args(&a).unwrap_err();
+        assert!(e.to_string().starts_with("REMOTE_WRITE_HEADERS:"));
+        a.remote_write_headers = Some(Secret::new("X-A=ok\nbad"));
+        let e = RemoteWriteConfig::from_args(&a).unwrap_err();
+        assert!(!e.to_string().contains("bad"), "{e}");
+    }
+
+    #[test]
+    fn auth_combinations() {
+        let dir = tempfile::tempdir().unwrap();
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, "FILETOKEN\n").unwrap();
+
+        let mut a = args("http://r/w");
+        a.remote_write_bearer_token_file = Some(token_file.clone());
+        let cfg = RemoteWriteConfig::from_args(&a).unwrap().unwrap();
+        match cfg.auth {
+            Some(Auth::Bearer(src)) => assert_eq!(src.resolve().unwrap().expose(), "FILETOKEN"),
+            other => panic!("unexpected {other:?}"),
+        }
+        a.remote_write_bearer_token = Some(Secret::new("x"));
+        assert_eq!(
+            RemoteWriteConfig::from_args(&a).unwrap_err().var,
+            "REMOTE_WRITE_BEARER_TOKEN_FILE"
+        );
+        a.remote_write_bearer_token_file = None;
+        a.remote_write_username = Some(Secret::new("u"));
+        assert_eq!(
+            RemoteWriteConfig::from_args(&a).unwrap_err().var,
+            "REMOTE_WRITE_BEARER_TOKEN"
+        );
+        a.remote_write_bearer_token = None;
+        a.remote_write_username = None;
+        a.remote_write_password = Some(Secret::new("p"));
+        assert_eq!(
+            RemoteWriteConfig::from_args(&a).unwrap_err().var,
+            "REMOTE_WRITE_USERNAME"
+        );
+        a.remote_write_password = None;
+        a.remote_write_password_file = Some(dir.path().join("missing"));
+        a.remote_write_username = Some(Secret::new("u"));
+        assert_eq!(
+            RemoteWriteConfig::from_args(&a).unwrap_err().var,
+            "REMOTE_WRITE_PASSWORD_FILE"
+        );
+    }
+
+    #[test]
+    fn url_and_ranges_are_validated() {
+        for bad in ["not a url", "ftp://x/y", "http://user:pw@host/w"] {
+            let e = RemoteWriteConfig::from_args(&args(bad)).unwrap_err();
+            assert_eq!(e.var, "REMOTE_WRITE_URL");
+            assert!(!e.to_string().contains("pw@"), "{e}");
+        }
+        let mut a = args("http://r/w");
+        a.backfill_days = 0;
+        assert_eq!(
+            RemoteWriteConfig::from_args(&a).unwrap_err().var,
+            "BACKFILL_DAYS"
+        );
+        a.backfill_days = 366;
+        assert!(RemoteWriteConfig::from_args(&a).is_err());
+        a.backfill_days = 365;
+        a.remote_write_max_samples_per_request = 0;
+        assert_eq!(
+            RemoteWriteConfig::from_args(&a).unwrap_err().var,
+            "REMOTE_WRITE_MAX_SAMPLES_PER_REQUEST"
+        );
+        a.remote_write_max_samples_per_request = 10;
+        a.remote_write_ca_file = Some(PathBuf::from("/nonexistent/ca.pem"));
+        assert_eq!(
+            RemoteWriteConfig::from_args(&a).unwrap_err().var,
+            "REMOTE_WRITE_CA_FILE"
+        );
+    }
+}

@@ -1,0 +1,335 @@
+//! Pure encoding: model series → [`WriteRequest`]s → snappy-block bytes.
+//!
+//! Nothing here does I/O. The rules of the remote-write 1.0 sender checklist
+//! that concern the payload are enforced here: complete label sets with
+//! `__name__` (RW1-10/11), labels sorted, unique, non-empty (RW1-12), valid
+//! names (RW1-13), millisecond timestamps (RW1-03), samples in time order per
+//! series (RW1-15), snappy block compression (RW1-06), and a cap on samples
+//! per request.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use prost::Message;
+
+use super::proto::{metric_metadata::MetricType, Label, MetricMetadata, Sample, TimeSeries};
+use super::proto::WriteRequest;
+use crate::model::{SampleSet, SeriesKey};
+
+/// Bit pattern of the Prometheus stale marker (RW1-17); used for nothing else.
+pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+/// Bit pattern of an ordinary NaN as Prometheus writes it. NaN values from
+/// the model are normalised to it, so they can never read as stale markers.
+pub const NORMAL_NAN_BITS: u64 = 0x7ff8_0000_0000_0001;
+
+/// A full label set, `__name__` included, sorted by name (the key of a series
+/// inside a [`Batch`]).
+pub type LabelSet = Vec<(String, String)>;
+
+/// Whether `name` is a valid metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*` (RW1-13).
+pub fn is_valid_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+/// Whether `name` is a valid, non-reserved label name:
+/// `[a-zA-Z_][a-zA-Z0-9_]*` not starting with `__` (RW1-13).
+pub fn is_valid_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with("__")
+}
+
+/// The complete label set of a series: `__name__` plus its labels, sorted by
+/// name, labels with empty values dropped (empty means absent in
+/// Prometheus). Errors (never panics) on an invalid metric or label name or a
+/// repeated label name.
+pub fn label_set(key: &SeriesKey) -> Result<LabelSet, String> {
+    if !is_valid_metric_name(&key.name) {
+        return Err(format!("invalid metric name {:?}", key.name));
+    }
+    let mut labels: LabelSet = Vec::with_capacity(key.labels.len() + 1);
+    labels.push(("__name__".to_string(), key.name.clone()));
+    for (name, value) in &key.labels {
+        if !is_valid_label_name(name) {
+            return Err(format!(
+                "series {}: invalid or reserved label name {name:?}",
+                key.name
+            ));
+        }
+        if value.is_empty() {
+            continue;
+        }
+        labels.push((name.clone(), value.clone()));
+    }
+    labels.sort_by(|a, b| a.0.cmp(&b.0));
+    if labels.windows(2).any(|w| w[0].0 == w[1].0) {
+        return Err(format!("series {}: repeated label name", key.name));
+    }
+    Ok(labels)
+}
+
+/// Maps model values onto the wire: NaN becomes Prometheus' ordinary NaN
+/// (never the stale-marker pattern).
+pub fn wire_value(value: f64) -> f64 {
+    if value.is_nan() {
+        f64::from_bits(NORMAL_NAN_BITS)
+    } else {
+        value
+    }
+}
+
+/// Samples grouped by series, ready to be cut into capped requests.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    series: BTreeMap<LabelSet, Vec<Sample>>,
+    help: BTreeMap<String, String>,
+    skipped: Vec<String>,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds every series of `set`, all at `timestamp_ms`.
+    pub fn add_set(&mut self, set: &SampleSet, timestamp_ms: i64) {
+        for (key, value) in set.iter() {
+            self.add(key, value, timestamp_ms, set.help(&key.name));
+        }
+    }
+
+    /// Adds one sample. A series with invalid names is skipped and noted in
+    /// [`Batch::skipped`].
+    pub fn add(&mut self, key: &SeriesKey, value: f64, timestamp_ms: i64, help: Option<&str>) {
+        match label_set(key) {
+            Ok(labels) => {
+                if let Some(help) = help {
+                    if !self.help.contains_key(&key.name) {
+                        self.help.insert(key.name.clone(), help.to_string());
+                    }
+                }
+                self.series.entry(labels).or_default().push(Sample {
+                    value: wire_value(value),
+                    timestamp: timestamp_ms,
+                });
+            }
+            Err(reason) => self.skipped.push(reason),
+        }
+    }
+
+    /// Adds a stale marker (RW1-17) for a series that is no longer sent.
+    pub fn add_stale(&mut self, labels: LabelSet, timestamp_ms: i64) {
+        self.series.entry(labels).or_default().push(Sample {
+            value: f64::from_bits(STALE_NAN_BITS),
+            timestamp: timestamp_ms,
+        });
+    }
+
+    /// Label sets of the series in the batch.
+    pub fn label_sets(&self) -> impl Iterator<Item = &LabelSet> {
+        self.series.keys()
+    }
+
+    /// Samples in the batch.
+    pub fn sample_count(&self) -> usize {
+        self.series.values().map(Vec::len).sum()
+    }
+
+    /// True when the batch holds no sample.
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+
+    /// Why series were skipped (invalid names).
+    pub fn skipped(&self) -> &[String] {
+        &self.skipped
+    }
+
+    /// Cuts the batch into requests of at most `max_samples` samples each
+    /// (at least 1). Samples of each series are sorted by time and a repeated
+    /// timestamp keeps its first value; a series longer than the cap spans
+    /// consecutive requests in time order, so sending the requests in order
+    /// keeps RW1-15. Each request carries gauge metadata for its families.
+    pub fn into_requests(self, max_samples: usize) -> Vec<WriteRequest> {
+        let max_samples = max_samples.max(1);
+        let mut requests = Vec::new();
+        let mut current: Vec<TimeSeries> = Vec::new();
+        let mut room = max_samples;
+        let help = self.help;
+        let finish = |series: Vec<TimeSeries>, out: &mut Vec<WriteRequest>| {
+            if series.is_empty() {
+                return;
+            }
+            let names: BTreeSet<&str> = series
+                .iter()
+                .filter_map(|s| s.labels.first().map(|l| l.value.as_str()))
+                .collect();
+            let metadata = names
+                .into_iter()
+                .map(|name| MetricMetadata {
+                    r#type: MetricType::Gauge as i32,
+                    metric_family_name: name.to_string(),
+                    help: help.get(name).cloned().unwrap_or_default(),
+                    unit: String::new(),
+                })
+                .collect();
+            out.push(WriteRequest {
+                timeseries: series,
+                metadata,
+            });
+        };
+        for (labels, mut samples) in self.series {
+            samples.sort_by_key(|s| s.timestamp);
+            samples.dedup_by_key(|s| s.timestamp);
+            let labels: Vec<Label> = labels
+                .into_iter()
+                .map(|(name, value)| Label { name, value })
+                .collect();
+            let mut rest = samples.as_slice();
+            while !rest.is_empty() {
+                if room == 0 {
+                    finish(std::mem::take(&mut current), &mut requests);
+                    room = max_samples;
+                }
+                let take = rest.len().min(room);
+                current.push(TimeSeries {
+                    labels: labels.clone(),
+                    samples: rest[..take].to_vec(),
+                });
+                rest = &rest[take..];
+                room -= take;
+            }
+        }
+        finish(current, &mut requests);
+        requests
+    }
+}
+
+/// Samples in a request.
+pub fn request_samples(req: &WriteRequest) -> usize {
+    req.timeseries.iter().map(|s| s.samples.len()).sum()
+}
+
+/// The HTTP body of a request: protobuf, then snappy **block** compression
+/// (RW1-02, RW1-06).
+pub fn encode(req: &WriteRequest) -> Vec<u8> {
+    let raw = req.encode_to_vec();
+    // Fails only for inputs over ~4 GiB, far above any capped request.
+    snap::raw::Encoder::new()
+        .compress_vec(&raw)
+        .unwrap_or_default()
+}
+
+/// A body that could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Not a snappy block.
+    #[error("snappy: {0}")]
+    Snappy(#[from] snap::Error),
+    /// Not a `WriteRequest`.
+    #[error("protobuf: {0}")]
+    Protobuf(#[from] prost::DecodeError),
+}
+
+/// Decodes a remote-write body (snappy block + protobuf): the receiver's
+/// side, for tests and debugging.
+pub fn decode(body: &[u8]) -> Result<WriteRequest, DecodeError> {
+    let raw = snap::raw::Decoder::new().decompress_vec(body)?;
+    Ok(WriteRequest::decode(raw.as_slice())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str, labels: &[(&str, &str)]) -> SeriesKey {
+        SeriesKey::new(
+            name,
+            labels
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn rw1_10_11_12_complete_sorted_label_set_with_name_and_no_empty_values() {
+        let k = key(
+            "copilot_x",
+            &[("zeta", "1"), ("org", "o"), ("empty", ""), ("Alpha", "q\"\\\nü")],
+        );
+        let labels = label_set(&k).unwrap();
+        let names: Vec<&str> = labels.iter().map(|l| l.0.as_str()).collect();
+        // Byte-wise lexicographic order: upper case sorts before `_`.
+        assert_eq!(names, ["Alpha", "__name__", "org", "zeta"]);
+        assert_eq!(labels[1].1, "copilot_x");
+        assert_eq!(labels[0].1, "q\"\\\nü", "values travel raw");
+    }
+
+    #[test]
+    fn rw1_13_invalid_names_are_skipped_not_panicked_on() {
+        assert!(label_set(&key("1bad", &[])).is_err());
+        assert!(label_set(&key("ok", &[("__reserved", "v")])).is_err());
+        assert!(label_set(&key("ok", &[("a-b", "v")])).is_err());
+        assert!(label_set(&key("ok:colon", &[("_a", "v")])).is_ok());
+        let dup = SeriesKey {
+            name: "m".into(),
+            labels: vec![("a".into(), "1".into()), ("a".into(), "2".into())],
+        };
+        assert!(label_set(&dup).is_err());
+        let mut b = Batch::new();
+        b.add(&key("1bad", &[]), 1.0, 0, None);
+        assert!(b.is_empty());
+        assert_eq!(b.skipped().len(), 1);
+    }
+
+    #[test]
+    fn rw1_15_samples_sorted_and_split_in_time_order() {
+        let mut b = Batch::new();
+        let k = key("m", &[("org", "o")]);
+        for ts in [5, 3, 9, 1, 7] {
+            b.add(&k, ts as f64, ts, Some("help"));
+        }
+        b.add(&k, 99.0, 3, None); // repeated timestamp: first value wins
+        let reqs = b.into_requests(2);
+        assert_eq!(reqs.len(), 3);
+        let ts: Vec<i64> = reqs
+            .iter()
+            .flat_map(|r| r.timeseries.iter().flat_map(|s| s.samples.iter()))
+            .map(|s| s.timestamp)
+            .collect();
+        assert_eq!(ts, [1, 3, 5, 7, 9]);
+        assert!(reqs.iter().all(|r| request_samples(r) <= 2));
+        assert_eq!(reqs[0].metadata[0].metric_family_name, "m");
+        assert_eq!(reqs[0].metadata[0].help, "help");
+        assert_eq!(reqs[0].metadata[0].r#type, MetricType::Gauge as i32);
+    }
+
+    #[test]
+    fn rw1_17_nan_is_never_a_stale_marker() {
+        let mut b = Batch::new();
+        b.add(&key("m", &[]), f64::NAN, 1, None);
+        b.add_stale(vec![("__name__".into(), "gone".into())], 1);
+        let req = &b.into_requests(10)[0];
+        let bits: Vec<u64> = req
+            .timeseries
+            .iter()
+            .map(|s| s.samples[0].value.to_bits())
+            .collect();
+        assert_eq!(bits, [STALE_NAN_BITS, NORMAL_NAN_BITS]);
+    }
+
+    #[test]
+    fn rw1_06_body_is_snappy_block_not_framed_and_round_trips() {
+        let mut b = Batch::new();
+        b.add(&key("m", &[("org", "ö")]), 1.5, 1_700_000_000_000, None);
+        let req = b.into_requests(10).remove(0);
+        let body = encode(&req);
+        assert!(!body.starts_with(&[0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]));
+        assert_eq!(decode(&body).unwrap(), req);
+        assert!(decode(b"garbage").is_err());
+    }
+}
