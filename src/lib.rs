@@ -7,4 +7,14 @@
 
 pub mod model;
 pub mod scope;
+pub mod mapping;
+pub mod secret;
+pub mod config;
+pub mod selfmetrics;
+pub mod github;
+pub mod collect;
+pub mod demo;
+pub mod exposition;
+pub mod snapshot;
 pub mod sinks;
+pub mod app;

@@ -1,3 +1,5 @@
-//! Sinks: where the metric model goes besides `/metrics`.
+//! Sinks: where snapshots go. A sink never calls GitHub; it reads the
+//! snapshot store or the data of a refresh round.
 
+pub mod http;
 pub mod remote_write;

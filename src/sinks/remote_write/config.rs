@@ -2,7 +2,7 @@
 //! environment) and the validated [`RemoteWriteConfig`] built from them.
 //!
 //! Secrets (tokens, passwords, custom header values) are held in [`Secret`],
-//! whose `Debug`/`Display` print `***`, and `--help` never shows env values.
+//! whose `Debug`/`Display` print `[redacted]`, and `--help` never shows env values.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
 use url::Url;
+
+pub use crate::secret::Secret;
 
 /// Default cap on samples per remote-write request (Prometheus sends at most
 /// 2000 by default, vmagent 10000; a day of Copilot data is far below this).
@@ -22,40 +24,6 @@ pub const DEFAULT_MAX_RETRY_SECONDS: u64 = 300;
 pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(500);
 /// Default longest retry delay.
 pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(60);
-
-/// A string that must never be printed: `Debug` and `Display` show `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The secret itself, for the one place that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<String> for Secret {
-    fn from(value: String) -> Self {
-        Secret(value)
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
 
 /// Which timestamps remote-write samples carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
