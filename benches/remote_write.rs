@@ -32,7 +32,10 @@ fn days() -> Vec<(chrono::NaiveDate, SampleSet)> {
                 let labels = vec![
                     ("org".to_string(), format!("org-{}", i % 40)),
                     ("language".to_string(), format!("lang-{}", (i / 40) % 30)),
-                    ("editor".to_string(), format!("editor \"{}\"", (i / 1200) % 6)),
+                    (
+                        "editor".to_string(),
+                        format!("editor \"{}\"", (i / 1200) % 6),
+                    ),
                     ("model".to_string(), format!("model-ü-{}", i / 7200)),
                 ];
                 let key = SeriesKey::new(names[(i % 5) as usize], labels);
@@ -76,10 +79,7 @@ fn bench(c: &mut Criterion) {
         })
         .collect();
     let compressed: usize = requests.iter().map(|r| encode(r).len()).sum();
-    let raw: usize = requests
-        .iter()
-        .map(|r| prost::Message::encoded_len(r))
-        .sum();
+    let raw: usize = requests.iter().map(prost::Message::encoded_len).sum();
     eprintln!(
         "{} requests, {samples} samples: protobuf {raw} bytes, snappy {compressed} bytes",
         requests.len()

@@ -67,7 +67,10 @@ fn scope_data(scope: &Scope, today: NaiveDate, days: u64) -> Arc<ScopeData> {
             "Accepted lines",
         );
         set.insert(
-            key("copilot_chat_turns", &[(&sl, &sv), ("model", "gpt-ünï/4\n")]),
+            key(
+                "copilot_chat_turns",
+                &[(&sl, &sv), ("model", "gpt-ünï/4\n")],
+            ),
             value(3, ago),
             "Chat turns",
         );
@@ -78,11 +81,8 @@ fn scope_data(scope: &Scope, today: NaiveDate, days: u64) -> Arc<ScopeData> {
         );
         data.days.insert(day, set);
     }
-    data.current.insert(
-        key("copilot_seats_total", &[(&sl, &sv)]),
-        77.0,
-        "Seats",
-    );
+    data.current
+        .insert(key("copilot_seats_total", &[(&sl, &sv)]), 77.0, "Seats");
     Arc::new(data)
 }
 
@@ -130,7 +130,10 @@ fn start_prometheus(out_of_order_window: Option<&str>) -> Option<Receiver> {
     let child = spawn(
         Command::new(bin)
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg("--storage.tsdb.retention.time=400d")
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--web.enable-remote-write-receiver")
@@ -156,7 +159,10 @@ fn start_victoria_metrics() -> Option<Receiver> {
     let child = spawn(
         Command::new(bin)
             .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
-            .arg(format!("-storageDataPath={}", dir.path().join("data").display()))
+            .arg(format!(
+                "-storageDataPath={}",
+                dir.path().join("data").display()
+            ))
             .arg("-retentionPeriod=2y")
             .arg("-search.disableCache")
             .stdout(Stdio::null())
@@ -286,7 +292,10 @@ async fn prometheus_stock_rejects_report_day_history_and_the_sink_skips_it() {
         .publish(&[scope_data(&scope, today(), 35)], SystemTime::now())
         .await
         .unwrap_err();
-    let RemoteWriteError::Publish { summary, failures, .. } = &e else {
+    let RemoteWriteError::Publish {
+        summary, failures, ..
+    } = &e
+    else {
         panic!("{e}");
     };
     let s = summary.scope(&scope).unwrap();
@@ -311,7 +320,7 @@ async fn prometheus_with_out_of_order_window_gets_every_settled_day_once() {
     let today = today();
     let data = scope_data(&scope, today, 35);
     let summary = sink(config(&url, TimestampMode::ReportDay, Some(dir.path())))
-        .publish(&[data.clone()], SystemTime::now())
+        .publish(std::slice::from_ref(&data), SystemTime::now())
         .await
         .unwrap();
     let expected = expected_days(today);
@@ -337,7 +346,10 @@ async fn check_history(base: &str, expected: &[(NaiveDate, u64)]) {
         (1, "copilot_active_users".to_string()),
         (
             2,
-            format!("copilot_code_lines_accepted{{language={}}}", promql_str(TRICKY)),
+            format!(
+                "copilot_code_lines_accepted{{language={}}}",
+                promql_str(TRICKY)
+            ),
         ),
         (
             3,
@@ -384,7 +396,10 @@ async fn victoria_metrics_report_day_backfill_has_one_sample_per_day_across_rest
         first.history_wanted(&scope, today),
         today.checked_sub_days(Days::new(30))
     );
-    let summary = first.publish(&[data.clone()], SystemTime::now()).await.unwrap();
+    let summary = first
+        .publish(std::slice::from_ref(&data), SystemTime::now())
+        .await
+        .unwrap();
     assert_eq!(summary.scope(&scope).unwrap().days_sent.len(), 28);
     vm_flush(&vm.base).await;
     check_history(&vm.base, &expected).await;

@@ -417,8 +417,8 @@ pub fn display_url(url: &Url) -> String {
 
 fn parse_url(raw: &str) -> Result<Url, RemoteWriteConfigError> {
     const VAR: &str = "REMOTE_WRITE_URL";
-    let url = Url::parse(raw.trim())
-        .map_err(|e| err(VAR, format!("not a valid absolute URL ({e})")))?;
+    let url =
+        Url::parse(raw.trim()).map_err(|e| err(VAR, format!("not a valid absolute URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(err(VAR, "scheme must be http or https"));
     }
@@ -438,28 +438,27 @@ fn parse_url(raw: &str) -> Result<Url, RemoteWriteConfigError> {
 }
 
 fn parse_auth(args: &RemoteWriteArgs) -> Result<Option<Auth>, RemoteWriteConfigError> {
-    let bearer = match (
-        &args.remote_write_bearer_token,
-        &args.remote_write_bearer_token_file,
-    ) {
-        (Some(_), Some(_)) => {
-            return Err(err(
+    let bearer =
+        match (
+            &args.remote_write_bearer_token,
+            &args.remote_write_bearer_token_file,
+        ) {
+            (Some(_), Some(_)) => return Err(err(
                 "REMOTE_WRITE_BEARER_TOKEN_FILE",
                 "set either REMOTE_WRITE_BEARER_TOKEN or REMOTE_WRITE_BEARER_TOKEN_FILE, not both",
-            ))
-        }
-        (Some(token), None) => {
-            if token.expose().trim().is_empty() {
-                return Err(err("REMOTE_WRITE_BEARER_TOKEN", "is empty"));
+            )),
+            (Some(token), None) => {
+                if token.expose().trim().is_empty() {
+                    return Err(err("REMOTE_WRITE_BEARER_TOKEN", "is empty"));
+                }
+                Some(SecretSource::Value(token.clone()))
             }
-            Some(SecretSource::Value(token.clone()))
-        }
-        (None, Some(path)) => {
-            read_secret_file(path).map_err(|m| err("REMOTE_WRITE_BEARER_TOKEN_FILE", m))?;
-            Some(SecretSource::File(path.clone()))
-        }
-        (None, None) => None,
-    };
+            (None, Some(path)) => {
+                read_secret_file(path).map_err(|m| err("REMOTE_WRITE_BEARER_TOKEN_FILE", m))?;
+                Some(SecretSource::File(path.clone()))
+            }
+            (None, None) => None,
+        };
     let password = match (
         &args.remote_write_password,
         &args.remote_write_password_file,

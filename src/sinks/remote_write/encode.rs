@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use prost::Message;
 
-use super::proto::{metric_metadata::MetricType, Label, MetricMetadata, Sample, TimeSeries};
 use super::proto::WriteRequest;
+use super::proto::{metric_metadata::MetricType, Label, MetricMetadata, Sample, TimeSeries};
 use crate::model::{SampleSet, SeriesKey};
 
 /// Bit pattern of the Prometheus stale marker (RW1-17); used for nothing else.
@@ -188,18 +188,26 @@ impl Batch {
                 .into_iter()
                 .map(|(name, value)| Label { name, value })
                 .collect();
-            let mut rest = samples.as_slice();
+            let mut labels = Some(labels);
+            let mut rest = samples;
             while !rest.is_empty() {
                 if room == 0 {
                     finish(std::mem::take(&mut current), &mut requests);
                     room = max_samples;
                 }
                 let take = rest.len().min(room);
+                let tail = rest.split_off(take);
+                // The last chunk of a series takes its labels, the others clone.
+                let chunk_labels = if tail.is_empty() {
+                    labels.take().unwrap_or_default()
+                } else {
+                    labels.clone().unwrap_or_default()
+                };
                 current.push(TimeSeries {
-                    labels: labels.clone(),
-                    samples: rest[..take].to_vec(),
+                    labels: chunk_labels,
+                    samples: rest,
                 });
-                rest = &rest[take..];
+                rest = tail;
                 room -= take;
             }
         }
@@ -259,7 +267,12 @@ mod tests {
     fn rw1_10_11_12_complete_sorted_label_set_with_name_and_no_empty_values() {
         let k = key(
             "copilot_x",
-            &[("zeta", "1"), ("org", "o"), ("empty", ""), ("Alpha", "q\"\\\nü")],
+            &[
+                ("zeta", "1"),
+                ("org", "o"),
+                ("empty", ""),
+                ("Alpha", "q\"\\\nü"),
+            ],
         );
         let labels = label_set(&k).unwrap();
         let names: Vec<&str> = labels.iter().map(|l| l.0.as_str()).collect();

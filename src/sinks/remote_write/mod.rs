@@ -276,8 +276,8 @@ impl RemoteWriteSink {
     /// Builds the sink: HTTP client, state directory (created if missing),
     /// self-metrics registered into `registry`.
     pub fn new(config: RemoteWriteConfig, registry: &Registry) -> Result<Self, RemoteWriteError> {
-        let transport =
-            Transport::new(&config).map_err(|e| RemoteWriteError::Client(e.without_url().to_string()))?;
+        let transport = Transport::new(&config)
+            .map_err(|e| RemoteWriteError::Client(e.without_url().to_string()))?;
         let state = StateStore::new(config.state_dir.clone())?;
         let metrics = SinkMetrics::register(registry)?;
         if config.mode == TimestampMode::ReportDay && config.state_dir.is_none() {
@@ -363,7 +363,10 @@ impl RemoteWriteSink {
             let mut s = ScopeSummary::new(data.scope.clone());
             let before = failures.len();
             match &auth {
-                Ok(auth) => self.publish_scope(data, now, auth, &mut s, &mut failures).await,
+                Ok(auth) => {
+                    self.publish_scope(data, now, auth, &mut s, &mut failures)
+                        .await
+                }
                 Err(e) => failures.push(ScopeFailure {
                     scope: data.scope.clone(),
                     day: None,
@@ -467,8 +470,7 @@ impl RemoteWriteSink {
         let Some(start) = self.history_start(scope, today, failures) else {
             return;
         };
-        let Some(settled) =
-            today.checked_sub_days(Days::new(u64::from(self.config.settle_days)))
+        let Some(settled) = today.checked_sub_days(Days::new(u64::from(self.config.settle_days)))
         else {
             return;
         };

@@ -44,7 +44,8 @@ impl Captured {
     }
 }
 
-type Responder = dyn Fn(usize, &Captured) -> (u16, Vec<(&'static str, String)>, String) + Send + Sync;
+type Responder =
+    dyn Fn(usize, &Captured) -> (u16, Vec<(&'static str, String)>, String) + Send + Sync;
 
 struct Receiver {
     addr: SocketAddr,
@@ -88,9 +89,7 @@ impl Receiver {
                     let mut response: Response = body.into_response();
                     *response.status_mut() = StatusCode::from_u16(status).unwrap();
                     for (name, value) in headers {
-                        response
-                            .headers_mut()
-                            .insert(name, value.parse().unwrap());
+                        response.headers_mut().insert(name, value.parse().unwrap());
                     }
                     response
                 }
@@ -177,11 +176,7 @@ fn scope_data(scope: Scope, n: u64) -> Arc<ScopeData> {
         set.insert(
             key(
                 "copilot_lines_accepted",
-                &[
-                    (&label, &value),
-                    ("language", "c\"q\\b\nü"),
-                    ("editor", ""),
-                ],
+                &[(&label, &value), ("language", "c\"q\\b\nü"), ("editor", "")],
             ),
             (ago * 10) as f64,
             "Lines",
@@ -239,7 +234,10 @@ async fn rw1_01_02_03_04_06_08_post_with_protocol_headers_snappy_block_and_proto
     assert_eq!(r.header("x-prometheus-remote-write-version"), Some("0.1.0"));
     assert_eq!(
         r.header("user-agent"),
-        Some(concat!("copilot-metrics-exporter/", env!("CARGO_PKG_VERSION")))
+        Some(concat!(
+            "copilot-metrics-exporter/",
+            env!("CARGO_PKG_VERSION")
+        ))
     );
     assert_eq!(r.header("authorization"), None);
     assert_eq!(r.header("retry-attempt"), None);
@@ -282,11 +280,19 @@ async fn rw1_01_02_03_04_06_08_post_with_protocol_headers_snappy_block_and_proto
         .any(|m| m.metric_family_name == "copilot_seats_total" && m.help == "Seats"));
     assert_eq!(summary.samples_sent(), 4);
     assert_eq!(
-        counter(&registry, "copilot_exporter_remote_write_samples_total", "sent"),
+        counter(
+            &registry,
+            "copilot_exporter_remote_write_samples_total",
+            "sent"
+        ),
         4
     );
     assert_eq!(
-        counter(&registry, "copilot_exporter_remote_write_requests_total", "sent"),
+        counter(
+            &registry,
+            "copilot_exporter_remote_write_requests_total",
+            "sent"
+        ),
         1
     );
     assert_eq!(sink.last_success(), vec![(Scope::org("octo"), now())]);
@@ -353,17 +359,28 @@ async fn rw1_14_16_no_retry_on_400_401_404_409_and_body_is_logged_truncated() {
         assert_eq!(rx.requests().len(), 1, "{status} must not be retried");
         let text = e.to_string();
         assert!(text.contains(&format!("HTTP {status}")), "{text}");
-        assert!(text.contains(&format!("http://{}/api/v1/write?…", rx.addr)), "{text}");
+        assert!(
+            text.contains(&format!("http://{}/api/v1/write?…", rx.addr)),
+            "{text}"
+        );
         assert!(!text.contains("QUERYSECRET"), "{text}");
         assert!(text.len() < 1500, "body truncated to 1 KiB: {}", text.len());
         let summary = e.summary().unwrap();
         assert_eq!(summary.samples_rejected(), 4);
         assert_eq!(
-            counter(&registry, "copilot_exporter_remote_write_samples_total", "rejected"),
+            counter(
+                &registry,
+                "copilot_exporter_remote_write_samples_total",
+                "rejected"
+            ),
             4
         );
         assert_eq!(
-            counter(&registry, "copilot_exporter_remote_write_requests_total", "retried"),
+            counter(
+                &registry,
+                "copilot_exporter_remote_write_requests_total",
+                "retried"
+            ),
             0
         );
         assert!(sink.last_success().is_empty());
@@ -395,11 +412,19 @@ async fn rw1_16_retry_on_500_503_429_with_backoff_then_deliver() {
         assert_eq!(reqs[0].body, reqs[2].body, "the same body is re-sent");
         assert_eq!(summary.samples_sent(), 4);
         assert_eq!(
-            counter(&registry, "copilot_exporter_remote_write_requests_total", "retried"),
+            counter(
+                &registry,
+                "copilot_exporter_remote_write_requests_total",
+                "retried"
+            ),
             2
         );
         assert_eq!(
-            counter(&registry, "copilot_exporter_remote_write_samples_total", "retried"),
+            counter(
+                &registry,
+                "copilot_exporter_remote_write_samples_total",
+                "retried"
+            ),
             8
         );
     }
@@ -409,7 +434,11 @@ async fn rw1_16_retry_on_500_503_429_with_backoff_then_deliver() {
 async fn rw1_16_retry_after_is_honoured() {
     let rx = Receiver::start(|i, _| {
         if i == 0 {
-            (429, vec![("retry-after", "1".to_string())], "slow down".into())
+            (
+                429,
+                vec![("retry-after", "1".to_string())],
+                "slow down".into(),
+            )
         } else {
             (200, vec![], String::new())
         }
@@ -441,7 +470,11 @@ async fn rw1_16_retries_stop_at_the_deadline_and_count_as_failed() {
     assert!(text.contains("gave up after"), "{text}");
     assert!(text.contains("HTTP 503: down for maintenance"), "{text}");
     assert_eq!(
-        counter(&registry, "copilot_exporter_remote_write_samples_total", "failed"),
+        counter(
+            &registry,
+            "copilot_exporter_remote_write_samples_total",
+            "failed"
+        ),
         4
     );
 }
@@ -558,7 +591,10 @@ async fn report_day_sends_each_settled_day_once_oldest_first_at_noon_utc() {
         let (sink, _) = new_sink(report_day_config(rx.url(), Some(dir.path())));
         // Nothing sent yet: the window starts BACKFILL_DAYS ago.
         assert_eq!(sink.history_wanted(&scope, today()), Some(days_ago(10)));
-        let summary = sink.publish(&[data.clone()], now()).await.unwrap();
+        let summary = sink
+            .publish(std::slice::from_ref(&data), now())
+            .await
+            .unwrap();
         let s = summary.scope(&scope).unwrap();
         // Days today−10 … today−3 (settled), oldest first.
         let expected: Vec<NaiveDate> = (3..=10).rev().map(days_ago).collect();
@@ -571,8 +607,14 @@ async fn report_day_sends_each_settled_day_once_oldest_first_at_noon_utc() {
     assert_eq!(reqs[0].timestamps(), BTreeSet::from([unix_ms(now())]));
     for (r, ago) in reqs[1..].iter().zip((3..=10).rev()) {
         let day = days_ago(ago);
-        assert_eq!(r.timestamps(), BTreeSet::from([report_day_timestamp_ms(day)]));
-        assert_eq!(report_day_timestamp_ms(day), (day_start_unix(day) + 43_200) * 1000);
+        assert_eq!(
+            r.timestamps(),
+            BTreeSet::from([report_day_timestamp_ms(day)])
+        );
+        assert_eq!(
+            report_day_timestamp_ms(day),
+            (day_start_unix(day) + 43_200) * 1000
+        );
         let req = r.decoded();
         assert_eq!(req.timeseries.len(), 3);
         let active = req
@@ -586,7 +628,10 @@ async fn report_day_sends_each_settled_day_once_oldest_first_at_noon_utc() {
     // Restart with the same STATE_DIR: no day is sent again, only seats.
     let (sink, _) = new_sink(report_day_config(rx.url(), Some(dir.path())));
     assert_eq!(sink.history_wanted(&scope, today()), Some(days_ago(2)));
-    let summary = sink.publish(&[data.clone()], now()).await.unwrap();
+    let summary = sink
+        .publish(std::slice::from_ref(&data), now())
+        .await
+        .unwrap();
     assert!(summary.scope(&scope).unwrap().days_sent.is_empty());
     assert_eq!(rx.requests().len(), 1 + 8 + 1);
 
@@ -621,7 +666,11 @@ async fn report_day_rejected_day_is_skipped_and_the_other_days_still_arrive() {
     assert_eq!(s.days_sent.len(), 7);
     assert!(s.days_sent.contains(&days_ago(5)) && s.days_sent.contains(&days_ago(3)));
     assert_eq!(
-        counter(&registry, "copilot_exporter_remote_write_samples_total", "rejected"),
+        counter(
+            &registry,
+            "copilot_exporter_remote_write_samples_total",
+            "rejected"
+        ),
         3
     );
     // The mark passed the poison day: it is not retried.
@@ -646,9 +695,21 @@ async fn report_day_failure_keeps_the_mark_and_resends_in_order_later() {
     config.retry.max_duration = Duration::from_millis(200);
     let (sink, _) = new_sink(config);
     let data = scope_data(scope.clone(), 15);
-    let e = sink.publish(&[data.clone()], now()).await.unwrap_err();
+    let e = sink
+        .publish(std::slice::from_ref(&data), now())
+        .await
+        .unwrap_err();
     let s = e.summary().unwrap().scope(&scope).unwrap().clone();
-    assert_eq!(s.days_sent, vec![days_ago(10), days_ago(9), days_ago(8), days_ago(7), days_ago(6)]);
+    assert_eq!(
+        s.days_sent,
+        vec![
+            days_ago(10),
+            days_ago(9),
+            days_ago(8),
+            days_ago(7),
+            days_ago(6)
+        ]
+    );
     assert_eq!(sink.history_wanted(&scope, today()), Some(days_ago(5)));
     *healthy.lock().unwrap() = true;
     let summary = sink.publish(&[data], now()).await.unwrap();
@@ -676,7 +737,10 @@ fn sink_debug_and_errors_hide_secrets() {
     config.auth = Some(Auth::Bearer(SecretSource::Value(Secret::new("BSECRET"))));
     let (sink, _) = new_sink(config);
     let dbg = format!("{sink:?}");
-    assert!(!dbg.contains("QSECRET") && !dbg.contains("BSECRET"), "{dbg}");
+    assert!(
+        !dbg.contains("QSECRET") && !dbg.contains("BSECRET"),
+        "{dbg}"
+    );
 }
 
 #[test]

@@ -128,7 +128,9 @@ impl Transport {
         };
         Ok(match &self.auth {
             None => ResolvedAuth::None,
-            Some(Auth::Bearer(src)) => ResolvedAuth::Bearer(src.resolve().map_err(cred)?.expose().to_string()),
+            Some(Auth::Bearer(src)) => {
+                ResolvedAuth::Bearer(src.resolve().map_err(cred)?.expose().to_string())
+            }
             Some(Auth::Basic { username, password }) => {
                 let password = match password {
                     None => None,
@@ -257,8 +259,8 @@ pub fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duratio
         Duration::from_secs(secs)
     } else {
         let when = chrono::DateTime::parse_from_rfc2822(raw).ok()?;
-        let when = SystemTime::UNIX_EPOCH
-            + Duration::from_secs(u64::try_from(when.timestamp()).ok()?);
+        let when =
+            SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(when.timestamp()).ok()?);
         when.duration_since(now).unwrap_or(Duration::ZERO)
     };
     Some(delay.min(Duration::from_secs(3600)))
@@ -365,7 +367,10 @@ mod tests {
         );
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_767);
         assert_eq!(parse_retry_after(&h, now), Some(Duration::from_secs(10)));
-        h.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static("soon"));
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            HeaderValue::from_static("soon"),
+        );
         assert_eq!(parse_retry_after(&h, now), None);
     }
 
@@ -377,7 +382,14 @@ mod tests {
             max_duration: Duration::from_secs(10),
         };
         let mut j = Jitter::seeded();
-        for (attempt, base) in [(1, 100), (2, 200), (3, 400), (4, 800), (5, 1000), (40, 1000)] {
+        for (attempt, base) in [
+            (1, 100),
+            (2, 200),
+            (3, 400),
+            (4, 800),
+            (5, 1000),
+            (40, 1000),
+        ] {
             let d = backoff_delay(&policy, attempt, &mut j);
             assert!(d >= Duration::from_millis(base / 2), "{attempt}: {d:?}");
             assert!(d <= Duration::from_millis(base), "{attempt}: {d:?}");
