@@ -751,3 +751,15 @@ fn registering_twice_in_one_registry_is_an_error_not_a_panic() {
     let e = RemoteWriteSink::new(test_config(url), &registry).unwrap_err();
     assert!(matches!(e, RemoteWriteError::Metrics(_)), "{e}");
 }
+
+#[test]
+fn the_sink_and_its_publish_future_can_be_shared_across_tasks() {
+    fn assert_send_sync<T: Send + Sync>(_: &T) {}
+    fn assert_send<T: Send>(_: &T) {}
+    let url = Url::parse("http://127.0.0.1:1/api/v1/write").unwrap();
+    let (sink, _) = new_sink(test_config(url));
+    assert_send_sync(&sink);
+    let scopes = [scope_data(Scope::org("o"), 1)];
+    let future = sink.publish(&scopes, now());
+    assert_send(&future);
+}

@@ -147,7 +147,7 @@ impl Transport {
         body: Bytes,
         samples: usize,
         auth: &ResolvedAuth,
-        observer: &dyn AttemptObserver,
+        observer: &(dyn AttemptObserver + Sync),
     ) -> Result<Delivered, SendError> {
         let started = Instant::now();
         let deadline = started + self.retry.max_duration;
