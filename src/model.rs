@@ -136,10 +136,11 @@ impl SampleSet {
             self.help.entry(name).or_insert(help);
         }
         for (key, value) in other.series {
-            if self.series.contains_key(&key) {
-                self.duplicates += 1;
-            } else {
-                self.series.insert(key, value);
+            match self.series.entry(key) {
+                std::collections::btree_map::Entry::Occupied(_) => self.duplicates += 1,
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
             }
         }
     }
