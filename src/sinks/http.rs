@@ -243,12 +243,18 @@ mod tests {
             .await
             .expect("a real client is served once the slow ones time out");
         assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
-        assert!(started.elapsed() >= Duration::from_millis(500), "slots were really taken");
+        assert!(
+            started.elapsed() >= Duration::from_millis(500),
+            "slots were really taken"
+        );
         // The slow clients were cut off.
         for mut s in loris {
             let mut buf = [0u8; 64];
             let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await;
-            assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "slow connection still open: {n:?}");
+            assert!(
+                matches!(n, Ok(Ok(0)) | Ok(Err(_))),
+                "slow connection still open: {n:?}"
+            );
         }
     }
 }
