@@ -60,7 +60,9 @@ fn valid_name(name: &str, allow_colon: bool) -> bool {
 
 /// Parses one sample line of the text format strictly; returns the label
 /// values unescaped.
-fn parse_sample(line: &str) -> Result<(String, Vec<(String, String)>, f64), String> {
+type ParsedSample = (String, Vec<(String, String)>, f64);
+
+fn parse_sample(line: &str) -> Result<ParsedSample, String> {
     let name_end = line.find(['{', ' ']).ok_or("no name end")?;
     let name = &line[..name_end];
     let mut rest = &line[name_end..];
