@@ -317,10 +317,12 @@ async fn prometheus_with_out_of_order_window_gets_every_settled_day_once() {
     let scope = Scope::org("octo-org");
     let dir = tempfile::tempdir().unwrap();
     let url = format!("{}/api/v1/write", prom.base);
-    let today = today();
+    // One clock reading per test, so a UTC midnight in between cannot shift the days.
+    let now = SystemTime::now();
+    let today = DateTime::<Utc>::from(now).date_naive();
     let data = scope_data(&scope, today, 35);
     let summary = sink(config(&url, TimestampMode::ReportDay, Some(dir.path())))
-        .publish(std::slice::from_ref(&data), SystemTime::now())
+        .publish(std::slice::from_ref(&data), now)
         .await
         .unwrap();
     let expected = expected_days(today);
@@ -332,7 +334,7 @@ async fn prometheus_with_out_of_order_window_gets_every_settled_day_once() {
 
     // A restart with the same STATE_DIR sends no day again.
     let summary = sink(config(&url, TimestampMode::ReportDay, Some(dir.path())))
-        .publish(&[data], SystemTime::now())
+        .publish(&[data], now)
         .await
         .unwrap();
     assert!(summary.scope(&scope).unwrap().days_sent.is_empty());
@@ -387,7 +389,9 @@ async fn victoria_metrics_report_day_backfill_has_one_sample_per_day_across_rest
     let scope = Scope::enterprise("octo-ent");
     let dir = tempfile::tempdir().unwrap();
     let url = format!("{}/api/v1/write", vm.base);
-    let today = today();
+    // One clock reading per test, so a UTC midnight in between cannot shift the days.
+    let now = SystemTime::now();
+    let today = DateTime::<Utc>::from(now).date_naive();
     let data = scope_data(&scope, today, 35);
     let expected = expected_days(today);
 
@@ -397,7 +401,7 @@ async fn victoria_metrics_report_day_backfill_has_one_sample_per_day_across_rest
         today.checked_sub_days(Days::new(30))
     );
     let summary = first
-        .publish(std::slice::from_ref(&data), SystemTime::now())
+        .publish(std::slice::from_ref(&data), now)
         .await
         .unwrap();
     assert_eq!(summary.scope(&scope).unwrap().days_sent.len(), 28);
@@ -406,7 +410,7 @@ async fn victoria_metrics_report_day_backfill_has_one_sample_per_day_across_rest
 
     // Second run, new process state, same STATE_DIR: nothing re-sent.
     let second = sink(config(&url, TimestampMode::ReportDay, Some(dir.path())));
-    let summary = second.publish(&[data], SystemTime::now()).await.unwrap();
+    let summary = second.publish(&[data], now).await.unwrap();
     assert!(summary.scope(&scope).unwrap().days_sent.is_empty());
     vm_flush(&vm.base).await;
     check_history(&vm.base, &expected).await;
@@ -440,7 +444,7 @@ async fn victoria_metrics_report_day_backfill_has_one_sample_per_day_across_rest
     // them twice, so the checks above can see a duplicate.
     let forgetful = sink(config(&url, TimestampMode::ReportDay, None));
     let summary = forgetful
-        .publish(&[scope_data(&scope, today, 35)], SystemTime::now())
+        .publish(&[scope_data(&scope, today, 35)], now)
         .await
         .unwrap();
     assert_eq!(summary.scope(&scope).unwrap().days_sent.len(), 28);
