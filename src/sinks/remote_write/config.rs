@@ -754,3 +754,23 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod cli_integration_tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The core CLI with these arguments flattened in, as `main` will do.
+    #[derive(clap::Parser)]
+    struct Both {
+        #[command(flatten)]
+        core: crate::config::Cli,
+        #[command(flatten)]
+        rw: RemoteWriteArgs,
+    }
+
+    #[test]
+    fn flattening_into_the_core_cli_has_no_clashing_flags() {
+        Both::command().debug_assert();
+    }
+}
