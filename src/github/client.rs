@@ -1,0 +1,412 @@
+//! HTTP access to GitHub: the authenticated API client and the separate,
+//! credential-free client for signed report links.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
+use reqwest::{Response, StatusCode};
+use url::Url;
+
+use super::error::{classify, error_message, FailureKind, GithubError};
+use super::ndjson::{Line, LineSplitter};
+use crate::config::GithubSettings;
+use crate::secret::Secret;
+use crate::selfmetrics::SelfMetrics;
+
+/// REST API version the exporter is written against.
+pub const API_VERSION: &str = "2026-03-10";
+
+/// Largest JSON answer accepted from the API (envelopes, billing, seat pages).
+pub const MAX_API_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// `User-Agent` of every request: name and version.
+pub fn user_agent() -> String {
+    format!("copilot-metrics-exporter/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// An API answer: the body (`None` for 204) and the `Link: rel="next"` URL.
+#[derive(Debug)]
+pub struct ApiResponse {
+    /// HTTP status (2xx).
+    pub status: u16,
+    /// The body, `None` for 204 No Content.
+    pub body: Option<Bytes>,
+    /// The next page, from the `Link` header.
+    pub next: Option<Url>,
+}
+
+/// What one report download delivered.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Downloaded {
+    /// Bytes received.
+    pub bytes: u64,
+    /// Lines seen.
+    pub lines: u64,
+}
+
+/// Client for the GitHub REST API plus the download client for signed links.
+pub struct GithubClient {
+    api: reqwest::Client,
+    downloads: reqwest::Client,
+    base: Url,
+    token: Secret,
+    settings: GithubSettings,
+    metrics: Arc<SelfMetrics>,
+    // GitHub asks integrations to send API requests serially per credential.
+    serial: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for GithubClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GithubClient")
+            .field("base", &self.base.as_str())
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
+impl GithubClient {
+    /// Builds both clients. The download client carries no default headers
+    /// but `User-Agent`: signed links must never see the token.
+    pub fn new(
+        settings: &GithubSettings,
+        token: Secret,
+        metrics: Arc<SelfMetrics>,
+    ) -> Result<Self, String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/vnd.github+json"),
+        );
+        headers.insert(
+            "X-GitHub-Api-Version",
+            HeaderValue::from_static(API_VERSION),
+        );
+        let api = reqwest::Client::builder()
+            .user_agent(user_agent())
+            .default_headers(headers)
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(settings.timeout)
+            .build()
+            .map_err(|e| format!("cannot build the GitHub API client: {e}"))?;
+        let downloads = reqwest::Client::builder()
+            .user_agent(user_agent())
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(settings.timeout)
+            .build()
+            .map_err(|e| format!("cannot build the report download client: {e}"))?;
+        Ok(GithubClient {
+            api,
+            downloads,
+            base: settings.api_url.clone(),
+            token: token.clone(),
+            settings: settings.clone(),
+            metrics,
+            serial: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The API base URL.
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// `GET` an API path (`/orgs/x/...?...`), relative to the base URL.
+    pub async fn get(&self, path_and_query: &str) -> Result<ApiResponse, GithubError> {
+        let url = format!(
+            "{}{}",
+            self.base.as_str().trim_end_matches('/'),
+            path_and_query
+        );
+        let url = Url::parse(&url).map_err(|e| GithubError {
+            what: path_and_query.to_string(),
+            kind: FailureKind::InvalidResponse,
+            status: None,
+            message: format!("cannot build URL: {e}"),
+            retry_after: None,
+        })?;
+        self.get_url(&url).await
+    }
+
+    /// `GET` an absolute API URL (a pagination link). The token is sent only
+    /// when the URL has the API base's scheme, host and port.
+    pub async fn get_url(&self, url: &Url) -> Result<ApiResponse, GithubError> {
+        let what = describe(url);
+        if url.origin() != self.base.origin() {
+            return Err(self.fail(GithubError {
+                what,
+                kind: FailureKind::InvalidResponse,
+                status: None,
+                message: format!(
+                    "refusing to send the token to {} (not the API host {})",
+                    url.origin().ascii_serialization(),
+                    self.base.origin().ascii_serialization()
+                ),
+                retry_after: None,
+            }));
+        }
+        let _turn = self.serial.lock().await;
+        self.metrics.github_api_requests.inc();
+        tracing::debug!(endpoint = %what, "GitHub API request");
+        let sent = self
+            .api
+            .get(url.clone())
+            .header(AUTHORIZATION, format!("Bearer {}", self.token.expose()))
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => return Err(self.fail(transport_error(what, e))),
+        };
+        self.record_rate_limit(&response);
+        let status = response.status();
+        let next = next_link(response.headers());
+        if status == StatusCode::NO_CONTENT {
+            return Ok(ApiResponse {
+                status: 204,
+                body: None,
+                next,
+            });
+        }
+        let remaining = header_u64(response.headers(), "x-ratelimit-remaining");
+        let retry_after = header_u64(response.headers(), "retry-after");
+        let accepted = response
+            .headers()
+            .get("x-accepted-github-permissions")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = read_capped(response, MAX_API_BODY_BYTES)
+            .await
+            .map_err(|e| self.fail(body_error(what.clone(), status, e)))?;
+        if status.is_success() {
+            return Ok(ApiResponse {
+                status: status.as_u16(),
+                body: Some(body),
+                next,
+            });
+        }
+        let mut message = error_message(&body);
+        if let Some(perms) = accepted.filter(|p| !p.is_empty()) {
+            message.push_str(&format!(" [needs: {perms}]"));
+        }
+        let kind = classify(status.as_u16(), &message, remaining);
+        Err(self.fail(GithubError {
+            what,
+            kind,
+            status: Some(status.as_u16()),
+            message,
+            retry_after,
+        }))
+    }
+
+    /// `GET` a JSON document; `Ok(None)` for 204 No Content.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path_and_query: &str,
+    ) -> Result<Option<T>, GithubError> {
+        let response = self.get(path_and_query).await?;
+        match response.body {
+            None => Ok(None),
+            Some(body) => serde_json::from_slice(&body).map(Some).map_err(|e| {
+                self.fail(GithubError {
+                    what: path_and_query.to_string(),
+                    kind: FailureKind::InvalidResponse,
+                    status: Some(response.status),
+                    message: format!("not the documented JSON: {e}"),
+                    retry_after: None,
+                })
+            }),
+        }
+    }
+
+    /// Downloads one signed report link and feeds its lines to `on_line`,
+    /// streaming. No GitHub header and no token is sent. `budget` is the
+    /// number of bytes the report may still use (`MAX_REPORT_BYTES`).
+    pub async fn download(
+        &self,
+        link: &Url,
+        budget: u64,
+        on_line: &mut (dyn FnMut(Line<'_>) + Send),
+    ) -> Result<Downloaded, GithubError> {
+        let what = describe(link);
+        if !matches!(link.scheme(), "https" | "http") {
+            return Err(self.fail(GithubError {
+                what,
+                kind: FailureKind::InvalidResponse,
+                status: None,
+                message: "download link is not http(s)".into(),
+                retry_after: None,
+            }));
+        }
+        self.metrics.report_downloads.inc();
+        tracing::debug!(link = %what, "downloading report file");
+        let response = match self.downloads.get(link.clone()).send().await {
+            Ok(r) => r,
+            Err(e) => return Err(self.fail(transport_error(what, e))),
+        };
+        let status = response.status();
+        if !status.is_success() {
+            let body = read_capped(response, 4096).await.unwrap_or_default();
+            let message = error_message(&body);
+            let kind = match status.as_u16() {
+                // An expired or refused signature: the caller asks for a fresh envelope.
+                403 | 401 => FailureKind::Forbidden,
+                404 => FailureKind::NotFound,
+                500..=599 => FailureKind::ServerError,
+                _ => FailureKind::ClientError,
+            };
+            return Err(self.fail(GithubError {
+                what,
+                kind,
+                status: Some(status.as_u16()),
+                message: format!("report download refused: {message}"),
+                retry_after: None,
+            }));
+        }
+        let mut splitter = LineSplitter::new(self.settings.max_line_bytes);
+        let mut stream = response.bytes_stream();
+        let mut bytes = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| self.fail(transport_error(what.clone(), e)))?;
+            bytes += chunk.len() as u64;
+            if bytes > budget {
+                return Err(self.fail(GithubError {
+                    what,
+                    kind: FailureKind::InvalidResponse,
+                    status: Some(status.as_u16()),
+                    message: format!(
+                        "report larger than MAX_REPORT_BYTES ({} bytes); raise it if the report is genuine",
+                        self.settings.max_report_bytes
+                    ),
+                    retry_after: None,
+                }));
+            }
+            splitter.feed(&chunk, on_line);
+        }
+        splitter.finish(on_line);
+        Ok(Downloaded {
+            bytes,
+            lines: splitter.lines(),
+        })
+    }
+
+    fn fail(&self, error: GithubError) -> GithubError {
+        self.metrics
+            .requests_failed
+            .with_label_values(&[&error.status_label()])
+            .inc();
+        self.metrics
+            .github_failures
+            .with_label_values(&[error.kind.as_str()])
+            .inc();
+        error
+    }
+
+    fn record_rate_limit(&self, response: &Response) {
+        self.metrics.record_rate_limit(
+            header_u64(response.headers(), "x-ratelimit-remaining"),
+            header_u64(response.headers(), "x-ratelimit-reset"),
+        );
+    }
+}
+
+/// Host and path of a URL, without the query (a signed link's query is a
+/// credential).
+pub fn describe(url: &Url) -> String {
+    format!(
+        "{}{}",
+        url.host_str().unwrap_or("?"),
+        if url.port().is_some() {
+            format!(":{}{}", url.port().unwrap_or_default(), url.path())
+        } else {
+            url.path().to_string()
+        }
+    )
+}
+
+fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The `rel="next"` target of a `Link` header.
+pub fn next_link(headers: &HeaderMap) -> Option<Url> {
+    let link = headers.get("link")?.to_str().ok()?;
+    link.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        let is_next = params
+            .split(';')
+            .any(|p| p.trim().replace(' ', "") == "rel=\"next\"");
+        if !is_next {
+            return None;
+        }
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        Url::parse(target).ok()
+    })
+}
+
+async fn read_capped(response: Response, cap: usize) -> Result<Bytes, String> {
+    if response.content_length().is_some_and(|l| l > cap as u64) {
+        return Err(format!("answer larger than {cap} bytes"));
+    }
+    let mut stream = response.bytes_stream();
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(error_chain)?;
+        if buf.len() + chunk.len() > cap {
+            return Err(format!("answer larger than {cap} bytes"));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(buf))
+}
+
+fn body_error(what: String, status: StatusCode, detail: String) -> GithubError {
+    GithubError {
+        what,
+        kind: if detail.contains("timed out") {
+            FailureKind::Timeout
+        } else {
+            FailureKind::InvalidResponse
+        },
+        status: Some(status.as_u16()),
+        message: format!("cannot read the answer: {detail}"),
+        retry_after: None,
+    }
+}
+
+fn transport_error(what: String, error: reqwest::Error) -> GithubError {
+    let kind = if error.is_timeout() {
+        FailureKind::Timeout
+    } else if error.is_decode() || error.is_body() {
+        FailureKind::InvalidResponse
+    } else {
+        FailureKind::Unreachable
+    };
+    GithubError {
+        what,
+        kind,
+        status: None,
+        message: error_chain(error),
+        retry_after: None,
+    }
+}
+
+/// The error and its sources in one line, without the URL (reqwest errors
+/// quote it, and a signed link's query string is a credential).
+fn error_chain(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

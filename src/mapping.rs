@@ -1,0 +1,506 @@
+//! The naming rule: pure functions from report rows (JSON) to series.
+//!
+//! This is the public contract of the exporter's metric names:
+//! - prefix `copilot_`; a leaf field loses a trailing `_count` or `_sum`
+//!   (`loc_added_sum` → `copilot_loc_added`);
+//! - a nested object becomes a path segment, a leading `totals_by_` dropped
+//!   (`totals_by_cli.token_usage.output_tokens_sum` →
+//!   `copilot_cli_token_usage_output_tokens`);
+//! - an array named `<p>_by_<dims>`: each element's string fields become
+//!   labels and each numeric field `f` becomes `<f'>_by_<dims>`
+//!   (`totals_by_ide[]` → `copilot_code_generation_activity_by_ide{ide=…}`);
+//!   an array of objects without `_by_` in its name becomes a path segment
+//!   and its elements' string fields labels;
+//! - identifiers and bookkeeping (`*_id`, `*_partition`, `etl_id`, `day`),
+//!   strings, booleans and nulls produce no series; numeric fields the API
+//!   adds later are exported by the same rule.
+//!
+//! Nothing here does I/O, so every rule is unit-tested on literal JSON.
+
+use chrono::NaiveDate;
+use serde_json::{Map, Value};
+
+use crate::model::{day_start_unix, Labels, SampleSet, SeriesKey};
+
+/// Name of the series that carries the report day of a set of values.
+pub const REPORT_DAY_METRIC: &str = "copilot_report_day_timestamp_seconds";
+
+/// Prefix of every data metric.
+pub const PREFIX: &str = "copilot_";
+
+/// True for fields that identify or partition a row rather than measure it.
+pub fn is_bookkeeping(field: &str) -> bool {
+    field == "day" || field == "etl_id" || field.ends_with("_id") || field.ends_with("_partition")
+}
+
+/// Makes any string a valid Prometheus metric or label name
+/// (`[a-zA-Z_][a-zA-Z0-9_]*`): other characters become `_`, a leading digit
+/// gets a `_` in front, an empty string becomes `_`.
+pub fn sanitize_name(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + 1);
+    for (i, c) in raw.chars().enumerate() {
+        if i == 0 && c.is_ascii_digit() {
+            out.push('_');
+        }
+        if c.is_ascii_alphanumeric() || c == '_' {
+            out.push(c);
+        } else {
+            out.push('_');
+        }
+    }
+    if out.is_empty() {
+        out.push('_');
+    }
+    out
+}
+
+/// A leaf field name without its trailing `_count` / `_sum`.
+pub fn leaf_name(field: &str) -> &str {
+    field
+        .strip_suffix("_count")
+        .or_else(|| field.strip_suffix("_sum"))
+        .filter(|s| !s.is_empty())
+        .unwrap_or(field)
+}
+
+/// Prometheus wants base units: a leaf measured in minutes or hours (a
+/// `minutes` / `hours` word in its name) is exported in seconds, the word
+/// replaced by `seconds`. Returns the new leaf and the factor for its value.
+pub fn base_unit(leaf: &str) -> (String, f64) {
+    let mut factor = 1.0;
+    let words: Vec<&str> = leaf
+        .split('_')
+        .map(|w| match w {
+            "minutes" if factor == 1.0 => {
+                factor = 60.0;
+                "seconds"
+            }
+            "hours" if factor == 1.0 => {
+                factor = 3600.0;
+                "seconds"
+            }
+            other => other,
+        })
+        .collect();
+    (words.join("_"), factor)
+}
+
+/// The path segment of a nested object: its name without a leading `totals_by_`.
+fn object_segment(field: &str) -> &str {
+    field
+        .strip_prefix("totals_by_")
+        .filter(|s| !s.is_empty())
+        .unwrap_or(field)
+}
+
+/// Splits an array name `<p>_by_<dims>` into its `<dims>` part.
+fn array_dims(field: &str) -> Option<&str> {
+    field
+        .rfind("_by_")
+        .map(|i| &field[i + 4..])
+        .filter(|d| !d.is_empty())
+        .or_else(|| field.strip_prefix("by_").filter(|d| !d.is_empty()))
+}
+
+/// A JSON number as a finite `f64`; anything else (strings such as "NaN",
+/// booleans, nulls) is not a measurement.
+fn number(value: &Value) -> Option<f64> {
+    value.as_f64().filter(|v| v.is_finite())
+}
+
+/// Turns one day-level object (an element of `day_totals[]`, a flat 1-day
+/// record, or a per-user row) into series named `<prefix><path>…`, each
+/// carrying `base_labels`. The first value of a duplicated series wins and
+/// the duplicate is counted by the set.
+pub fn map_object(
+    prefix: &str,
+    base_labels: &Labels,
+    object: &Map<String, Value>,
+    out: &mut SampleSet,
+) {
+    let mut path = String::from(prefix);
+    walk_object(&mut path, "", base_labels, object, out);
+}
+
+fn walk_object(
+    path: &mut String,
+    source: &str,
+    labels: &Labels,
+    object: &Map<String, Value>,
+    out: &mut SampleSet,
+) {
+    for (field, value) in object {
+        if is_bookkeeping(field) {
+            continue;
+        }
+        let source_path = if source.is_empty() {
+            field.clone()
+        } else {
+            format!("{source}.{field}")
+        };
+        match value {
+            Value::Number(_) => {
+                if let Some(v) = number(value) {
+                    let (leaf, factor) = base_unit(leaf_name(field));
+                    let name = format!("{path}{}", sanitize_name(&leaf));
+                    insert(out, name, labels.clone(), v * factor, &source_path);
+                }
+            }
+            Value::Object(inner) => {
+                let len = path.len();
+                path.push_str(&sanitize_name(object_segment(field)));
+                path.push('_');
+                walk_object(path, &source_path, labels, inner, out);
+                path.truncate(len);
+            }
+            Value::Array(items) => walk_array(path, &source_path, field, labels, items, out),
+            _ => {}
+        }
+    }
+}
+
+fn walk_array(
+    path: &str,
+    source: &str,
+    field: &str,
+    labels: &Labels,
+    items: &[Value],
+    out: &mut SampleSet,
+) {
+    let (prefix, suffix) = match array_dims(field) {
+        Some(dims) => (path.to_string(), format!("_by_{}", sanitize_name(dims))),
+        None => (format!("{path}{}_", sanitize_name(field)), String::new()),
+    };
+    for item in items {
+        let Value::Object(element) = item else {
+            continue;
+        };
+        let mut element_labels = labels.clone();
+        for (key, value) in element {
+            if is_bookkeeping(key) {
+                continue;
+            }
+            if let Value::String(s) = value {
+                push_label(&mut element_labels, key, s);
+            }
+        }
+        element_leaves(&prefix, &suffix, source, &element_labels, element, out);
+    }
+}
+
+/// Numeric leaves of one array element (and of objects nested in it):
+/// `<prefix><segments><f'><suffix>`.
+fn element_leaves(
+    prefix: &str,
+    suffix: &str,
+    source: &str,
+    labels: &Labels,
+    element: &Map<String, Value>,
+    out: &mut SampleSet,
+) {
+    for (key, value) in element {
+        if is_bookkeeping(key) {
+            continue;
+        }
+        match value {
+            Value::Number(_) => {
+                if let Some(v) = number(value) {
+                    let (leaf, factor) = base_unit(leaf_name(key));
+                    let name = format!("{prefix}{}{suffix}", sanitize_name(&leaf));
+                    insert(
+                        out,
+                        name,
+                        labels.clone(),
+                        v * factor,
+                        &format!("{source}[].{key}"),
+                    );
+                }
+            }
+            Value::Object(inner) => {
+                let nested = format!("{prefix}{}_", sanitize_name(object_segment(key)));
+                element_leaves(
+                    &nested,
+                    suffix,
+                    &format!("{source}[].{key}"),
+                    labels,
+                    inner,
+                    out,
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Adds a label from a report string field. Names are sanitised; a name that
+/// is already taken (the scope label, say) is kept under `exported_<name>`
+/// as Prometheus does for scraped label clashes.
+pub fn push_label(labels: &mut Labels, name: &str, value: &str) {
+    let mut name = sanitize_name(name);
+    if name.starts_with("__") {
+        name = format!("exported{name}");
+    }
+    while labels.iter().any(|(n, _)| *n == name) {
+        name = format!("exported_{name}");
+    }
+    labels.push((name, value.to_string()));
+}
+
+fn insert(out: &mut SampleSet, name: String, labels: Labels, value: f64, source: &str) {
+    let help = format!("GitHub Copilot usage metrics report field `{source}`.");
+    out.insert(SeriesKey::new(name, labels), value, &help);
+}
+
+/// The day-level objects of one entity-report row: the elements of
+/// `day_totals[]` in a 28-day report, or the row itself in a 1-day report.
+/// Each comes with its `day`; objects without a parseable `day` are skipped
+/// (and reported through the returned count).
+pub fn entity_days(row: &Value) -> (Vec<(NaiveDate, &Map<String, Value>)>, usize) {
+    let mut days = Vec::new();
+    let mut skipped = 0;
+    let candidates: Vec<&Value> = match row.get("day_totals") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        _ => vec![row],
+    };
+    for candidate in candidates {
+        match dated_object(candidate) {
+            Some(found) => days.push(found),
+            None => skipped += 1,
+        }
+    }
+    (days, skipped)
+}
+
+fn dated_object(value: &Value) -> Option<(NaiveDate, &Map<String, Value>)> {
+    let map = value.as_object()?;
+    let day = map.get("day")?.as_str()?;
+    let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
+    Some((day, map))
+}
+
+/// Adds `copilot_report_day_timestamp_seconds` (00:00 UTC of `day`) to a
+/// day's set.
+pub fn add_report_day(day: NaiveDate, scope_labels: &Labels, out: &mut SampleSet) {
+    out.set(
+        SeriesKey::new(REPORT_DAY_METRIC, scope_labels.clone()),
+        day_start_unix(day) as f64,
+        "Report day (00:00 UTC, Unix seconds) the copilot_* values of this scope belong to.",
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn org() -> Labels {
+        vec![("org".to_string(), "octo".to_string())]
+    }
+
+    fn map(v: Value) -> SampleSet {
+        let mut out = SampleSet::new();
+        map_object(PREFIX, &org(), v.as_object().unwrap(), &mut out);
+        out
+    }
+
+    #[test]
+    fn leaves_lose_count_and_sum() {
+        let s = map(
+            json!({"daily_active_users": 3, "code_acceptance_activity_count": 4, "loc_added_sum": 5}),
+        );
+        assert_eq!(
+            s.value("copilot_daily_active_users", &[("org", "octo")]),
+            Some(3.0)
+        );
+        assert_eq!(
+            s.value("copilot_code_acceptance_activity", &[("org", "octo")]),
+            Some(4.0)
+        );
+        assert_eq!(s.value("copilot_loc_added", &[("org", "octo")]), Some(5.0));
+    }
+
+    #[test]
+    fn nested_objects_become_segments() {
+        let s = map(json!({
+            "pull_requests": {"total_created": 2, "median_minutes_to_merge": 2.5},
+            "totals_by_cli": {"session_count": 3, "token_usage": {"output_tokens_sum": 7000}}
+        }));
+        assert_eq!(
+            s.value("copilot_pull_requests_total_created", &[("org", "octo")]),
+            Some(2.0)
+        );
+        // Base units: minutes become seconds.
+        assert_eq!(
+            s.value(
+                "copilot_pull_requests_median_seconds_to_merge",
+                &[("org", "octo")]
+            ),
+            Some(150.0)
+        );
+        assert_eq!(
+            s.value("copilot_cli_session", &[("org", "octo")]),
+            Some(3.0)
+        );
+        assert_eq!(
+            s.value("copilot_cli_token_usage_output_tokens", &[("org", "octo")]),
+            Some(7000.0)
+        );
+    }
+
+    #[test]
+    fn by_arrays_become_labelled_series() {
+        let s = map(json!({
+            "totals_by_ide": [{"ide": "vscode", "code_generation_activity_count": 7,
+                               "last_known_ide_version": {"ide_version": "1.85.0", "sampled_at": "x"}}],
+            "totals_by_language_feature": [{"language": "rust", "feature": "code_completion", "loc_added_sum": 9}],
+            "pull_requests": {"copilot_suggestions_by_comment_type": [{"comment_type": "nit", "total_copilot_suggestions": 4}]}
+        }));
+        assert_eq!(
+            s.value(
+                "copilot_code_generation_activity_by_ide",
+                &[("org", "octo"), ("ide", "vscode")]
+            ),
+            Some(7.0)
+        );
+        assert_eq!(
+            s.value(
+                "copilot_loc_added_by_language_feature",
+                &[
+                    ("org", "octo"),
+                    ("language", "rust"),
+                    ("feature", "code_completion")
+                ]
+            ),
+            Some(9.0)
+        );
+        assert_eq!(
+            s.value(
+                "copilot_pull_requests_total_copilot_suggestions_by_comment_type",
+                &[("org", "octo"), ("comment_type", "nit")]
+            ),
+            Some(4.0)
+        );
+        // Version strings are not labels (unbounded cardinality) and have no numbers.
+        assert_eq!(s.len(), 3);
+    }
+
+    #[test]
+    fn bookkeeping_strings_booleans_nulls_produce_nothing() {
+        let s = map(json!({
+            "day": "2025-10-01", "enterprise_id": "1", "organization_id": 5, "etl_id": "green",
+            "day_partition": "2025-10-01", "entity_id_partition": 1, "used_chat": true,
+            "weekly_active_copilot_cloud_agent_users": null, "note": "x", "nan": "NaN"
+        }));
+        assert!(s.is_empty(), "{s:?}");
+    }
+
+    #[test]
+    fn unknown_fields_follow_the_rule() {
+        let s = map(json!({
+            "brand_new_metric_count": 11,
+            "totals_by_galaxy": [{"galaxy": "andromeda", "stars_sum": 2}],
+            "quantum": {"qubits": 3}
+        }));
+        assert_eq!(
+            s.value("copilot_brand_new_metric", &[("org", "octo")]),
+            Some(11.0)
+        );
+        assert_eq!(
+            s.value(
+                "copilot_stars_by_galaxy",
+                &[("org", "octo"), ("galaxy", "andromeda")]
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            s.value("copilot_quantum_qubits", &[("org", "octo")]),
+            Some(3.0)
+        );
+    }
+
+    #[test]
+    fn arrays_without_by_are_segments() {
+        let s = map(json!({"pull_request_review_times": [
+            {"authored_by": "human", "reviewed_by": "copilot", "total_merged": 3}
+        ]}));
+        assert_eq!(
+            s.value(
+                "copilot_pull_request_review_times_total_merged",
+                &[
+                    ("org", "octo"),
+                    ("authored_by", "human"),
+                    ("reviewed_by", "copilot")
+                ]
+            ),
+            Some(3.0)
+        );
+    }
+
+    #[test]
+    fn invalid_names_are_sanitised_and_label_clashes_renamed() {
+        let s = map(json!({
+            "weird-field.count": 1,
+            "9lives_sum": 2,
+            "totals_by_org": [{"org": "other", "__name__": "x", "n": 1}]
+        }));
+        assert_eq!(
+            s.value("copilot_weird_field_count", &[("org", "octo")]),
+            Some(1.0)
+        );
+        assert_eq!(s.value("copilot__9lives", &[("org", "octo")]), Some(2.0));
+        assert_eq!(
+            s.value(
+                "copilot_n_by_org",
+                &[
+                    ("org", "octo"),
+                    ("exported_org", "other"),
+                    ("exported__name__", "x")
+                ]
+            ),
+            Some(1.0)
+        );
+    }
+
+    #[test]
+    fn duplicate_label_sets_keep_the_first_and_are_counted() {
+        let s = map(json!({"totals_by_ide": [
+            {"ide": "vscode", "loc_added_sum": 1},
+            {"ide": "vscode", "loc_added_sum": 2}
+        ]}));
+        assert_eq!(
+            s.value(
+                "copilot_loc_added_by_ide",
+                &[("org", "octo"), ("ide", "vscode")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(s.duplicates(), 1);
+    }
+
+    #[test]
+    fn huge_negative_and_float_numbers_pass_through() {
+        let s = map(json!({"a": -5, "b": 1e300, "c": 18446744073709551615u64}));
+        assert_eq!(s.value("copilot_a", &[("org", "octo")]), Some(-5.0));
+        assert_eq!(s.value("copilot_b", &[("org", "octo")]), Some(1e300));
+        assert_eq!(
+            s.value("copilot_c", &[("org", "octo")]),
+            Some(18446744073709551615u64 as f64)
+        );
+    }
+
+    #[test]
+    fn entity_days_reads_day_totals_and_flat_rows() {
+        let row = json!({"day_totals": [{"day": "2025-10-01", "x": 1}, {"day": "bad"}, {"day": "2025-10-02"}]});
+        let (days, skipped) = entity_days(&row);
+        assert_eq!(days.len(), 2);
+        assert_eq!(skipped, 1);
+        let flat = json!({"day": "2025-10-03", "daily_active_users": 1});
+        let (days, skipped) = entity_days(&flat);
+        assert_eq!(days[0].0, NaiveDate::from_ymd_opt(2025, 10, 3).unwrap());
+        assert_eq!(skipped, 0);
+        let not_an_object = json!([1, 2]);
+        let (days, skipped) = entity_days(&not_an_object);
+        assert!(days.is_empty());
+        assert_eq!(skipped, 1);
+    }
+}

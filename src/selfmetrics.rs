@@ -1,0 +1,161 @@
+//! The exporter's own metrics (`copilot_exporter_*`), kept in a private
+//! registry so they never mix with report data.
+//!
+//! Per-scope self-metrics (`{org|enterprise}` labels) are not here: their
+//! label name differs by scope, so [`crate::exposition`] renders them from the
+//! snapshot store.
+
+use prometheus::{Gauge, GaugeVec, IntCounter, IntCounterVec, Opts, Registry};
+
+/// Handles to every self-metric; cheap to share behind an `Arc`.
+#[derive(Clone)]
+pub struct SelfMetrics {
+    /// The registry all of these live in (sinks register theirs here too).
+    pub registry: Registry,
+    /// Requests to `/metrics` (the seed's name).
+    pub requests: IntCounter,
+    /// Failed GitHub calls by HTTP status or error kind (the seed's name).
+    pub requests_failed: IntCounterVec,
+    /// Calls to the GitHub API (report downloads not included).
+    pub github_api_requests: IntCounter,
+    /// Report file downloads from the signed-link host.
+    pub report_downloads: IntCounter,
+    /// Scrapes answered from the cached snapshot (every scrape is: a scrape
+    /// never calls GitHub).
+    pub cache_hits: IntCounter,
+    /// Failed GitHub calls by classified reason.
+    pub github_failures: IntCounterVec,
+    /// Malformed NDJSON lines skipped, by report.
+    pub invalid_report_lines: IntCounterVec,
+    /// Series dropped because a report repeated a label set.
+    pub duplicate_series: IntCounter,
+    /// `x-ratelimit-remaining` of the last GitHub API answer.
+    pub rate_limit_remaining: Gauge,
+    /// `x-ratelimit-reset` of the last GitHub API answer (Unix seconds).
+    pub rate_limit_reset: Gauge,
+    /// Refreshes started, by result (`success`, `partial`, `failure`).
+    pub refreshes: IntCounterVec,
+    /// Build information.
+    pub build_info: GaugeVec,
+    rate_limit_registered: std::sync::Arc<std::sync::Once>,
+}
+
+impl SelfMetrics {
+    /// Creates and registers every self-metric.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str| {
+            let c = IntCounter::new(name, help).expect("valid metric name");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
+            c
+        };
+        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric name");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
+            c
+        };
+        // Registered on first use (see `record_rate_limit`): a 0 before
+        // GitHub ever answered would look like an exhausted limit.
+        let gauge = |name: &str, help: &str| Gauge::new(name, help).expect("valid metric name");
+        let build_info = GaugeVec::new(
+            Opts::new(
+                "copilot_exporter_build_info",
+                "Build information of copilot-metrics-exporter (always 1).",
+            ),
+            &["version"],
+        )
+        .expect("valid metric name");
+        registry
+            .register(Box::new(build_info.clone()))
+            .expect("unique metric");
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1.0);
+
+        SelfMetrics {
+            requests: counter(
+                "copilot_exporter_requests_total",
+                "Requests to the /metrics endpoint.",
+            ),
+            requests_failed: counter_vec(
+                "copilot_exporter_requests_failed_total",
+                "Failed GitHub calls, by HTTP status or error kind (request_exception, timeout, invalid_response).",
+                &["status_code"],
+            ),
+            github_api_requests: counter(
+                "copilot_exporter_github_api_requests_total",
+                "Requests sent to the GitHub API (report file downloads excluded).",
+            ),
+            report_downloads: counter(
+                "copilot_exporter_report_downloads_total",
+                "Report files downloaded from signed links.",
+            ),
+            cache_hits: counter(
+                "copilot_exporter_cache_hits_total",
+                "Scrapes answered from the snapshot built by the background refresh instead of calling GitHub.",
+            ),
+            github_failures: counter_vec(
+                "copilot_exporter_github_failures_total",
+                "Failed GitHub calls by reason (bad_credentials, forbidden, policy_disabled, not_found, rate_limited, server_error, timeout, invalid_response, unreachable, client_error).",
+                &["reason"],
+            ),
+            invalid_report_lines: counter_vec(
+                "copilot_exporter_invalid_report_lines_total",
+                "Malformed report lines skipped, by report.",
+                &["report"],
+            ),
+            duplicate_series: counter(
+                "copilot_exporter_duplicate_series_total",
+                "Series dropped because a report repeated the same name and labels for one day (the first value is kept).",
+            ),
+            rate_limit_remaining: gauge(
+                "copilot_exporter_github_rate_limit_remaining",
+                "GitHub API requests left in the current rate-limit window (x-ratelimit-remaining of the last answer).",
+            ),
+            rate_limit_reset: gauge(
+                "copilot_exporter_github_rate_limit_reset_timestamp_seconds",
+                "When the GitHub rate-limit window resets (x-ratelimit-reset of the last answer, Unix seconds).",
+            ),
+            refreshes: counter_vec(
+                "copilot_exporter_refreshes_total",
+                "Refresh rounds by result: success (every scope), partial, failure (no scope).",
+                &["result"],
+            ),
+            build_info,
+            registry,
+            rate_limit_registered: std::sync::Arc::new(std::sync::Once::new()),
+        }
+    }
+
+    /// Records GitHub's rate-limit headers, registering the gauges the first
+    /// time.
+    pub fn record_rate_limit(&self, remaining: Option<u64>, reset: Option<u64>) {
+        if remaining.is_none() && reset.is_none() {
+            return;
+        }
+        self.rate_limit_registered.call_once(|| {
+            let _ = self
+                .registry
+                .register(Box::new(self.rate_limit_remaining.clone()));
+            let _ = self
+                .registry
+                .register(Box::new(self.rate_limit_reset.clone()));
+        });
+        if let Some(v) = remaining {
+            self.rate_limit_remaining.set(v as f64);
+        }
+        if let Some(v) = reset {
+            self.rate_limit_reset.set(v as f64);
+        }
+    }
+}
+
+impl Default for SelfMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,4 @@
+//! Sinks: where snapshots go. A sink never calls GitHub; it reads the
+//! snapshot store or the data of a refresh round.
+
+pub mod http;
