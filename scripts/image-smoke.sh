@@ -14,7 +14,8 @@
 #      entrypoint /copilot-metrics-exporter, OCI version/revision labels
 #   4. `--once --demo` inside the image exits 0 and prints copilot_* metrics
 #   5. server mode (the `docker run -p 8000:8000` recipe): /metrics answers
-#      with copilot_* metrics, and the serving process runs as uid/gid 65532
+#      with copilot_* metrics, /healthz and /readyz answer 200, and the
+#      serving process runs as uid/gid 65532
 #
 # Engine: buildah with vfs storage and chroot isolation (works unprivileged
 # and without a daemon on the build machines; podman run does not, see
@@ -144,6 +145,20 @@ PY
   sleep 0.2
 done
 grep -q '^copilot_daily_active_users' <<<"$body" || { cat "$work/server.out" >&2; die "no metrics on :$port/metrics"; }
+# The chart's liveness and readiness probes.
+for path in /healthz /readyz; do
+  code="$(python3 - "$port" "$path" <<'PY'
+import sys, urllib.request, urllib.error
+try:
+    print(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}{sys.argv[2]}", timeout=5).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+except Exception as e:
+    print(f"error {e}")
+PY
+)"
+  [[ "$code" == 200 ]] || die "GET $path answered '$code', want 200"
+done
 # Find the exporter among the processes this script started and read its
 # real/effective uid and gid from /proc.
 uids=""
@@ -155,6 +170,6 @@ for pid in $(descendants "$server_pid"); do
 done
 [[ -n "$uids" ]] || die "could not find the exporter process under pid $server_pid"
 [[ "$uids" == "65532/65532 65532/65532" ]] || die "exporter runs as uid/gid '$uids', want 65532"
-ok "server mode: /metrics on 127.0.0.1:$port served by uid/gid 65532"
+ok "server mode: /metrics, /healthz, /readyz on 127.0.0.1:$port served by uid/gid 65532"
 
 echo "image-smoke: OK ($checks checks)"

@@ -92,7 +92,11 @@ impl Helm {
     }
 
     fn lint(&self, args: &[&str]) -> Output {
-        run(self.cmd().args(["lint", "--strict"]).arg(chart()).args(args))
+        run(self
+            .cmd()
+            .args(["lint", "--strict"])
+            .arg(chart())
+            .args(args))
     }
 }
 
@@ -117,7 +121,9 @@ fn python_with_yaml() -> Option<PathBuf> {
         "{} has no PyYAML: run .ci/install-packaging-tools.sh",
         py.display()
     );
-    eprintln!("\n!!!!! SKIPPED: no Python with PyYAML (run .ci/install-packaging-tools.sh) !!!!!\n");
+    eprintln!(
+        "\n!!!!! SKIPPED: no Python with PyYAML (run .ci/install-packaging-tools.sh) !!!!!\n"
+    );
     None
 }
 
@@ -186,7 +192,12 @@ impl Rendered {
 
     fn one(&self, kind: &str) -> &Value {
         let all = self.all(kind);
-        assert_eq!(all.len(), 1, "expected exactly one {kind}, kinds: {:?}", self.kinds());
+        assert_eq!(
+            all.len(),
+            1,
+            "expected exactly one {kind}, kinds: {:?}",
+            self.kinds()
+        );
         all[0]
     }
 
@@ -260,14 +271,19 @@ fn credential_wiring(pod: &Value) -> (String, BTreeSet<String>) {
     let dir = mount["mountPath"].as_str().unwrap();
     let files: BTreeSet<String> = env_map(pod)
         .into_iter()
-        .filter(|(k, _)| k.ends_with("_FILE") && k != "GITHUB_CA_FILE" && k != "REMOTE_WRITE_CA_FILE")
+        .filter(|(k, _)| {
+            k.ends_with("_FILE") && k != "GITHUB_CA_FILE" && k != "REMOTE_WRITE_CA_FILE"
+        })
         .map(|(k, v)| {
             v.strip_prefix(&format!("{dir}/"))
                 .unwrap_or_else(|| panic!("{k}={v} is not under the credentials mount {dir}"))
                 .to_string()
         })
         .collect();
-    assert_eq!(files, items, "*_FILE variables and mounted Secret keys differ");
+    assert_eq!(
+        files, items,
+        "*_FILE variables and mounted Secret keys differ"
+    );
     (secret, items)
 }
 
@@ -275,7 +291,10 @@ fn assert_restricted_security(pod: &Value) {
     let psc = &pod["securityContext"];
     assert_eq!(psc["runAsNonRoot"], true, "pod runAsNonRoot");
     assert_eq!(psc["runAsUser"], 65532, "pod runAsUser");
-    assert_eq!(psc["seccompProfile"]["type"], "RuntimeDefault", "pod seccomp");
+    assert_eq!(
+        psc["seccompProfile"]["type"], "RuntimeDefault",
+        "pod seccomp"
+    );
     let sc = &container(pod)["securityContext"];
     assert_eq!(sc["allowPrivilegeEscalation"], false);
     assert_eq!(sc["readOnlyRootFilesystem"], true);
@@ -348,7 +367,10 @@ fn dockerfile_has_cached_build_and_two_minimal_nonroot_targets() {
         let s = stages
             .get(target)
             .unwrap_or_else(|| panic!("no stage {target}; stages: {:?}", stages.keys()));
-        assert!(s.contains("USER 65532:65532"), "{target}: numeric non-root user");
+        assert!(
+            s.contains("USER 65532:65532"),
+            "{target}: numeric non-root user"
+        );
         assert!(s.contains("EXPOSE 8000"), "{target}: EXPOSE 8000");
         assert!(
             s.contains(r#"ENTRYPOINT ["/copilot-metrics-exporter"]"#),
@@ -380,12 +402,17 @@ fn dockerignore_keeps_build_inputs_and_drops_bulk() {
         .collect();
     for keep in ["src", "Cargo.toml", "Cargo.lock", "dist", "docker"] {
         assert!(
-            !ignored.iter().any(|p| p == keep || p == &format!("{keep}/")),
+            !ignored
+                .iter()
+                .any(|p| p == keep || p == &format!("{keep}/")),
             ".dockerignore must not drop {keep}"
         );
     }
     for drop in ["target", ".git", ".ci-deps"] {
-        assert!(ignored.iter().any(|p| p == drop), ".dockerignore should drop {drop}");
+        assert!(
+            ignored.iter().any(|p| p == drop),
+            ".dockerignore should drop {drop}"
+        );
     }
 }
 
@@ -404,13 +431,23 @@ fn chart_lints_renders_and_validates_for_every_ci_values_file() {
         assert_ok(&format!("helm lint --strict -f {v}"), &lint);
         for kube in ["1.27.0", "1.37.0"] {
             let yaml = helm
-                .template(&["-f", &v, "--kube-version", kube, "--api-versions", "monitoring.coreos.com/v1"])
+                .template(&[
+                    "-f",
+                    &v,
+                    "--kube-version",
+                    kube,
+                    "--api-versions",
+                    "monitoring.coreos.com/v1",
+                ])
                 .unwrap_or_else(|e| panic!("helm template -f {v}: {e}"));
             assert!(yaml.contains("kind: "), "nothing rendered for {v}");
             let file = dir.path().join("manifests.yaml");
             fs::write(&file, &yaml).unwrap();
             let out = run(Command::new(&kv).args(["--strict", "-k", kube]).arg(&file));
-            assert_ok(&format!("kubernetes-validate --strict -k {kube} ({v})"), &out);
+            assert_ok(
+                &format!("kubernetes-validate --strict -k {kube} ({v})"),
+                &out,
+            );
             assert!(
                 !text(&out).contains("ERROR"),
                 "kubernetes-validate reported errors for {v}:\n{}",
@@ -440,7 +477,10 @@ fn cronjob_mode_renders_a_forbid_cronjob_running_once() {
     );
     let kinds = r.kinds();
     for absent in ["ServiceMonitor", "Deployment", "Service"] {
-        assert!(!kinds.contains(absent), "cronjob mode rendered a {absent}: {kinds:?}");
+        assert!(
+            !kinds.contains(absent),
+            "cronjob mode rendered a {absent}: {kinds:?}"
+        );
     }
     let cj = r.one("CronJob");
     let spec = &cj["spec"];
@@ -462,20 +502,29 @@ fn cronjob_mode_renders_a_forbid_cronjob_running_once() {
     let pod = r.pod_spec();
     assert_eq!(pod["restartPolicy"], "Never");
     assert_eq!(args(pod), vec!["--once"]);
-    assert!(container(pod)["ports"].is_null(), "a CronJob pod exposes no port");
+    assert!(
+        container(pod)["ports"].is_null(),
+        "a CronJob pod exposes no port"
+    );
     assert_restricted_security(pod);
 
     let env = env_map(pod);
     assert_eq!(env["LISTEN_ADDR"], "", "HTTP listener off in cronjob mode");
     assert_eq!(env["ORG"], "octo-org,octo-labs");
-    assert_eq!(env["PUSHGATEWAY_URL"], "http://prometheus-pushgateway.monitoring.svc:9091");
+    assert_eq!(
+        env["PUSHGATEWAY_URL"],
+        "http://prometheus-pushgateway.monitoring.svc:9091"
+    );
     assert_eq!(env["PUSHGATEWAY_JOB"], "copilot-metrics-exporter");
     assert_eq!(env["PUSHGATEWAY_USERNAME"], "pusher");
     assert_eq!(env["TEAMS"], "true");
     assert_eq!(env["GITHUB_API_URL"], "https://api.github.com");
     assert_eq!(env["CACHE_TTL_SECONDS"], "3600");
     for secret_var in ["GHC_TOKEN", "PUSHGATEWAY_PASSWORD"] {
-        assert!(!env.contains_key(secret_var), "{secret_var} must come from a file");
+        assert!(
+            !env.contains_key(secret_var),
+            "{secret_var} must come from a file"
+        );
     }
     assert!(!env.contains_key("REMOTE_WRITE_URL"));
 
@@ -491,9 +540,15 @@ fn cronjob_mode_renders_a_forbid_cronjob_running_once() {
     );
     assert_eq!(
         keys,
-        BTreeSet::from(["github-token".to_string(), "pushgateway-password".to_string()])
+        BTreeSet::from([
+            "github-token".to_string(),
+            "pushgateway-password".to_string()
+        ])
     );
-    assert_eq!(data["github-token"], "Z2hwX2V4YW1wbGVfbm90X2FfcmVhbF90b2tlbg==");
+    assert_eq!(
+        data["github-token"],
+        "Z2hwX2V4YW1wbGVfbm90X2FfcmVhbF90b2tlbg=="
+    );
 
     // The PrometheusRule is there (CRD API given) and the NetworkPolicy allows the Pushgateway port.
     assert_eq!(r.all("PrometheusRule").len(), 1);
@@ -506,9 +561,15 @@ fn cronjob_mode_renders_a_forbid_cronjob_running_once() {
         .filter_map(|p| p["port"].as_i64())
         .collect();
     for port in [53, 443, 9091] {
-        assert!(egress_ports.contains(&port), "egress port {port}: {egress_ports:?}");
+        assert!(
+            egress_ports.contains(&port),
+            "egress port {port}: {egress_ports:?}"
+        );
     }
-    assert!(np["spec"]["ingress"].is_null(), "a CronJob pod accepts no ingress");
+    assert!(
+        np["spec"]["ingress"].is_null(),
+        "a CronJob pod accepts no ingress"
+    );
 }
 
 #[test]
@@ -516,7 +577,11 @@ fn deployment_mode_renders_service_probes_and_guarded_servicemonitor() {
     let Some(helm) = Helm::get() else { return };
     let Some(py) = python_with_yaml() else { return };
     let values = values_arg("deployment-servicemonitor-values.yaml");
-    let r = Rendered::new(&helm, &py, &["-f", &values, "--api-versions", "monitoring.coreos.com/v1"]);
+    let r = Rendered::new(
+        &helm,
+        &py,
+        &["-f", &values, "--api-versions", "monitoring.coreos.com/v1"],
+    );
     let kinds = r.kinds();
     assert!(!kinds.contains("CronJob"), "{kinds:?}");
     let dep = r.one("Deployment");
@@ -554,7 +619,10 @@ fn deployment_mode_renders_service_probes_and_guarded_servicemonitor() {
     assert_eq!(sm["metadata"]["labels"]["release"], "kube-prometheus-stack");
     assert_eq!(sm["spec"]["endpoints"][0]["port"], "http");
     assert_eq!(sm["spec"]["endpoints"][0]["path"], "/metrics");
-    assert_eq!(sm["spec"]["selector"]["matchLabels"], svc["spec"]["selector"]);
+    assert_eq!(
+        sm["spec"]["selector"]["matchLabels"],
+        svc["spec"]["selector"]
+    );
     let np = r.one("NetworkPolicy");
     assert_eq!(np["spec"]["ingress"][0]["ports"][0]["port"], 8000);
 
@@ -562,19 +630,32 @@ fn deployment_mode_renders_service_probes_and_guarded_servicemonitor() {
     let plain = Rendered::new(&helm, &py, &["-f", &values]);
     let kinds = plain.kinds();
     assert!(kinds.contains("Deployment"));
-    assert!(!kinds.contains("ServiceMonitor") && !kinds.contains("PrometheusRule"), "{kinds:?}");
+    assert!(
+        !kinds.contains("ServiceMonitor") && !kinds.contains("PrometheusRule"),
+        "{kinds:?}"
+    );
 }
 
 #[test]
 fn existing_secret_with_custom_keys_is_mounted_not_created() {
     let Some(helm) = Helm::get() else { return };
     let Some(py) = python_with_yaml() else { return };
-    let r = Rendered::new(&helm, &py, &["-f", &values_arg("cronjob-remotewrite-values.yaml")]);
-    assert!(r.all("Secret").is_empty(), "existingSecret: the chart must not create a Secret");
+    let r = Rendered::new(
+        &helm,
+        &py,
+        &["-f", &values_arg("cronjob-remotewrite-values.yaml")],
+    );
+    assert!(
+        r.all("Secret").is_empty(),
+        "existingSecret: the chart must not create a Secret"
+    );
     let pod = r.pod_spec();
     let (secret, keys) = credential_wiring(pod);
     assert_eq!(secret, "copilot-credentials");
-    assert_eq!(keys, BTreeSet::from(["app.pem".to_string(), "rw-token".to_string()]));
+    assert_eq!(
+        keys,
+        BTreeSet::from(["app.pem".to_string(), "rw-token".to_string()])
+    );
     let env = env_map(pod);
     assert_eq!(env["ENTERPRISE"], "octo-enterprise");
     assert!(!env.contains_key("ORG"));
@@ -582,8 +663,14 @@ fn existing_secret_with_custom_keys_is_mounted_not_created() {
     assert_eq!(env["GITHUB_APP_INSTALLATION_ID"], "7890123");
     assert!(env["GITHUB_APP_PRIVATE_KEY_FILE"].ends_with("/app.pem"));
     assert!(env["REMOTE_WRITE_BEARER_TOKEN_FILE"].ends_with("/rw-token"));
-    assert!(!env.contains_key("GHC_TOKEN_FILE"), "app auth mounts no token");
-    assert_eq!(env["REMOTE_WRITE_URL"], "https://mimir.example.com/api/v1/push");
+    assert!(
+        !env.contains_key("GHC_TOKEN_FILE"),
+        "app auth mounts no token"
+    );
+    assert_eq!(
+        env["REMOTE_WRITE_URL"],
+        "https://mimir.example.com/api/v1/push"
+    );
     assert_eq!(env["REMOTE_WRITE_HEADERS"], "X-Scope-OrgID=team-platform");
     assert_eq!(env["REMOTE_WRITE_TIMESTAMPS"], "report-day");
     assert_eq!(env["REMOTE_WRITE_SETTLE_DAYS"], "3");
@@ -621,7 +708,10 @@ fn renamed_secret_keys_move_the_secret_and_the_mount_together() {
         ],
     );
     let (_, keys) = credential_wiring(r.pod_spec());
-    assert_eq!(keys, BTreeSet::from(["my-token".to_string(), "pgw.pass".to_string()]));
+    assert_eq!(
+        keys,
+        BTreeSet::from(["my-token".to_string(), "pgw.pass".to_string()])
+    );
     let data: BTreeSet<String> = r.one("Secret")["data"]
         .as_object()
         .unwrap()
@@ -636,19 +726,35 @@ fn schema_and_templates_reject_invalid_values() {
     let Some(helm) = Helm::get() else { return };
     let base = values_arg("cronjob-pushgateway-values.yaml");
     let lint_cases: &[(&str, &str)] = &[
-        ("cronjob.concurrencyPolicy=Never", "concurrencyPolicy must be one of the following"),
+        (
+            "cronjob.concurrencyPolicy=Never",
+            "concurrencyPolicy must be one of the following",
+        ),
         ("mode=daemonset", "mode must be one of the following"),
-        ("remoteWrite.timestamps=yesterday", "timestamps must be one of the following"),
+        (
+            "remoteWrite.timestamps=yesterday",
+            "timestamps must be one of the following",
+        ),
         ("deployment.replicas=3", "replicas"),
         ("github.auth=oauth", "auth must be one of the following"),
-        ("collection.userMetrics=all", "userMetrics must be one of the following"),
+        (
+            "collection.userMetrics=all",
+            "userMetrics must be one of the following",
+        ),
         ("pushgateway.url=pgw:9091", "pushgateway.url"),
-        ("cronJob.schedule=x", "Additional property cronJob is not allowed"),
+        (
+            "cronJob.schedule=x",
+            "Additional property cronJob is not allowed",
+        ),
     ];
     for (set, phrase) in lint_cases {
         let out = helm.lint(&["-f", &base, "--set", set]);
         assert!(!out.status.success(), "helm lint accepted --set {set}");
-        assert!(text(&out).contains(phrase), "--set {set}: expected `{phrase}` in:\n{}", text(&out));
+        assert!(
+            text(&out).contains(phrase),
+            "--set {set}: expected `{phrase}` in:\n{}",
+            text(&out)
+        );
     }
     // The same base values are fine, so the failures above are the --set's doing.
     assert_ok("helm lint (base)", &helm.lint(&["-f", &base]));
@@ -673,38 +779,72 @@ fn schema_and_templates_reject_invalid_values() {
         let err = helm
             .template(args)
             .expect_err(&format!("helm template accepted {args:?}"));
-        assert!(err.contains(phrase), "{args:?}: expected `{phrase}` in:\n{err}");
+        assert!(
+            err.contains(phrase),
+            "{args:?}: expected `{phrase}` in:\n{err}"
+        );
     }
 }
 
 #[test]
 fn notes_explain_how_to_run_now_and_where_metrics_go() {
     let Some(helm) = Helm::get() else { return };
-    // helm template skips NOTES.txt: render a copy of it as an ordinary template.
+    // helm template skips NOTES.txt, and parses other templates as YAML: in a
+    // copy of the chart, wrap NOTES.txt in a define and emit it as a JSON string.
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("copilot-metrics-exporter");
     copy_dir(&chart(), &copy);
-    fs::copy(copy.join("templates/NOTES.txt"), copy.join("templates/notes-copy.txt")).unwrap();
-    let show = ["--show-only", "templates/notes-copy.txt"];
+    let notes = fs::read_to_string(copy.join("templates/NOTES.txt")).unwrap();
+    fs::write(
+        copy.join("templates/notes-copy.yaml"),
+        format!("{{{{- define \"notes-copy\" }}}}\n{notes}\n{{{{- end }}}}\nnotes: {{{{ include \"notes-copy\" . | toJson }}}}\n"),
+    )
+    .unwrap();
+    let render = |values: &str| -> String {
+        let out = helm
+            .template_chart(
+                &copy,
+                &[
+                    "-f",
+                    &values_arg(values),
+                    "--show-only",
+                    "templates/notes-copy.yaml",
+                ],
+            )
+            .unwrap_or_else(|e| panic!("render NOTES with {values}: {e}"));
+        let json = out.split_once("notes: ").expect("notes line").1.trim();
+        serde_json::from_str::<String>(json).expect("NOTES as a JSON string")
+    };
 
-    let cj = helm
-        .template_chart(&copy, &[&["-f", &values_arg("cronjob-pushgateway-values.yaml")][..], &show].concat())
-        .expect("render NOTES (cronjob)");
-    assert!(cj.contains("kubectl -n monitoring create job --from=cronjob/cme-copilot-metrics-exporter"), "{cj}");
-    assert!(cj.contains("Pushgateway http://prometheus-pushgateway.monitoring.svc:9091"), "{cj}");
+    let cj = render("cronjob-pushgateway-values.yaml");
+    assert!(
+        cj.contains("kubectl -n monitoring create job --from=cronjob/cme-copilot-metrics-exporter"),
+        "{cj}"
+    );
+    assert!(
+        cj.contains("Pushgateway http://prometheus-pushgateway.monitoring.svc:9091"),
+        "{cj}"
+    );
     assert!(cj.contains("honor_labels: true"), "{cj}");
     assert!(!cj.contains("port-forward"), "{cj}");
 
-    let rw = helm
-        .template_chart(&copy, &[&["-f", &values_arg("cronjob-remotewrite-values.yaml")][..], &show].concat())
-        .expect("render NOTES (remote-write)");
-    assert!(rw.contains("out_of_order_time_window"), "{rw}");
+    let rw = render("cronjob-remotewrite-values.yaml");
+    assert!(
+        rw.contains("remote-write https://mimir.example.com/api/v1/push (timestamps: report-day)"),
+        "{rw}"
+    );
+    assert!(rw.contains("out_of_order_time_window >= 30d"), "{rw}");
 
-    let dep = helm
-        .template_chart(&copy, &[&["-f", &values_arg("deployment-servicemonitor-values.yaml")][..], &show].concat())
-        .expect("render NOTES (deployment)");
-    assert!(dep.contains("port-forward svc/cme-copilot-metrics-exporter 8000:8000"), "{dep}");
-    assert!(dep.contains("WARNING: serviceMonitor.enabled is set"), "{dep}");
+    // No --api-versions here: the ServiceMonitor is skipped and NOTES says so.
+    let dep = render("deployment-servicemonitor-values.yaml");
+    assert!(
+        dep.contains("port-forward svc/cme-copilot-metrics-exporter 8000:8000"),
+        "{dep}"
+    );
+    assert!(
+        dep.contains("WARNING: serviceMonitor.enabled is set"),
+        "{dep}"
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -723,7 +863,11 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn generated_chart_files_are_current() {
     let Some(py) = python_with_yaml() else { return };
-    for script in ["scripts/gen-values-schema.py", "scripts/gen-chart-readme.py", "scripts/gen-dashboard.py"] {
+    for script in [
+        "scripts/gen-values-schema.py",
+        "scripts/gen-chart-readme.py",
+        "scripts/gen-dashboard.py",
+    ] {
         let out = run(Command::new(&py).arg(root().join(script)).arg("--check"));
         assert_ok(&format!("{script} --check"), &out);
     }
@@ -746,17 +890,33 @@ fn prometheus_rule_renders_exactly_the_alert_file() {
     let Some(py) = python_with_yaml() else { return };
     let file = yaml_docs(&py, &read("dashboards/alerts.yaml"));
     let expected = &file[0]["groups"];
-    let on = ["--set", "prometheusRule.enabled=true", "--api-versions", "monitoring.coreos.com/v1"];
+    let on = [
+        "--set",
+        "prometheusRule.enabled=true",
+        "--api-versions",
+        "monitoring.coreos.com/v1",
+    ];
     let values = values_arg("deployment-push-values.yaml");
     let r = Rendered::new(&helm, &py, &[&["-f", &values][..], &on].concat());
     let rule = r.one("PrometheusRule");
-    assert_eq!(&rule["spec"]["groups"], expected, "PrometheusRule differs from dashboards/alerts.yaml");
+    assert_eq!(
+        &rule["spec"]["groups"], expected,
+        "PrometheusRule differs from dashboards/alerts.yaml"
+    );
 
     // disabledAlerts drops exactly the named alert.
     let r = Rendered::new(
         &helm,
         &py,
-        &[&["-f", &values][..], &on, &["--set", "prometheusRule.disabledAlerts[0]=CopilotPushgatewayGroupStale"]].concat(),
+        &[
+            &["-f", &values][..],
+            &on,
+            &[
+                "--set",
+                "prometheusRule.disabledAlerts[0]=CopilotPushgatewayGroupStale",
+            ],
+        ]
+        .concat(),
     );
     let names: Vec<String> = r.one("PrometheusRule")["spec"]["groups"][0]["rules"]
         .as_array()
@@ -780,7 +940,9 @@ fn alert_rules_pass_promtool_check_and_unit_tests() {
         return;
     };
     let dir = root().join("dashboards");
-    let check = run(Command::new(&promtool).args(["check", "rules"]).arg(dir.join("alerts.yaml")));
+    let check = run(Command::new(&promtool)
+        .args(["check", "rules"])
+        .arg(dir.join("alerts.yaml")));
     assert_ok("promtool check rules", &check);
     let test = run(Command::new(&promtool)
         .args(["test", "rules", "alerts.test.yaml"])
@@ -856,7 +1018,10 @@ fn panels() -> Vec<Value> {
 fn dashboard_structure_is_valid() {
     let d = dashboard();
     let schema = d["schemaVersion"].as_i64().expect("schemaVersion");
-    assert!(schema >= 36, "schemaVersion {schema} predates datasource-uid references");
+    assert!(
+        schema >= 36,
+        "schemaVersion {schema} predates datasource-uid references"
+    );
     assert!(!d["uid"].as_str().unwrap_or("").is_empty(), "uid");
     assert!(!d["title"].as_str().unwrap_or("").is_empty(), "title");
 
@@ -885,20 +1050,35 @@ fn dashboard_structure_is_valid() {
         let id = p["id"].as_i64().expect("panel id");
         assert!(ids.insert(id), "duplicate panel id {id}");
         let g = &p["gridPos"];
-        assert!(g["w"].as_i64().unwrap() >= 1 && g["x"].as_i64().unwrap() + g["w"].as_i64().unwrap() <= 24, "panel {id} gridPos {g}");
+        assert!(
+            g["w"].as_i64().unwrap() >= 1
+                && g["x"].as_i64().unwrap() + g["w"].as_i64().unwrap() <= 24,
+            "panel {id} gridPos {g}"
+        );
         if p["type"] == "row" {
             continue;
         }
-        assert_eq!(p["datasource"]["uid"], "${datasource}", "panel {id} datasource");
-        let ts = p["targets"].as_array().unwrap_or_else(|| panic!("panel {id} has no targets"));
+        assert_eq!(
+            p["datasource"]["uid"], "${datasource}",
+            "panel {id} datasource"
+        );
+        let ts = p["targets"]
+            .as_array()
+            .unwrap_or_else(|| panic!("panel {id} has no targets"));
         assert!(!ts.is_empty(), "panel {id} has no targets");
         let mut refs = BTreeSet::new();
         for t in ts {
             targets += 1;
             let expr = t["expr"].as_str().unwrap_or("");
             assert!(!expr.trim().is_empty(), "panel {id} target without expr");
-            assert!(refs.insert(t["refId"].as_str().unwrap().to_string()), "panel {id} duplicate refId");
-            assert_eq!(t["datasource"]["uid"], "${datasource}", "panel {id} target datasource");
+            assert!(
+                refs.insert(t["refId"].as_str().unwrap().to_string()),
+                "panel {id} duplicate refId"
+            );
+            assert_eq!(
+                t["datasource"]["uid"], "${datasource}",
+                "panel {id} target datasource"
+            );
         }
     }
     assert!(targets >= 40, "only {targets} queries");
@@ -960,7 +1140,10 @@ fn dashboard_queries_work_on_daily_samples() {
                     .chars()
                     .take_while(|c| *c == '$' || c.is_ascii_alphanumeric() || *c == '_')
                     .collect();
-                assert!(allowed_vars.contains(&var.as_str()), "{title}: variable {var} in {expr}");
+                assert!(
+                    allowed_vars.contains(&var.as_str()),
+                    "{title}: variable {var} in {expr}"
+                );
             }
             // Find every selector `copilot_…{` that is report data.
             let bytes = expr.as_bytes();
@@ -994,7 +1177,9 @@ fn dashboard_queries_work_on_daily_samples() {
 /// an aggregation (sum/avg of ratios is what showed 300 % in the old dashboard).
 #[test]
 fn acceptance_rates_are_ratios_of_sums() {
-    let aggregations = ["sum", "avg", "max", "min", "count", "topk", "bottomk", "quantile"];
+    let aggregations = [
+        "sum", "avg", "max", "min", "count", "topk", "bottomk", "quantile",
+    ];
     let mut checked = 0;
     for p in panels() {
         let title = p["title"].as_str().unwrap().to_string();
@@ -1041,7 +1226,10 @@ fn acceptance_rates_are_ratios_of_sums() {
                 }
             }
             assert_eq!(divisions, 1, "{title}: expected one ratio in {expr}");
-            assert!(expr.trim_start().starts_with("sum") || expr.trim_start().starts_with("(\nsum"), "{title}: numerator is not a sum: {expr}");
+            assert!(
+                expr.trim_start().starts_with("sum") || expr.trim_start().starts_with("(\nsum"),
+                "{title}: numerator is not a sum: {expr}"
+            );
             checked += 1;
         }
     }
@@ -1056,16 +1244,24 @@ fn dashboard_queries_parse_with_promtool() {
     let Some(py) = common::require_tool("python3") else {
         return;
     };
-    let out = run(Command::new(py).arg(root().join("scripts/dashboard-queries.py")).arg("--rules"));
+    let out = run(Command::new(py)
+        .arg(root().join("scripts/dashboard-queries.py"))
+        .arg("--rules"));
     assert_ok("dashboard-queries.py --rules", &out);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("queries.yaml");
     fs::write(&file, &out.stdout).unwrap();
-    let n = String::from_utf8_lossy(&out.stdout).matches("\"record\"").count();
+    let n = String::from_utf8_lossy(&out.stdout)
+        .matches("\"record\"")
+        .count();
     assert!(n >= 40, "only {n} queries extracted");
     let check = run(Command::new(&promtool).args(["check", "rules"]).arg(&file));
     assert_ok("promtool check rules (dashboard queries)", &check);
-    assert!(text(&check).contains(&format!("{n} rules found")), "{}", text(&check));
+    assert!(
+        text(&check).contains(&format!("{n} rules found")),
+        "{}",
+        text(&check)
+    );
 }
 
 fn panel_expr(title: &str, ref_id: &str) -> String {
@@ -1180,5 +1376,9 @@ fn image_smoke_when_a_release_binary_is_given() {
     };
     let out = run(Command::new(root().join("scripts/image-smoke.sh")).arg(bin));
     assert_ok("scripts/image-smoke.sh", &out);
-    assert!(text(&out).contains("served by uid/gid 65532"), "{}", text(&out));
+    assert!(
+        text(&out).contains("served by uid/gid 65532"),
+        "{}",
+        text(&out)
+    );
 }
