@@ -86,6 +86,19 @@ pub struct Cli {
     #[arg(long, env = "GITHUB_TIMEOUT_SECONDS", default_value = "30", value_parser = parse_seconds)]
     pub github_timeout_seconds: u64,
 
+    /// Retries of a failed GitHub call (rate limit, 5xx, timeout, connection).
+    #[arg(long, env = "GITHUB_MAX_RETRIES", default_value = "3")]
+    pub github_max_retries: u32,
+
+    /// First retry delay in milliseconds; doubles each retry, with jitter.
+    #[arg(long, env = "GITHUB_RETRY_MIN_MS", default_value = "1000")]
+    pub github_retry_min_ms: u64,
+
+    /// Longest retry delay in milliseconds (also caps the 60 s rate-limit
+    /// fallback; GitHub's own retry-after / x-ratelimit-reset are honoured).
+    #[arg(long, env = "GITHUB_RETRY_MAX_MS", default_value = "60000")]
+    pub github_retry_max_ms: u64,
+
     /// Longest accepted NDJSON line, in bytes; longer lines are skipped and counted.
     #[arg(long, env = "MAX_LINE_BYTES", default_value = "16777216")]
     pub max_line_bytes: usize,
@@ -137,6 +150,56 @@ pub struct GithubSettings {
     pub max_line_bytes: usize,
     /// Largest accepted report (all shards).
     pub max_report_bytes: u64,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+}
+
+/// How failed GitHub calls are retried.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// First delay.
+    pub min: Duration,
+    /// Longest delay of our own choosing.
+    pub max: Duration,
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `attempt` (0-based) after `error`:
+    /// GitHub's `retry-after` (or rate-limit reset) when it gave one, else
+    /// exponential backoff with ±25 % jitter; rate limits without a hint wait
+    /// at least 60 s (capped by `max`), as GitHub's guidelines ask.
+    pub fn wait(&self, error: &crate::github::GithubError, attempt: u32) -> Duration {
+        if let Some(seconds) = error.retry_after {
+            return Duration::from_secs(seconds);
+        }
+        let base = self
+            .min
+            .saturating_mul(2u32.saturating_pow(attempt.min(16)));
+        let base = if error.kind == crate::github::FailureKind::RateLimited {
+            base.max(Duration::from_secs(60))
+        } else {
+            base
+        };
+        let capped = base.min(self.max);
+        let jitter = 0.75 + 0.5 * pseudo_random_unit();
+        capped.mul_f64(jitter).min(self.max)
+    }
+}
+
+/// A number in [0, 1) that differs between calls (jitter does not need
+/// cryptographic randomness).
+fn pseudo_random_unit() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// The validated configuration.
@@ -235,6 +298,13 @@ impl Config {
                 timeout: Duration::from_secs(cli.github_timeout_seconds),
                 max_line_bytes: cli.max_line_bytes,
                 max_report_bytes: cli.max_report_bytes,
+                retry: RetryPolicy {
+                    max_retries: cli.github_max_retries,
+                    min: Duration::from_millis(cli.github_retry_min_ms),
+                    max: Duration::from_millis(
+                        cli.github_retry_max_ms.max(cli.github_retry_min_ms),
+                    ),
+                },
             },
             refresh_interval: Duration::from_secs(cli.cache_ttl_seconds),
             listen,

@@ -251,11 +251,14 @@ fn insert(out: &mut SampleSet, name: String, labels: Labels, value: f64, source:
     out.insert(SeriesKey::new(name, labels), value, &help);
 }
 
+/// A day-level object of a report row, with its day.
+pub type DayObject<'a> = (NaiveDate, &'a Map<String, Value>);
+
 /// The day-level objects of one entity-report row: the elements of
 /// `day_totals[]` in a 28-day report, or the row itself in a 1-day report.
 /// Each comes with its `day`; objects without a parseable `day` are skipped
 /// (and reported through the returned count).
-pub fn entity_days(row: &Value) -> (Vec<(NaiveDate, &Map<String, Value>)>, usize) {
+pub fn entity_days(row: &Value) -> (Vec<DayObject<'_>>, usize) {
     let mut days = Vec::new();
     let mut skipped = 0;
     let candidates: Vec<&Value> = match row.get("day_totals") {
@@ -271,7 +274,7 @@ pub fn entity_days(row: &Value) -> (Vec<(NaiveDate, &Map<String, Value>)>, usize
     (days, skipped)
 }
 
-fn dated_object(value: &Value) -> Option<(NaiveDate, &Map<String, Value>)> {
+fn dated_object(value: &Value) -> Option<DayObject<'_>> {
     let map = value.as_object()?;
     let day = map.get("day")?.as_str()?;
     let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;

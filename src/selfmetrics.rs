@@ -25,6 +25,8 @@ pub struct SelfMetrics {
     pub cache_hits: IntCounter,
     /// Failed GitHub calls by classified reason.
     pub github_failures: IntCounterVec,
+    /// Retries of failed GitHub calls, by reason.
+    pub github_retries: IntCounterVec,
     /// Malformed NDJSON lines skipped, by report.
     pub invalid_report_lines: IntCounterVec,
     /// Series dropped because a report repeated a label set.
@@ -101,6 +103,11 @@ impl SelfMetrics {
             github_failures: counter_vec(
                 "copilot_exporter_github_failures_total",
                 "Failed GitHub calls by reason (bad_credentials, forbidden, policy_disabled, not_found, rate_limited, server_error, timeout, invalid_response, unreachable, client_error).",
+                &["reason"],
+            ),
+            github_retries: counter_vec(
+                "copilot_exporter_github_retries_total",
+                "Retries of failed GitHub calls, by reason (rate_limited, server_error, timeout, unreachable).",
                 &["reason"],
             ),
             invalid_report_lines: counter_vec(

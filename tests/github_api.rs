@@ -28,39 +28,20 @@ fn record(days: Vec<serde_json::Value>) -> String {
         .to_string()
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use common::{value, Run};
 
 async fn run_once(fake: &FakeGithub, orgs: &str, extra: &[(&str, &str)]) -> Run {
-    let mut cmd = tokio::process::Command::new(common::exporter_bin());
-    cmd.arg("--once")
-        .env_clear()
-        .env("GHC_TOKEN", TOKEN)
-        .env("ORG", orgs)
-        .env("GITHUB_API_URL", &fake.api_url)
-        .env("LOG_LEVEL", "trace");
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().await.expect("run exporter");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn value(exposition: &str, series: &str) -> Option<f64> {
-    exposition
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(series)
-                .and_then(|rest| rest.strip_prefix(' '))
-        })
-        .and_then(|v| v.trim().parse().ok())
+    let mut env = vec![
+        ("GHC_TOKEN", TOKEN),
+        ("ORG", orgs),
+        ("GITHUB_API_URL", fake.api_url.as_str()),
+        ("LOG_LEVEL", "trace"),
+        // Retries stay on (as in production) but with tiny delays.
+        ("GITHUB_RETRY_MIN_MS", "10"),
+        ("GITHUB_RETRY_MAX_MS", "50"),
+    ];
+    env.extend_from_slice(extra);
+    common::run_exporter(&["--once"], &env).await
 }
 
 fn assert_no_secret_leaks(fake: &FakeGithub, run: &Run) {
@@ -307,7 +288,15 @@ async fn server_error_5xx() {
             &run.stdout,
             "copilot_exporter_github_failures_total{reason=\"server_error\"}"
         ),
-        Some(1.0)
+        Some(4.0),
+        "the first attempt and three retries failed"
+    );
+    assert_eq!(
+        value(
+            &run.stdout,
+            "copilot_exporter_github_retries_total{reason=\"server_error\"}"
+        ),
+        Some(3.0)
     );
 }
 

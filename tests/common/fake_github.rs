@@ -56,6 +56,8 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// Body.
     pub body: Vec<u8>,
+    /// Delay before answering.
+    pub delay: std::time::Duration,
 }
 
 impl Reply {
@@ -65,6 +67,7 @@ impl Reply {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.as_bytes().to_vec(),
+            delay: Default::default(),
         }
     }
 
@@ -74,7 +77,14 @@ impl Reply {
             status,
             headers: vec![],
             body: body.to_vec(),
+            delay: Default::default(),
         }
+    }
+
+    /// Answers only after `delay`.
+    pub fn delayed(mut self, delay: std::time::Duration) -> Reply {
+        self.delay = delay;
+        self
     }
 
     /// Adds a header.
@@ -186,18 +196,20 @@ async fn handle(State((inner, host)): State<(Arc<Mutex<Inner>>, Host)>, req: Req
         .map(|p| p.as_str().to_string())
         .unwrap_or_default();
     let headers = lower(req.headers());
-    let mut state = inner.lock().unwrap();
-    state.log.push(Recorded {
-        host,
-        method: req.method().to_string(),
-        path: path.clone(),
-        headers,
-    });
-    let reply = match host {
-        Host::Api => next(state.api.get_mut(&path)),
-        Host::Download => {
-            let file = path.split('?').next().unwrap_or_default().to_string();
-            next(state.files.get_mut(&file))
+    let reply = {
+        let mut state = inner.lock().unwrap();
+        state.log.push(Recorded {
+            host,
+            method: req.method().to_string(),
+            path: path.clone(),
+            headers,
+        });
+        match host {
+            Host::Api => next(state.api.get_mut(&path)),
+            Host::Download => {
+                let file = path.split('?').next().unwrap_or_default().to_string();
+                next(state.files.get_mut(&file))
+            }
         }
     };
     let reply = reply.unwrap_or_else(|| {
@@ -206,6 +218,9 @@ async fn handle(State((inner, host)): State<(Arc<Mutex<Inner>>, Host)>, req: Req
             r#"{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}"#,
         )
     });
+    if !reply.delay.is_zero() {
+        tokio::time::sleep(reply.delay).await;
+    }
     let mut builder = Response::builder().status(StatusCode::from_u16(reply.status).unwrap());
     for (n, v) in &reply.headers {
         builder = builder.header(n, v);

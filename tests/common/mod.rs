@@ -151,3 +151,40 @@ pub fn promtool_check_metrics(exposition: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// What a run of the exporter binary printed.
+pub struct Run {
+    /// Exit code (-1 when killed by a signal).
+    pub code: i32,
+    /// Standard output (the exposition in `--once` mode).
+    pub stdout: String,
+    /// Standard error (the logs).
+    pub stderr: String,
+}
+
+/// Runs the exporter with a clean environment plus `env`, and waits for it.
+pub async fn run_exporter(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = tokio::process::Command::new(exporter_bin());
+    cmd.args(args).env_clear();
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().await.expect("run exporter");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The value of one series (`name{labels}` exactly as exposed) in a text
+/// exposition.
+pub fn value(exposition: &str, series: &str) -> Option<f64> {
+    exposition
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.strip_prefix(' '))
+        })
+        .and_then(|v| v.trim().parse().ok())
+}
