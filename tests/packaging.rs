@@ -387,7 +387,7 @@ fn dockerfile_has_cached_build_and_two_minimal_nonroot_targets() {
     assert!(stages["runtime-prebuilt"].contains("ca-certificates.crt"));
     // The last stage is the default target: `docker build .` builds from source.
     assert_eq!(
-        df.lines().filter(|l| l.starts_with("FROM ")).last(),
+        df.lines().rev().find(|l| l.starts_with("FROM ")),
         Some("FROM ${RUNTIME_IMAGE} AS runtime")
     );
 }
