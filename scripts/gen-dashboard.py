@@ -237,9 +237,10 @@ def build():
         (f"sum({day('copilot_pull_requests_total_merged_created_by_copilot')})", "merged, created by Copilot"),
     ], unit="short", w=8)
     b.panel("timeseries", "Median time to merge", [
-        (f"max by (org, enterprise) ({day('copilot_pull_requests_median_minutes_to_merge')}) * 60",
+        # The exporter converts GitHub's minutes to seconds (base units).
+        (f"max by (org, enterprise) ({day('copilot_pull_requests_median_seconds_to_merge')})",
          "all PRs " + scope_legend),
-        (f"max by (org, enterprise) ({day('copilot_pull_requests_median_minutes_to_merge_copilot_authored')}) * 60",
+        (f"max by (org, enterprise) ({day('copilot_pull_requests_median_seconds_to_merge_copilot_authored')})",
          "Copilot-authored " + scope_legend),
     ], unit="s", w=8, desc="Medians cannot be combined across scopes: one line per scope.")
     b.panel("timeseries", "Copilot review suggestions by comment type", [
