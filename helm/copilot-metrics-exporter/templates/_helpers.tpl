@@ -1,0 +1,402 @@
+{{/* Chart name, truncated to the 63-character DNS label limit. */}}
+{{- define "cme.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name: release + chart name, without repeating the chart name. */}}
+{{- define "cme.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "cme.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "cme.namespace" -}}
+{{- default .Release.Namespace .Values.namespaceOverride }}
+{{- end }}
+
+{{/* Selector labels: immutable on Deployments, keep them minimal. */}}
+{{- define "cme.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "cme.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "cme.labels" -}}
+helm.sh/chart: {{ include "cme.chart" . }}
+{{ include "cme.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: exporter
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "cme.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "cme.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* registry/repository:tag@digest; global.imageRegistry wins. */}}
+{{- define "cme.image" -}}
+{{- $registry := .Values.global.imageRegistry | default .Values.image.registry }}
+{{- $ref := .Values.image.repository }}
+{{- if $registry }}{{ $ref = printf "%s/%s" $registry $ref }}{{ end }}
+{{- $ref = printf "%s:%s" $ref (.Values.image.tag | default .Chart.AppVersion | toString) }}
+{{- if .Values.image.digest }}{{ $ref = printf "%s@%s" $ref .Values.image.digest }}{{ end }}
+{{- $ref }}
+{{- end }}
+
+{{/*
+Credentials. ONE place decides the Secret name, which keys are in use, and
+each key's name and mount path; secret.yaml and the pod spec both call these
+helpers, so the chart-managed Secret, an existing Secret and the pod always
+agree on key names.
+*/}}
+{{- define "cme.secretName" -}}
+{{- .Values.existingSecret | default (include "cme.fullname" .) }}
+{{- end }}
+
+{{- define "cme.secretMountPath" -}}/etc/copilot-metrics-exporter/secrets{{- end }}
+
+{{/*
+The credentials in use, as a JSON list of {id, key, env, value}:
+  id    -> name in .Values.secretKeys
+  key   -> key name inside the Secret (from secretKeys)
+  env   -> the *_FILE variable pointing at the mounted key
+  value -> the inline value (used only when the chart creates the Secret)
+*/}}
+{{- define "cme.credentials" -}}
+{{- $v := .Values }}
+{{- $out := list }}
+{{- if not $v.demo }}
+{{- if eq $v.github.auth "app" }}
+{{- $out = append $out (dict "id" "githubAppPrivateKey" "env" "GITHUB_APP_PRIVATE_KEY_FILE" "value" $v.github.app.privateKey "what" "github.app.privateKey") }}
+{{- else }}
+{{- $out = append $out (dict "id" "githubToken" "env" "GHC_TOKEN_FILE" "value" $v.github.token "what" "github.token") }}
+{{- end }}
+{{- end }}
+{{- if and $v.pushgateway.enabled $v.pushgateway.username }}
+{{- $out = append $out (dict "id" "pushgatewayPassword" "env" "PUSHGATEWAY_PASSWORD_FILE" "value" $v.pushgateway.password "what" "pushgateway.password") }}
+{{- end }}
+{{- if $v.remoteWrite.enabled }}
+{{- if eq $v.remoteWrite.auth "bearer" }}
+{{- $out = append $out (dict "id" "remoteWriteBearerToken" "env" "REMOTE_WRITE_BEARER_TOKEN_FILE" "value" $v.remoteWrite.bearerToken "what" "remoteWrite.bearerToken") }}
+{{- else if eq $v.remoteWrite.auth "basic" }}
+{{- $out = append $out (dict "id" "remoteWritePassword" "env" "REMOTE_WRITE_PASSWORD_FILE" "value" $v.remoteWrite.password "what" "remoteWrite.password") }}
+{{- end }}
+{{- end }}
+{{- $res := list }}
+{{- range $out }}
+{{- $key := index $v.secretKeys .id }}
+{{- if not $key }}{{ fail (printf "secretKeys.%s must not be empty" .id) }}{{ end }}
+{{- $res = append $res (merge (dict "key" $key) .) }}
+{{- end }}
+{{- toJson $res }}
+{{- end }}
+
+{{/* Checks that need more than the JSON schema can express. */}}
+{{- define "cme.validate" -}}
+{{- $v := .Values }}
+{{- if and (not $v.demo) (not $v.github.orgs) (not $v.github.enterprises) }}
+{{- fail "set github.orgs and/or github.enterprises (or demo: true)" }}
+{{- end }}
+{{- if and (not $v.demo) (eq $v.github.auth "app") (or (not $v.github.app.id) (not $v.github.app.installationId)) }}
+{{- fail "github.auth=app needs github.app.id and github.app.installationId" }}
+{{- end }}
+{{- if not $v.existingSecret }}
+{{- range (include "cme.credentials" . | fromJsonArray) }}
+{{- if not .value }}
+{{- fail (printf "%s is required (or put it in a Secret and set existingSecret)" .what) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and (eq $v.mode "cronjob") (not $v.pushgateway.enabled) (not $v.remoteWrite.enabled) }}
+{{- fail "mode=cronjob has no /metrics endpoint: enable pushgateway and/or remoteWrite" }}
+{{- end }}
+{{- if and $v.pushgateway.enabled (not $v.pushgateway.url) }}
+{{- fail "pushgateway.enabled needs pushgateway.url" }}
+{{- end }}
+{{- if and $v.remoteWrite.enabled (not $v.remoteWrite.url) }}
+{{- fail "remoteWrite.enabled needs remoteWrite.url" }}
+{{- end }}
+{{- if and $v.remoteWrite.enabled (eq $v.remoteWrite.auth "basic") (not $v.remoteWrite.username) }}
+{{- fail "remoteWrite.auth=basic needs remoteWrite.username" }}
+{{- end }}
+{{- end }}
+
+{{/* Whether the state volume is mounted. */}}
+{{- define "cme.stateClaimName" -}}
+{{- .Values.state.pvc.existingClaim | default (printf "%s-state" (include "cme.fullname" .)) }}
+{{- end }}
+
+{{/* Environment of the exporter container: every setting by its env var. */}}
+{{- define "cme.env" -}}
+{{- $v := .Values }}
+{{- $orgs := $v.github.orgs | join "," }}
+{{- $ents := $v.github.enterprises | join "," -}}
+- name: LISTEN_ADDR
+  value: {{ if eq $v.mode "deployment" }}"0.0.0.0:8000"{{ else }}""{{ end }}
+{{- if $orgs }}
+- name: ORG
+  value: {{ $orgs | quote }}
+{{- end }}
+{{- if $ents }}
+- name: ENTERPRISE
+  value: {{ $ents | quote }}
+{{- end }}
+- name: GITHUB_API_URL
+  value: {{ $v.github.apiUrl | quote }}
+{{- if and (eq $v.github.auth "app") (not $v.demo) }}
+- name: GITHUB_APP_ID
+  value: {{ $v.github.app.id | toString | quote }}
+- name: GITHUB_APP_INSTALLATION_ID
+  value: {{ $v.github.app.installationId | toString | quote }}
+{{- end }}
+{{- if $v.github.caBundle.configMap }}
+- name: GITHUB_CA_FILE
+  value: {{ printf "/etc/copilot-metrics-exporter/github-ca/%s" $v.github.caBundle.key | quote }}
+{{- end }}
+- name: CACHE_TTL_SECONDS
+  value: {{ $v.collection.cacheTtlSeconds | toString | quote }}
+{{- if and (eq $v.mode "deployment") $v.collection.schedule }}
+- name: SCHEDULE
+  value: {{ $v.collection.schedule | quote }}
+{{- end }}
+- name: TEAMS
+  value: {{ $v.collection.teams | toString | quote }}
+- name: SEATS
+  value: {{ $v.collection.seats | toString | quote }}
+- name: USER_METRICS
+  value: {{ $v.collection.userMetrics | quote }}
+{{- if $v.collection.userMetricsMax }}
+- name: USER_METRICS_MAX
+  value: {{ $v.collection.userMetricsMax | toString | quote }}
+{{- end }}
+- name: REPO_METRICS
+  value: {{ $v.collection.repoMetrics | toString | quote }}
+- name: LOG_FORMAT
+  value: {{ $v.log.format | quote }}
+- name: LOG_LEVEL
+  value: {{ $v.log.level | quote }}
+{{- if $v.pushgateway.enabled }}
+- name: PUSHGATEWAY_URL
+  value: {{ $v.pushgateway.url | quote }}
+- name: PUSHGATEWAY_JOB
+  value: {{ $v.pushgateway.job | quote }}
+{{- if $v.pushgateway.username }}
+- name: PUSHGATEWAY_USERNAME
+  value: {{ $v.pushgateway.username | quote }}
+{{- end }}
+{{- end }}
+{{- if $v.remoteWrite.enabled }}
+- name: REMOTE_WRITE_URL
+  value: {{ $v.remoteWrite.url | quote }}
+{{- if $v.remoteWrite.headers }}
+{{- $hs := list }}
+{{- range $name, $value := $v.remoteWrite.headers }}
+{{- $hs = append $hs (printf "%s=%s" $name (toString $value)) }}
+{{- end }}
+- name: REMOTE_WRITE_HEADERS
+  value: {{ $hs | join "," | quote }}
+{{- end }}
+{{- if eq $v.remoteWrite.auth "basic" }}
+- name: REMOTE_WRITE_USERNAME
+  value: {{ $v.remoteWrite.username | quote }}
+{{- end }}
+{{- if $v.remoteWrite.caBundle.configMap }}
+- name: REMOTE_WRITE_CA_FILE
+  value: {{ printf "/etc/copilot-metrics-exporter/remote-write-ca/%s" $v.remoteWrite.caBundle.key | quote }}
+{{- end }}
+- name: REMOTE_WRITE_TIMESTAMPS
+  value: {{ $v.remoteWrite.timestamps | quote }}
+- name: REMOTE_WRITE_SETTLE_DAYS
+  value: {{ $v.remoteWrite.settleDays | toString | quote }}
+- name: BACKFILL_DAYS
+  value: {{ $v.remoteWrite.backfillDays | toString | quote }}
+{{- end }}
+{{- if $v.state.enabled }}
+- name: STATE_DIR
+  value: {{ $v.state.mountPath | quote }}
+{{- end }}
+{{- range (include "cme.credentials" . | fromJsonArray) }}
+- name: {{ .env }}
+  value: {{ printf "%s/%s" (include "cme.secretMountPath" $) .key | quote }}
+{{- end }}
+{{- with $v.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+The pod spec, shared by the CronJob and the Deployment so both modes get the
+same hardened settings.
+*/}}
+{{- define "cme.podSpec" -}}
+{{- $v := .Values }}
+{{- $creds := include "cme.credentials" . | fromJsonArray -}}
+serviceAccountName: {{ include "cme.serviceAccountName" . }}
+automountServiceAccountToken: {{ $v.automountServiceAccountToken }}
+{{- $pullSecrets := concat ($v.global.imagePullSecrets | default list) ($v.imagePullSecrets | default list) }}
+{{- with $pullSecrets }}
+imagePullSecrets:
+{{- range . }}
+  - name: {{ if kindIs "map" . }}{{ .name }}{{ else }}{{ . }}{{ end }}
+{{- end }}
+{{- end }}
+{{- with $v.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- if eq $v.mode "cronjob" }}
+restartPolicy: Never
+{{- end }}
+securityContext:
+  {{- toYaml $v.podSecurityContext | nindent 2 }}
+containers:
+  - name: exporter
+    image: {{ include "cme.image" . | quote }}
+    imagePullPolicy: {{ $v.image.pullPolicy }}
+    {{- $args := list }}
+    {{- if eq $v.mode "cronjob" }}{{ $args = append $args "--once" }}{{ end }}
+    {{- if $v.demo }}{{ $args = append $args "--demo" }}{{ end }}
+    {{- $args = concat $args ($v.extraArgs | default list) }}
+    {{- with $args }}
+    args:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    env:
+      {{- include "cme.env" . | nindent 6 }}
+    {{- with $v.extraEnvFrom }}
+    envFrom:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    {{- if eq $v.mode "deployment" }}
+    ports:
+      - name: http
+        containerPort: 8000
+        protocol: TCP
+    {{- with $v.deployment.livenessProbe }}
+    livenessProbe:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    {{- with $v.deployment.readinessProbe }}
+    readinessProbe:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    {{- end }}
+    securityContext:
+      {{- toYaml $v.securityContext | nindent 6 }}
+    {{- with $v.resources }}
+    resources:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    volumeMounts:
+      # Writable scratch space: the root filesystem is read-only.
+      - name: tmp
+        mountPath: /tmp
+      {{- if $creds }}
+      - name: credentials
+        mountPath: {{ include "cme.secretMountPath" . }}
+        readOnly: true
+      {{- end }}
+      {{- if $v.github.caBundle.configMap }}
+      - name: github-ca
+        mountPath: /etc/copilot-metrics-exporter/github-ca
+        readOnly: true
+      {{- end }}
+      {{- if and $v.remoteWrite.enabled $v.remoteWrite.caBundle.configMap }}
+      - name: remote-write-ca
+        mountPath: /etc/copilot-metrics-exporter/remote-write-ca
+        readOnly: true
+      {{- end }}
+      {{- if $v.state.enabled }}
+      - name: state
+        mountPath: {{ $v.state.mountPath }}
+      {{- end }}
+      {{- with $v.extraVolumeMounts }}
+      {{- toYaml . | nindent 6 }}
+      {{- end }}
+volumes:
+  - name: tmp
+    emptyDir:
+      sizeLimit: 64Mi
+  {{- if $creds }}
+  - name: credentials
+    secret:
+      secretName: {{ include "cme.secretName" . }}
+      defaultMode: 0440
+      # Only the keys in use, so an existing Secret needs no unused keys and
+      # a missing key fails the pod start loudly.
+      items:
+        {{- range $creds }}
+        - key: {{ .key }}
+          path: {{ .key }}
+        {{- end }}
+  {{- end }}
+  {{- if $v.github.caBundle.configMap }}
+  - name: github-ca
+    configMap:
+      name: {{ $v.github.caBundle.configMap }}
+  {{- end }}
+  {{- if and $v.remoteWrite.enabled $v.remoteWrite.caBundle.configMap }}
+  - name: remote-write-ca
+    configMap:
+      name: {{ $v.remoteWrite.caBundle.configMap }}
+  {{- end }}
+  {{- if $v.state.enabled }}
+  - name: state
+    {{- if eq $v.state.type "pvc" }}
+    persistentVolumeClaim:
+      claimName: {{ include "cme.stateClaimName" . }}
+    {{- else }}
+    emptyDir: {}
+    {{- end }}
+  {{- end }}
+  {{- with $v.extraVolumes }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- with $v.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $v.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $v.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $v.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* Pod template metadata shared by both modes. */}}
+{{- define "cme.podMetadata" -}}
+labels:
+  {{- include "cme.selectorLabels" . | nindent 2 }}
+  {{- with .Values.podLabels }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+annotations:
+  # Roll pods when chart-managed credentials change.
+  checksum/secret: {{ include (print $.Template.BasePath "/secret.yaml") . | sha256sum }}
+  {{- with .Values.podAnnotations }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end }}

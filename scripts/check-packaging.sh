@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Offline checks of everything the project ships besides the binary:
+# Dockerfile, Helm chart, alert rules, Grafana dashboard.
+#
+# Usage: scripts/check-packaging.sh
+# Tools: .ci/install-packaging-tools.sh installs them (hadolint, yamllint,
+# kubernetes-validate and helm under .ci-deps/, promtool from Debian).
+# Every step runs even after a failure; the exit status is 1 if any failed.
+#
+# The same checks, with finer assertions on the rendered chart and on the
+# dashboard, run as `cargo test --test packaging`.
+set -uo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+deps="$root/.ci-deps"
+export PATH="$deps/bin:$deps/venv/bin:$PATH"
+# helm must not write into ~ (CI runs as root with a shared HOME).
+export XDG_CACHE_HOME="$deps/helm-home/cache" XDG_CONFIG_HOME="$deps/helm-home/config" \
+       XDG_DATA_HOME="$deps/helm-home/data"
+chart="helm/copilot-metrics-exporter"
+# Oldest supported (Chart.yaml kubeVersion) and newest schema bundled with
+# kubernetes-validate 1.37.0.
+kube_versions=(1.27.0 1.37.0)
+py="$deps/venv/bin/python"   # has PyYAML (yamllint's dependency)
+tmp="$(mktemp -d /tmp/check-packaging.XXXXXX)"
+trap 'rm -rf "$tmp"' EXIT
+
+passed=0 failed=0 failures=()
+run() {
+  local what="$1"; shift
+  local log="$tmp/step.log"
+  if "$@" >"$log" 2>&1; then
+    passed=$((passed + 1)); echo "ok    $what"
+  else
+    failed=$((failed + 1)); failures+=("$what"); echo "FAIL  $what"; sed 's/^/      /' "$log"
+  fi
+}
+# Runs a command that must FAIL and whose output must contain a phrase.
+expect_fail() {
+  local phrase="$1"; shift
+  local out
+  if out="$("$@" 2>&1)"; then echo "unexpectedly succeeded: $*"; return 1; fi
+  grep -qF -- "$phrase" <<<"$out" || { echo "$out"; echo "missing: $phrase"; return 1; }
+}
+
+for tool in hadolint yamllint kubernetes-validate helm promtool; do
+  command -v "$tool" >/dev/null || { echo "missing tool: $tool (run .ci/install-packaging-tools.sh)"; exit 2; }
+done
+
+# --- Dockerfile --------------------------------------------------------------
+run "hadolint Dockerfile" hadolint Dockerfile
+
+# --- YAML hygiene --------------------------------------------------------------
+yamllint_cfg='{extends: default, rules: {line-length: disable, document-start: disable,
+  truthy: {check-keys: false}, comments: {min-spaces-from-content: 1}}}'
+run "yamllint chart values, ci values, rules" yamllint -s -d "$yamllint_cfg" \
+  "$chart/Chart.yaml" "$chart/values.yaml" "$chart"/ci/*.yaml "$chart/files/alerts.yaml" \
+  dashboards/alerts.yaml dashboards/alerts.test.yaml
+
+# --- Generated files are current ---------------------------------------------
+run "values.schema.json is generated from scripts/gen-values-schema.py" python3 scripts/gen-values-schema.py --check
+run "chart README values table is current" "$py" scripts/gen-chart-readme.py --check
+run "dashboards/copilot.json is generated from scripts/gen-dashboard.py" python3 scripts/gen-dashboard.py --check
+run "chart alert rules are a copy of dashboards/alerts.yaml" cmp dashboards/alerts.yaml "$chart/files/alerts.yaml"
+
+# --- Helm: lint, render, validate every ci/*-values.yaml ---------------------
+for values in "$chart"/ci/*-values.yaml; do
+  name="$(basename "$values" -values.yaml)"
+  run "helm lint --strict ($name)" helm lint --strict "$chart" -f "$values"
+  for kv in "${kube_versions[@]}"; do
+    out="$tmp/$name-$kv.yaml"
+    run "helm template ($name, k8s $kv)" \
+      helm template cme "$chart" --namespace monitoring -f "$values" \
+        --kube-version "$kv" --api-versions monitoring.coreos.com/v1 --output-dir "$tmp/render-$name-$kv"
+    # One stream of all manifests for the validator.
+    find "$tmp/render-$name-$kv" -name '*.yaml' -print0 2>/dev/null | sort -z | xargs -0 cat >"$out"
+    run "kubernetes-validate --strict ($name, k8s $kv)" kubernetes-validate --strict -k "$kv" "$out"
+  done
+done
+
+# The PrometheusRule the chart renders must be a valid Prometheus rule file.
+pr_src="$tmp/cronjob-pushgateway-1.37.0.yaml"
+extract_rules() {
+  "$py" - "$pr_src" >"$tmp/chart-rules.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") == "PrometheusRule"]
+assert len(docs) == 1, f"expected one PrometheusRule, got {len(docs)}"
+yaml.safe_dump({"groups": docs[0]["spec"]["groups"]}, sys.stdout)
+PY
+}
+run "extract the chart's PrometheusRule" extract_rules
+run "promtool check rules (chart PrometheusRule)" promtool check rules "$tmp/chart-rules.yaml"
+
+# Schema and template guards reject bad values.
+run "schema rejects cronjob.concurrencyPolicy=Never" expect_fail 'must be one of the following' \
+  helm lint --strict "$chart" -f "$chart/ci/cronjob-pushgateway-values.yaml" --set cronjob.concurrencyPolicy=Never
+run "schema rejects mode=daemonset" expect_fail 'mode must be one of the following' \
+  helm lint --strict "$chart" -f "$chart/ci/demo-values.yaml" --set mode=daemonset
+run "a cronjob without a sink is rejected" expect_fail 'Must validate at least one schema' \
+  helm template cme "$chart" --kube-version 1.37.0 --set mode=cronjob,demo=true
+run "a token is required without existingSecret" expect_fail 'github.token is required' \
+  helm template cme "$chart" --kube-version 1.37.0 --set github.orgs[0]=octo,pushgateway.enabled=true,pushgateway.url=http://pgw:9091
+
+# --- Alert rules ----------------------------------------------------------------
+run "promtool check rules dashboards/alerts.yaml" promtool check rules dashboards/alerts.yaml
+run "promtool test rules dashboards/alerts.test.yaml" promtool test rules dashboards/alerts.test.yaml
+untested() {
+  local a missing=0
+  for a in $(sed -n 's/^ *- alert: *//p' dashboards/alerts.yaml); do
+    grep -q "alertname: $a\$" dashboards/alerts.test.yaml || { echo "no unit test for $a"; missing=1; }
+  done
+  return $missing
+}
+run "every alert has a unit test" untested
+
+# --- Dashboard ---------------------------------------------------------------------
+run "dashboard is valid JSON" python3 -m json.tool dashboards/copilot.json
+dashboard_rules() { python3 scripts/dashboard-queries.py --rules >"$tmp/dashboard-rules.yaml"; }
+run "extract dashboard queries" dashboard_rules
+run "promtool parses every dashboard query" promtool check rules "$tmp/dashboard-rules.yaml"
+
+echo
+echo "check-packaging: $passed steps ok, $failed failed"
+if ((failed)); then
+  printf '  failed: %s\n' "${failures[@]}"
+  exit 1
+fi

@@ -1,0 +1,1384 @@
+//! Packaging checks: Dockerfile, Helm chart, alert rules, Grafana dashboard.
+//!
+//! External tools (helm, kubernetes-validate, hadolint, promtool, a Python
+//! with PyYAML) come from `.ci/install-packaging-tools.sh`; a test that
+//! lacks one skips loudly on a developer machine and fails in CI
+//! (`common::require_tool`). `scripts/check-packaging.sh` runs the same
+//! tool checks as one CI step; these tests add assertions on the rendered
+//! manifests, the rules and the dashboard queries.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn chart() -> PathBuf {
+    root().join("helm/copilot-metrics-exporter")
+}
+
+fn read(rel: &str) -> String {
+    fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn assert_ok(what: &str, out: &Output) {
+    assert!(out.status.success(), "{what} failed:\n{}", text(out));
+}
+
+// --- tools -----------------------------------------------------------------
+
+/// helm with its cache/config under a private temporary directory.
+struct Helm {
+    bin: PathBuf,
+    home: tempfile::TempDir,
+}
+
+impl Helm {
+    fn get() -> Option<Helm> {
+        let bin = common::require_tool("helm")?;
+        Some(Helm {
+            bin,
+            home: tempfile::tempdir().expect("tempdir"),
+        })
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(&self.bin);
+        let h = self.home.path();
+        c.env("XDG_CACHE_HOME", h.join("cache"))
+            .env("XDG_CONFIG_HOME", h.join("config"))
+            .env("XDG_DATA_HOME", h.join("data"));
+        c
+    }
+
+    /// `helm template` of the repository chart; `Err` carries helm's output.
+    fn template(&self, args: &[&str]) -> Result<String, String> {
+        self.template_chart(&chart(), args)
+    }
+
+    fn template_chart(&self, chart: &Path, args: &[&str]) -> Result<String, String> {
+        let out = run(self
+            .cmd()
+            .args(["template", "cme"])
+            .arg(chart)
+            .args(["--namespace", "monitoring", "--kube-version", "1.37.0"])
+            .args(args));
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(text(&out))
+        }
+    }
+
+    fn lint(&self, args: &[&str]) -> Output {
+        run(self
+            .cmd()
+            .args(["lint", "--strict"])
+            .arg(chart())
+            .args(args))
+    }
+}
+
+/// A Python interpreter with PyYAML (the venv of .ci-deps has it through yamllint).
+fn python_with_yaml() -> Option<PathBuf> {
+    let venv = root().join(".ci-deps/venv/bin/python");
+    let py = if venv.is_file() {
+        venv
+    } else {
+        common::require_tool("python3")?
+    };
+    let ok = Command::new(&py)
+        .args(["-c", "import yaml"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if ok {
+        return Some(py);
+    }
+    assert!(
+        !common::in_ci(),
+        "{} has no PyYAML: run .ci/install-packaging-tools.sh",
+        py.display()
+    );
+    eprintln!(
+        "\n!!!!! SKIPPED: no Python with PyYAML (run .ci/install-packaging-tools.sh) !!!!!\n"
+    );
+    None
+}
+
+/// Parses a (multi-document) YAML text into JSON values, one per document.
+fn yaml_docs(py: &Path, yaml: &str) -> Vec<Value> {
+    let mut child = Command::new(py)
+        .args([
+            "-c",
+            "import sys, json, yaml; json.dump([d for d in yaml.safe_load_all(sys.stdin) if d is not None], sys.stdout)",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn python");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(yaml.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_ok("YAML parse", &out);
+    match serde_json::from_slice(&out.stdout).expect("python printed JSON") {
+        Value::Array(v) => v,
+        other => panic!("expected a list of documents, got {other}"),
+    }
+}
+
+fn ci_values_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(chart().join("ci"))
+        .expect("chart ci/ folder")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with("-values.yaml"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 4,
+        "expected ci/*-values.yaml for each mode and sink, found {files:?}"
+    );
+    files
+}
+
+// --- rendered-manifest helpers ---------------------------------------------
+
+struct Rendered(Vec<Value>);
+
+impl Rendered {
+    fn new(helm: &Helm, py: &Path, args: &[&str]) -> Rendered {
+        let yaml = helm
+            .template(args)
+            .unwrap_or_else(|e| panic!("helm template {args:?} failed:\n{e}"));
+        Rendered(yaml_docs(py, &yaml))
+    }
+
+    fn kinds(&self) -> BTreeSet<String> {
+        self.0
+            .iter()
+            .map(|d| d["kind"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    fn all(&self, kind: &str) -> Vec<&Value> {
+        self.0.iter().filter(|d| d["kind"] == kind).collect()
+    }
+
+    fn one(&self, kind: &str) -> &Value {
+        let all = self.all(kind);
+        assert_eq!(
+            all.len(),
+            1,
+            "expected exactly one {kind}, kinds: {:?}",
+            self.kinds()
+        );
+        all[0]
+    }
+
+    /// The pod spec of the CronJob or Deployment.
+    fn pod_spec(&self) -> &Value {
+        if let Some(cj) = self.all("CronJob").first() {
+            return &cj["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+        }
+        &self.one("Deployment")["spec"]["template"]["spec"]
+    }
+}
+
+fn container(pod: &Value) -> &Value {
+    let cs = pod["containers"].as_array().expect("containers");
+    assert_eq!(cs.len(), 1, "one container expected");
+    &cs[0]
+}
+
+/// Environment of the exporter container: name -> literal value (or
+/// "<valueFrom>" for references).
+fn env_map(pod: &Value) -> BTreeMap<String, String> {
+    container(pod)["env"]
+        .as_array()
+        .expect("env list")
+        .iter()
+        .map(|e| {
+            let name = e["name"].as_str().expect("env name").to_string();
+            let value = match &e["value"] {
+                Value::String(s) => s.clone(),
+                Value::Null => "<valueFrom>".to_string(),
+                other => panic!("env {name} has a non-string value {other}"),
+            };
+            (name, value)
+        })
+        .collect()
+}
+
+fn args(pod: &Value) -> Vec<String> {
+    container(pod)["args"]
+        .as_array()
+        .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// Checks that the credential files the env points at are exactly the keys
+/// the pod mounts from the Secret, and returns (secret name, keys).
+fn credential_wiring(pod: &Value) -> (String, BTreeSet<String>) {
+    let vol = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "credentials")
+        .expect("credentials volume");
+    let secret = vol["secret"]["secretName"].as_str().unwrap().to_string();
+    let items: BTreeSet<String> = vol["secret"]["items"]
+        .as_array()
+        .expect("secret items")
+        .iter()
+        .map(|i| {
+            assert_eq!(i["key"], i["path"], "item key and file name differ: {i}");
+            i["key"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let mount = container(pod)["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "credentials")
+        .expect("credentials mount");
+    assert_eq!(mount["readOnly"], true);
+    let dir = mount["mountPath"].as_str().unwrap();
+    let files: BTreeSet<String> = env_map(pod)
+        .into_iter()
+        .filter(|(k, _)| {
+            k.ends_with("_FILE") && k != "GITHUB_CA_FILE" && k != "REMOTE_WRITE_CA_FILE"
+        })
+        .map(|(k, v)| {
+            v.strip_prefix(&format!("{dir}/"))
+                .unwrap_or_else(|| panic!("{k}={v} is not under the credentials mount {dir}"))
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        files, items,
+        "*_FILE variables and mounted Secret keys differ"
+    );
+    (secret, items)
+}
+
+fn assert_restricted_security(pod: &Value) {
+    let psc = &pod["securityContext"];
+    assert_eq!(psc["runAsNonRoot"], true, "pod runAsNonRoot");
+    assert_eq!(psc["runAsUser"], 65532, "pod runAsUser");
+    assert_eq!(
+        psc["seccompProfile"]["type"], "RuntimeDefault",
+        "pod seccomp"
+    );
+    let sc = &container(pod)["securityContext"];
+    assert_eq!(sc["allowPrivilegeEscalation"], false);
+    assert_eq!(sc["readOnlyRootFilesystem"], true);
+    assert_eq!(sc["runAsNonRoot"], true);
+    assert_eq!(sc["privileged"], false);
+    assert_eq!(sc["capabilities"]["drop"], serde_json::json!(["ALL"]));
+    assert!(sc["capabilities"]["add"].is_null(), "no capabilities added");
+    assert_eq!(pod["automountServiceAccountToken"], false);
+    assert!(
+        pod["hostNetwork"].is_null() && pod["hostPID"].is_null(),
+        "no host namespaces"
+    );
+    // A read-only root needs a writable /tmp.
+    assert!(container(pod)["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["mountPath"] == "/tmp"));
+}
+
+fn values_arg(name: &str) -> String {
+    chart().join("ci").join(name).to_string_lossy().into_owned()
+}
+
+// --- Dockerfile ------------------------------------------------------------
+
+#[test]
+fn dockerfile_passes_hadolint() {
+    let Some(hadolint) = common::require_tool("hadolint") else {
+        return;
+    };
+    let out = run(Command::new(hadolint).arg(root().join("Dockerfile")));
+    assert_ok("hadolint Dockerfile", &out);
+}
+
+/// Facts hadolint does not check: the stages and final-image settings the
+/// image smoke test and the chart rely on.
+#[test]
+fn dockerfile_has_cached_build_and_two_minimal_nonroot_targets() {
+    let df = read("Dockerfile");
+    assert!(
+        !df.lines().next().unwrap_or("").starts_with("# syntax="),
+        "a # syntax= line makes BuildKit pull a frontend image (fails offline)"
+    );
+    for needle in [
+        "cargo chef prepare",
+        "cargo chef cook --release --locked",
+        "target-feature=+crt-static",
+    ] {
+        assert!(df.contains(needle), "Dockerfile lacks `{needle}`");
+    }
+    // Split into stages and check both final targets.
+    let mut stages: BTreeMap<String, String> = BTreeMap::new();
+    let mut current = String::new();
+    for line in df.lines() {
+        if let Some(rest) = line.strip_prefix("FROM ") {
+            current = rest
+                .split_whitespace()
+                .last()
+                .expect("stage name")
+                .to_string();
+        }
+        if !current.is_empty() {
+            let s = stages.entry(current.clone()).or_default();
+            s.push_str(line);
+            s.push('\n');
+        }
+    }
+    for target in ["runtime", "runtime-prebuilt"] {
+        let s = stages
+            .get(target)
+            .unwrap_or_else(|| panic!("no stage {target}; stages: {:?}", stages.keys()));
+        assert!(
+            s.contains("USER 65532:65532"),
+            "{target}: numeric non-root user"
+        );
+        assert!(s.contains("EXPOSE 8000"), "{target}: EXPOSE 8000");
+        assert!(
+            s.contains(r#"ENTRYPOINT ["/copilot-metrics-exporter"]"#),
+            "{target}: exec-form entrypoint"
+        );
+        for label in ["title", "version", "revision", "source", "licenses"] {
+            assert!(
+                s.contains(&format!("org.opencontainers.image.{label}=")),
+                "{target}: OCI label {label}"
+            );
+        }
+    }
+    assert!(stages["runtime-prebuilt"].starts_with("FROM scratch AS runtime-prebuilt"));
+    assert!(stages["runtime-prebuilt"].contains("ca-certificates.crt"));
+    // The last stage is the default target: `docker build .` builds from source.
+    assert_eq!(
+        df.lines().rev().find(|l| l.starts_with("FROM ")),
+        Some("FROM ${RUNTIME_IMAGE} AS runtime")
+    );
+}
+
+#[test]
+fn dockerignore_keeps_build_inputs_and_drops_bulk() {
+    let ignored: Vec<String> = read(".dockerignore")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    for keep in ["src", "Cargo.toml", "Cargo.lock", "dist", "docker"] {
+        assert!(
+            !ignored
+                .iter()
+                .any(|p| p == keep || p == &format!("{keep}/")),
+            ".dockerignore must not drop {keep}"
+        );
+    }
+    for drop in ["target", ".git", ".ci-deps"] {
+        assert!(
+            ignored.iter().any(|p| p == drop),
+            ".dockerignore should drop {drop}"
+        );
+    }
+}
+
+// --- Helm chart --------------------------------------------------------------
+
+#[test]
+fn chart_lints_renders_and_validates_for_every_ci_values_file() {
+    let Some(helm) = Helm::get() else { return };
+    let Some(kv) = common::require_tool("kubernetes-validate") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for values in ci_values_files() {
+        let v = values.to_string_lossy();
+        let lint = helm.lint(&["-f", &v]);
+        assert_ok(&format!("helm lint --strict -f {v}"), &lint);
+        for kube in ["1.27.0", "1.37.0"] {
+            let yaml = helm
+                .template(&[
+                    "-f",
+                    &v,
+                    "--kube-version",
+                    kube,
+                    "--api-versions",
+                    "monitoring.coreos.com/v1",
+                ])
+                .unwrap_or_else(|e| panic!("helm template -f {v}: {e}"));
+            assert!(yaml.contains("kind: "), "nothing rendered for {v}");
+            let file = dir.path().join("manifests.yaml");
+            fs::write(&file, &yaml).unwrap();
+            let out = run(Command::new(&kv).args(["--strict", "-k", kube]).arg(&file));
+            assert_ok(
+                &format!("kubernetes-validate --strict -k {kube} ({v})"),
+                &out,
+            );
+            assert!(
+                !text(&out).contains("ERROR"),
+                "kubernetes-validate reported errors for {v}:\n{}",
+                text(&out)
+            );
+        }
+    }
+}
+
+#[test]
+fn cronjob_mode_renders_a_forbid_cronjob_running_once() {
+    let Some(helm) = Helm::get() else { return };
+    let Some(py) = python_with_yaml() else { return };
+    // serviceMonitor.enabled and the CRD API are both on: cronjob mode must
+    // still render no ServiceMonitor (nothing to scrape).
+    let r = Rendered::new(
+        &helm,
+        &py,
+        &[
+            "-f",
+            &values_arg("cronjob-pushgateway-values.yaml"),
+            "--set",
+            "serviceMonitor.enabled=true",
+            "--api-versions",
+            "monitoring.coreos.com/v1",
+        ],
+    );
+    let kinds = r.kinds();
+    for absent in ["ServiceMonitor", "Deployment", "Service"] {
+        assert!(
+            !kinds.contains(absent),
+            "cronjob mode rendered a {absent}: {kinds:?}"
+        );
+    }
+    let cj = r.one("CronJob");
+    let spec = &cj["spec"];
+    assert_eq!(spec["concurrencyPolicy"], "Forbid");
+    assert_eq!(spec["schedule"], "7 */2 * * *");
+    assert_eq!(spec["timeZone"], "Europe/Berlin");
+    assert_eq!(spec["successfulJobsHistoryLimit"], 3);
+    assert_eq!(spec["failedJobsHistoryLimit"], 3);
+    assert_eq!(spec["startingDeadlineSeconds"], 300);
+    let job = &spec["jobTemplate"]["spec"];
+    assert_eq!(job["backoffLimit"], 2);
+    assert_eq!(job["activeDeadlineSeconds"], 1200);
+    assert_eq!(job["ttlSecondsAfterFinished"], 86400);
+    // Configuration errors (exit 2) fail the Job without retries.
+    assert_eq!(
+        job["podFailurePolicy"]["rules"][0]["onExitCodes"]["values"],
+        serde_json::json!([2])
+    );
+    let pod = r.pod_spec();
+    assert_eq!(pod["restartPolicy"], "Never");
+    assert_eq!(args(pod), vec!["--once"]);
+    assert!(
+        container(pod)["ports"].is_null(),
+        "a CronJob pod exposes no port"
+    );
+    assert_restricted_security(pod);
+
+    let env = env_map(pod);
+    assert_eq!(env["LISTEN_ADDR"], "", "HTTP listener off in cronjob mode");
+    assert_eq!(env["ORG"], "octo-org,octo-labs");
+    assert_eq!(
+        env["PUSHGATEWAY_URL"],
+        "http://prometheus-pushgateway.monitoring.svc:9091"
+    );
+    assert_eq!(env["PUSHGATEWAY_JOB"], "copilot-metrics-exporter");
+    assert_eq!(env["PUSHGATEWAY_USERNAME"], "pusher");
+    assert_eq!(env["TEAMS"], "true");
+    assert_eq!(env["GITHUB_API_URL"], "https://api.github.com");
+    assert_eq!(env["CACHE_TTL_SECONDS"], "3600");
+    for secret_var in ["GHC_TOKEN", "PUSHGATEWAY_PASSWORD"] {
+        assert!(
+            !env.contains_key(secret_var),
+            "{secret_var} must come from a file"
+        );
+    }
+    assert!(!env.contains_key("REMOTE_WRITE_URL"));
+
+    // The chart-managed Secret holds exactly the mounted keys, with the values.
+    let (secret_name, keys) = credential_wiring(pod);
+    let secret = r.one("Secret");
+    assert_eq!(secret["metadata"]["name"], secret_name.as_str());
+    let data = secret["data"].as_object().unwrap();
+    assert_eq!(
+        data.keys().cloned().collect::<BTreeSet<_>>(),
+        keys,
+        "Secret keys and mounted keys differ"
+    );
+    assert_eq!(
+        keys,
+        BTreeSet::from([
+            "github-token".to_string(),
+            "pushgateway-password".to_string()
+        ])
+    );
+    assert_eq!(
+        data["github-token"],
+        "Z2hwX2V4YW1wbGVfbm90X2FfcmVhbF90b2tlbg=="
+    );
+
+    // The PrometheusRule is there (CRD API given) and the NetworkPolicy allows the Pushgateway port.
+    assert_eq!(r.all("PrometheusRule").len(), 1);
+    let np = r.one("NetworkPolicy");
+    let egress_ports: Vec<i64> = np["spec"]["egress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|rule| rule["ports"].as_array().cloned().unwrap_or_default())
+        .filter_map(|p| p["port"].as_i64())
+        .collect();
+    for port in [53, 443, 9091] {
+        assert!(
+            egress_ports.contains(&port),
+            "egress port {port}: {egress_ports:?}"
+        );
+    }
+    assert!(
+        np["spec"]["ingress"].is_null(),
+        "a CronJob pod accepts no ingress"
+    );
+}
+
+#[test]
+fn deployment_mode_renders_service_probes_and_guarded_servicemonitor() {
+    let Some(helm) = Helm::get() else { return };
+    let Some(py) = python_with_yaml() else { return };
+    let values = values_arg("deployment-servicemonitor-values.yaml");
+    let r = Rendered::new(
+        &helm,
+        &py,
+        &["-f", &values, "--api-versions", "monitoring.coreos.com/v1"],
+    );
+    let kinds = r.kinds();
+    assert!(!kinds.contains("CronJob"), "{kinds:?}");
+    let dep = r.one("Deployment");
+    assert_eq!(dep["spec"]["replicas"], 1);
+    assert_eq!(dep["spec"]["strategy"]["type"], "Recreate");
+    let pod = r.pod_spec();
+    assert_restricted_security(pod);
+    assert!(pod["restartPolicy"].is_null());
+    let c = container(pod);
+    assert_eq!(c["ports"][0]["containerPort"], 8000);
+    assert_eq!(c["ports"][0]["name"], "http");
+    assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(c["livenessProbe"]["httpGet"]["port"], "http");
+    assert!(!args(pod).contains(&"--once".to_string()));
+    let env = env_map(pod);
+    assert_eq!(env["LISTEN_ADDR"], "0.0.0.0:8000");
+    assert_eq!(env["SCHEDULE"], "*/30 * * * *");
+    assert_eq!(env["USER_METRICS"], "hashed");
+    assert_eq!(env["RUST_BACKTRACE"], "1", "extraEnv");
+    assert!(c["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["mountPath"] == "/etc/copilot-extra"));
+
+    let svc = r.one("Service");
+    assert_eq!(svc["spec"]["ports"][0]["port"], 8000);
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], "http");
+    let pod_labels = &dep["spec"]["template"]["metadata"]["labels"];
+    for (k, v) in svc["spec"]["selector"].as_object().unwrap() {
+        assert_eq!(&pod_labels[k], v, "Service selector {k} must match the pod");
+    }
+    let sm = r.one("ServiceMonitor");
+    assert_eq!(sm["metadata"]["labels"]["release"], "kube-prometheus-stack");
+    assert_eq!(sm["spec"]["endpoints"][0]["port"], "http");
+    assert_eq!(sm["spec"]["endpoints"][0]["path"], "/metrics");
+    assert_eq!(
+        sm["spec"]["selector"]["matchLabels"],
+        svc["spec"]["selector"]
+    );
+    let np = r.one("NetworkPolicy");
+    assert_eq!(np["spec"]["ingress"][0]["ports"][0]["port"], 8000);
+
+    // Without the Prometheus Operator API: no ServiceMonitor, no PrometheusRule.
+    let plain = Rendered::new(&helm, &py, &["-f", &values]);
+    let kinds = plain.kinds();
+    assert!(kinds.contains("Deployment"));
+    assert!(
+        !kinds.contains("ServiceMonitor") && !kinds.contains("PrometheusRule"),
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn existing_secret_with_custom_keys_is_mounted_not_created() {
+    let Some(helm) = Helm::get() else { return };
+    let Some(py) = python_with_yaml() else { return };
+    let r = Rendered::new(
+        &helm,
+        &py,
+        &["-f", &values_arg("cronjob-remotewrite-values.yaml")],
+    );
+    assert!(
+        r.all("Secret").is_empty(),
+        "existingSecret: the chart must not create a Secret"
+    );
+    let pod = r.pod_spec();
+    let (secret, keys) = credential_wiring(pod);
+    assert_eq!(secret, "copilot-credentials");
+    assert_eq!(
+        keys,
+        BTreeSet::from(["app.pem".to_string(), "rw-token".to_string()])
+    );
+    let env = env_map(pod);
+    assert_eq!(env["ENTERPRISE"], "octo-enterprise");
+    assert!(!env.contains_key("ORG"));
+    assert_eq!(env["GITHUB_APP_ID"], "123456");
+    assert_eq!(env["GITHUB_APP_INSTALLATION_ID"], "7890123");
+    assert!(env["GITHUB_APP_PRIVATE_KEY_FILE"].ends_with("/app.pem"));
+    assert!(env["REMOTE_WRITE_BEARER_TOKEN_FILE"].ends_with("/rw-token"));
+    assert!(
+        !env.contains_key("GHC_TOKEN_FILE"),
+        "app auth mounts no token"
+    );
+    assert_eq!(
+        env["REMOTE_WRITE_URL"],
+        "https://mimir.example.com/api/v1/push"
+    );
+    assert_eq!(env["REMOTE_WRITE_HEADERS"], "X-Scope-OrgID=team-platform");
+    assert_eq!(env["REMOTE_WRITE_TIMESTAMPS"], "report-day");
+    assert_eq!(env["REMOTE_WRITE_SETTLE_DAYS"], "3");
+    assert_eq!(env["BACKFILL_DAYS"], "28");
+    // report-day state on a PVC, mounted where STATE_DIR points.
+    assert_eq!(env["STATE_DIR"], "/var/lib/copilot-metrics-exporter");
+    let pvc = r.one("PersistentVolumeClaim");
+    let claim = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "state")
+        .expect("state volume")["persistentVolumeClaim"]["claimName"]
+        .clone();
+    assert_eq!(pvc["metadata"]["name"], claim);
+    assert_eq!(pvc["spec"]["resources"]["requests"]["storage"], "128Mi");
+    assert_eq!(pod["nodeSelector"]["kubernetes.io/os"], "linux");
+    assert_eq!(pod["tolerations"][0]["key"], "dedicated");
+}
+
+/// The fastly-exporter bug: the chart-managed Secret hard-coded its key while
+/// the pod read a configurable one. Renaming a key must move both.
+#[test]
+fn renamed_secret_keys_move_the_secret_and_the_mount_together() {
+    let Some(helm) = Helm::get() else { return };
+    let Some(py) = python_with_yaml() else { return };
+    let r = Rendered::new(
+        &helm,
+        &py,
+        &[
+            "-f",
+            &values_arg("cronjob-pushgateway-values.yaml"),
+            "--set",
+            "secretKeys.githubToken=my-token,secretKeys.pushgatewayPassword=pgw.pass",
+        ],
+    );
+    let (_, keys) = credential_wiring(r.pod_spec());
+    assert_eq!(
+        keys,
+        BTreeSet::from(["my-token".to_string(), "pgw.pass".to_string()])
+    );
+    let data: BTreeSet<String> = r.one("Secret")["data"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(data, keys);
+}
+
+#[test]
+fn schema_and_templates_reject_invalid_values() {
+    let Some(helm) = Helm::get() else { return };
+    let base = values_arg("cronjob-pushgateway-values.yaml");
+    let lint_cases: &[(&str, &str)] = &[
+        (
+            "cronjob.concurrencyPolicy=Never",
+            "concurrencyPolicy must be one of the following",
+        ),
+        ("mode=daemonset", "mode must be one of the following"),
+        (
+            "remoteWrite.timestamps=yesterday",
+            "timestamps must be one of the following",
+        ),
+        ("deployment.replicas=3", "replicas"),
+        ("github.auth=oauth", "auth must be one of the following"),
+        (
+            "collection.userMetrics=all",
+            "userMetrics must be one of the following",
+        ),
+        ("pushgateway.url=pgw:9091", "pushgateway.url"),
+        (
+            "cronJob.schedule=x",
+            "Additional property cronJob is not allowed",
+        ),
+    ];
+    for (set, phrase) in lint_cases {
+        let out = helm.lint(&["-f", &base, "--set", set]);
+        assert!(!out.status.success(), "helm lint accepted --set {set}");
+        assert!(
+            text(&out).contains(phrase),
+            "--set {set}: expected `{phrase}` in:\n{}",
+            text(&out)
+        );
+    }
+    // The same base values are fine, so the failures above are the --set's doing.
+    assert_ok("helm lint (base)", &helm.lint(&["-f", &base]));
+
+    let template_cases: &[(&[&str], &str)] = &[
+        (&["--set", "demo=true"], "Must validate at least one schema"),
+        (
+            &["--set", "github.orgs[0]=octo,pushgateway.enabled=true,pushgateway.url=http://pgw:9091"],
+            "github.token is required",
+        ),
+        (&["--set", "mode=deployment"], "set github.orgs and/or github.enterprises"),
+        (
+            &["--set", "mode=deployment,github.orgs[0]=o,existingSecret=s,github.auth=app"],
+            "github.auth=app needs github.app.id",
+        ),
+        (
+            &["--set", "mode=deployment,demo=true,remoteWrite.enabled=true,remoteWrite.url=http://rw,remoteWrite.auth=bearer"],
+            "remoteWrite.bearerToken is required",
+        ),
+    ];
+    for (args, phrase) in template_cases {
+        let err = helm
+            .template(args)
+            .expect_err(&format!("helm template accepted {args:?}"));
+        assert!(
+            err.contains(phrase),
+            "{args:?}: expected `{phrase}` in:\n{err}"
+        );
+    }
+}
+
+#[test]
+fn notes_explain_how_to_run_now_and_where_metrics_go() {
+    let Some(helm) = Helm::get() else { return };
+    // helm template skips NOTES.txt, and parses other templates as YAML: in a
+    // copy of the chart, wrap NOTES.txt in a define and emit it as a JSON string.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copilot-metrics-exporter");
+    copy_dir(&chart(), &copy);
+    let notes = fs::read_to_string(copy.join("templates/NOTES.txt")).unwrap();
+    fs::write(
+        copy.join("templates/notes-copy.yaml"),
+        format!("{{{{- define \"notes-copy\" }}}}\n{notes}\n{{{{- end }}}}\nnotes: {{{{ include \"notes-copy\" . | toJson }}}}\n"),
+    )
+    .unwrap();
+    let render = |values: &str| -> String {
+        let out = helm
+            .template_chart(
+                &copy,
+                &[
+                    "-f",
+                    &values_arg(values),
+                    "--show-only",
+                    "templates/notes-copy.yaml",
+                ],
+            )
+            .unwrap_or_else(|e| panic!("render NOTES with {values}: {e}"));
+        let json = out.split_once("notes: ").expect("notes line").1.trim();
+        serde_json::from_str::<String>(json).expect("NOTES as a JSON string")
+    };
+
+    let cj = render("cronjob-pushgateway-values.yaml");
+    assert!(
+        cj.contains("kubectl -n monitoring create job --from=cronjob/cme-copilot-metrics-exporter"),
+        "{cj}"
+    );
+    assert!(
+        cj.contains("Pushgateway http://prometheus-pushgateway.monitoring.svc:9091"),
+        "{cj}"
+    );
+    assert!(cj.contains("honor_labels: true"), "{cj}");
+    assert!(!cj.contains("port-forward"), "{cj}");
+
+    let rw = render("cronjob-remotewrite-values.yaml");
+    assert!(
+        rw.contains("remote-write https://mimir.example.com/api/v1/push (timestamps: report-day)"),
+        "{rw}"
+    );
+    assert!(rw.contains("out_of_order_time_window >= 30d"), "{rw}");
+
+    // No --api-versions here: the ServiceMonitor is skipped and NOTES says so.
+    let dep = render("deployment-servicemonitor-values.yaml");
+    assert!(
+        dep.contains("port-forward svc/cme-copilot-metrics-exporter 8000:8000"),
+        "{dep}"
+    );
+    assert!(
+        dep.contains("WARNING: serviceMonitor.enabled is set"),
+        "{dep}"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn generated_chart_files_are_current() {
+    let Some(py) = python_with_yaml() else { return };
+    for script in [
+        "scripts/gen-values-schema.py",
+        "scripts/gen-chart-readme.py",
+        "scripts/gen-dashboard.py",
+    ] {
+        let out = run(Command::new(&py).arg(root().join(script)).arg("--check"));
+        assert_ok(&format!("{script} --check"), &out);
+    }
+}
+
+// --- alert rules ---------------------------------------------------------------
+
+#[test]
+fn chart_alert_rules_are_an_identical_copy() {
+    assert_eq!(
+        read("dashboards/alerts.yaml"),
+        read("helm/copilot-metrics-exporter/files/alerts.yaml"),
+        "run: cp dashboards/alerts.yaml helm/copilot-metrics-exporter/files/alerts.yaml"
+    );
+}
+
+#[test]
+fn prometheus_rule_renders_exactly_the_alert_file() {
+    let Some(helm) = Helm::get() else { return };
+    let Some(py) = python_with_yaml() else { return };
+    let file = yaml_docs(&py, &read("dashboards/alerts.yaml"));
+    let expected = &file[0]["groups"];
+    let on = [
+        "--set",
+        "prometheusRule.enabled=true",
+        "--api-versions",
+        "monitoring.coreos.com/v1",
+    ];
+    let values = values_arg("deployment-push-values.yaml");
+    let r = Rendered::new(&helm, &py, &[&["-f", &values][..], &on].concat());
+    let rule = r.one("PrometheusRule");
+    assert_eq!(
+        &rule["spec"]["groups"], expected,
+        "PrometheusRule differs from dashboards/alerts.yaml"
+    );
+
+    // disabledAlerts drops exactly the named alert.
+    let r = Rendered::new(
+        &helm,
+        &py,
+        &[
+            &["-f", &values][..],
+            &on,
+            &[
+                "--set",
+                "prometheusRule.disabledAlerts[0]=CopilotPushgatewayGroupStale",
+            ],
+        ]
+        .concat(),
+    );
+    let names: Vec<String> = r.one("PrometheusRule")["spec"]["groups"][0]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["alert"].as_str().unwrap().to_string())
+        .collect();
+    let all: Vec<String> = expected[0]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["alert"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len() + 1, all.len());
+    assert!(!names.contains(&"CopilotPushgatewayGroupStale".to_string()));
+}
+
+#[test]
+fn alert_rules_pass_promtool_check_and_unit_tests() {
+    let Some(promtool) = common::require_tool("promtool") else {
+        return;
+    };
+    let dir = root().join("dashboards");
+    let check = run(Command::new(&promtool)
+        .args(["check", "rules"])
+        .arg(dir.join("alerts.yaml")));
+    assert_ok("promtool check rules", &check);
+    let test = run(Command::new(&promtool)
+        .args(["test", "rules", "alerts.test.yaml"])
+        .current_dir(&dir));
+    assert_ok("promtool test rules", &test);
+    assert!(text(&test).contains("SUCCESS"), "{}", text(&test));
+}
+
+/// Every alert needs a unit test where it fires and one where it must not.
+#[test]
+fn every_alert_has_firing_and_silent_unit_tests() {
+    let Some(py) = python_with_yaml() else { return };
+    let rules = yaml_docs(&py, &read("dashboards/alerts.yaml"));
+    let tests = yaml_docs(&py, &read("dashboards/alerts.test.yaml"));
+    let alerts: Vec<&str> = rules[0]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_array().unwrap())
+        .filter_map(|r| r["alert"].as_str())
+        .collect();
+    assert!(alerts.len() >= 7, "alerts: {alerts:?}");
+    let cases: Vec<Value> = tests[0]["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["alert_rule_test"].as_array().cloned().unwrap_or_default())
+        .collect();
+    for alert in &alerts {
+        let mine: Vec<&Value> = cases.iter().filter(|c| c["alertname"] == *alert).collect();
+        let fires = mine
+            .iter()
+            .any(|c| c["exp_alerts"].as_array().is_some_and(|a| !a.is_empty()));
+        let silent = mine
+            .iter()
+            .any(|c| c["exp_alerts"].as_array().is_some_and(|a| a.is_empty()));
+        assert!(fires, "{alert}: no unit test where it fires");
+        assert!(silent, "{alert}: no unit test where it stays silent");
+    }
+    // The issue's alert list, by name.
+    for required in [
+        "CopilotMetricsDataStale",
+        "CopilotExporterCollectionFailing",
+        "CopilotExporterGitHubAuthError",
+        "CopilotExporterPushgatewayPushFailing",
+        "CopilotExporterRemoteWriteFailing",
+        "CopilotPushgatewayGroupStale",
+    ] {
+        assert!(alerts.contains(&required), "missing alert {required}");
+    }
+}
+
+// --- dashboard -----------------------------------------------------------------
+
+fn dashboard() -> Value {
+    serde_json::from_str(&read("dashboards/copilot.json")).expect("dashboard is JSON")
+}
+
+fn all_panels(panels: &Value, out: &mut Vec<Value>) {
+    for p in panels.as_array().into_iter().flatten() {
+        out.push(p.clone());
+        all_panels(&p["panels"], out);
+    }
+}
+
+fn panels() -> Vec<Value> {
+    let mut out = Vec::new();
+    all_panels(&dashboard()["panels"], &mut out);
+    out
+}
+
+#[test]
+fn dashboard_structure_is_valid() {
+    let d = dashboard();
+    let schema = d["schemaVersion"].as_i64().expect("schemaVersion");
+    assert!(
+        schema >= 36,
+        "schemaVersion {schema} predates datasource-uid references"
+    );
+    assert!(!d["uid"].as_str().unwrap_or("").is_empty(), "uid");
+    assert!(!d["title"].as_str().unwrap_or("").is_empty(), "title");
+
+    let vars = d["templating"]["list"].as_array().expect("templating.list");
+    let var = |name: &str| {
+        vars.iter()
+            .find(|v| v["name"] == name)
+            .unwrap_or_else(|| panic!("no ${name} variable"))
+    };
+    let ds = var("datasource");
+    assert_eq!(ds["type"], "datasource");
+    assert_eq!(ds["query"], "prometheus");
+    for scope in ["org", "enterprise"] {
+        let v = var(scope);
+        assert_eq!(v["type"], "query");
+        assert_eq!(v["includeAll"], true);
+        // ".*" also matches series without the label (the other scope kind).
+        assert_eq!(v["allValue"], ".*", "${scope} All value");
+        assert_eq!(v["datasource"]["uid"], "${datasource}");
+    }
+
+    let ps = panels();
+    let mut ids = BTreeSet::new();
+    let mut targets = 0;
+    for p in &ps {
+        let id = p["id"].as_i64().expect("panel id");
+        assert!(ids.insert(id), "duplicate panel id {id}");
+        let g = &p["gridPos"];
+        assert!(
+            g["w"].as_i64().unwrap() >= 1
+                && g["x"].as_i64().unwrap() + g["w"].as_i64().unwrap() <= 24,
+            "panel {id} gridPos {g}"
+        );
+        if p["type"] == "row" {
+            continue;
+        }
+        assert_eq!(
+            p["datasource"]["uid"], "${datasource}",
+            "panel {id} datasource"
+        );
+        let ts = p["targets"]
+            .as_array()
+            .unwrap_or_else(|| panic!("panel {id} has no targets"));
+        assert!(!ts.is_empty(), "panel {id} has no targets");
+        let mut refs = BTreeSet::new();
+        for t in ts {
+            targets += 1;
+            let expr = t["expr"].as_str().unwrap_or("");
+            assert!(!expr.trim().is_empty(), "panel {id} target without expr");
+            assert!(
+                refs.insert(t["refId"].as_str().unwrap().to_string()),
+                "panel {id} duplicate refId"
+            );
+            assert_eq!(
+                t["datasource"]["uid"], "${datasource}",
+                "panel {id} target datasource"
+            );
+        }
+    }
+    assert!(targets >= 40, "only {targets} queries");
+}
+
+/// The concrete issue list: each area has at least one query on its metrics.
+#[test]
+fn dashboard_covers_every_area() {
+    let exprs: Vec<String> = panels()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .map(|t| t["expr"].as_str().unwrap().to_string())
+        .collect();
+    let all = exprs.join("\n");
+    for metric in [
+        "copilot_daily_active_users",
+        "copilot_weekly_active_users",
+        "copilot_monthly_active_users",
+        "copilot_code_acceptance_activity_by_ide",
+        "copilot_code_generation_activity_by_feature",
+        "copilot_code_generation_activity_by_language_feature",
+        "copilot_code_generation_activity_by_model_feature",
+        "copilot_pull_requests_total_created",
+        "copilot_pull_requests_total_merged",
+        "copilot_seats",
+        "copilot_seats_idle",
+        "copilot_team_daily_active_users",
+        "copilot_team_code_acceptance_activity",
+        "copilot_exporter_last_success_timestamp_seconds",
+        "copilot_exporter_github_failures_total",
+        "copilot_exporter_collect_success",
+        "push_time_seconds",
+        "copilot_exporter_remote_write_samples_total",
+        "copilot_report_day_timestamp_seconds",
+    ] {
+        let re_word = |s: &str| {
+            s.match_indices(metric).any(|(i, _)| {
+                let next = s[i + metric.len()..].chars().next();
+                !matches!(next, Some(c) if c.is_ascii_alphanumeric() || c == '_')
+            })
+        };
+        assert!(re_word(&all), "no dashboard query uses {metric}");
+    }
+}
+
+/// Daily samples: report-day remote-write stores one sample per day, which
+/// an instant selector (5-minute lookback) misses. Every report-data selector
+/// must sit inside last_over_time()/max_over_time(); only $org, $enterprise
+/// and $__rate_interval may appear as variables; scope filters everywhere.
+#[test]
+fn dashboard_queries_work_on_daily_samples() {
+    let allowed_vars = ["$org", "$enterprise", "$__rate_interval"];
+    for p in panels() {
+        for t in p["targets"].as_array().cloned().unwrap_or_default() {
+            let expr = t["expr"].as_str().unwrap();
+            let title = p["title"].as_str().unwrap();
+            for (i, _) in expr.match_indices('$') {
+                let var: String = expr[i..]
+                    .chars()
+                    .take_while(|c| *c == '$' || c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                assert!(
+                    allowed_vars.contains(&var.as_str()),
+                    "{title}: variable {var} in {expr}"
+                );
+            }
+            // Find every selector `copilot_…{` that is report data.
+            let bytes = expr.as_bytes();
+            for (i, _) in expr.match_indices("copilot_") {
+                if i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_') {
+                    continue; // part of a longer name
+                }
+                let name: String = expr[i..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if name.starts_with("copilot_exporter_") {
+                    continue; // self-metrics are current values
+                }
+                let before = &expr[..i];
+                assert!(
+                    before.ends_with("last_over_time(") || before.ends_with("max_over_time("),
+                    "{title}: report metric {name} not wrapped in last_over_time/max_over_time: {expr}"
+                );
+                let after = &expr[i + name.len()..];
+                assert!(
+                    after.starts_with("{org=~\"$org\",enterprise=~\"$enterprise\""),
+                    "{title}: {name} lacks the org/enterprise filter: {expr}"
+                );
+            }
+        }
+    }
+}
+
+/// Acceptance rates must be sums divided by sums: a `/` may not sit inside
+/// an aggregation (sum/avg of ratios is what showed 300 % in the old dashboard).
+#[test]
+fn acceptance_rates_are_ratios_of_sums() {
+    let aggregations = [
+        "sum", "avg", "max", "min", "count", "topk", "bottomk", "quantile",
+    ];
+    let mut checked = 0;
+    for p in panels() {
+        let title = p["title"].as_str().unwrap().to_string();
+        if !title.to_lowercase().contains("acceptance rate") {
+            continue;
+        }
+        for t in p["targets"].as_array().unwrap() {
+            let expr = t["expr"].as_str().unwrap();
+            let mut stack: Vec<String> = Vec::new(); // function name before each open paren
+            let mut divisions = 0;
+            for (i, c) in expr.char_indices() {
+                match c {
+                    '(' => {
+                        let before = expr[..i].trim_end();
+                        let word: String = before
+                            .chars()
+                            .rev()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                            .collect::<String>()
+                            .chars()
+                            .rev()
+                            .collect();
+                        // `sum by (x) (` : the group clause belongs to sum.
+                        let word = if before.ends_with(')') && before.contains(" by (") {
+                            "by-clause".to_string()
+                        } else {
+                            word
+                        };
+                        stack.push(word);
+                    }
+                    ')' => {
+                        stack.pop();
+                    }
+                    '/' => {
+                        divisions += 1;
+                        for f in &stack {
+                            assert!(
+                                !aggregations.contains(&f.as_str()) && f != "by-clause",
+                                "{title}: division inside {f}(…): {expr}"
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            assert_eq!(divisions, 1, "{title}: expected one ratio in {expr}");
+            assert!(
+                expr.trim_start().starts_with("sum") || expr.trim_start().starts_with("(\nsum"),
+                "{title}: numerator is not a sum: {expr}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} acceptance-rate queries");
+}
+
+#[test]
+fn dashboard_queries_parse_with_promtool() {
+    let Some(promtool) = common::require_tool("promtool") else {
+        return;
+    };
+    let Some(py) = common::require_tool("python3") else {
+        return;
+    };
+    let out = run(Command::new(py)
+        .arg(root().join("scripts/dashboard-queries.py"))
+        .arg("--rules"));
+    assert_ok("dashboard-queries.py --rules", &out);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("queries.yaml");
+    fs::write(&file, &out.stdout).unwrap();
+    let n = String::from_utf8_lossy(&out.stdout)
+        .matches("\"record\"")
+        .count();
+    assert!(n >= 40, "only {n} queries extracted");
+    let check = run(Command::new(&promtool).args(["check", "rules"]).arg(&file));
+    assert_ok("promtool check rules (dashboard queries)", &check);
+    assert!(
+        text(&check).contains(&format!("{n} rules found")),
+        "{}",
+        text(&check)
+    );
+}
+
+fn panel_expr(title: &str, ref_id: &str) -> String {
+    let p = panels()
+        .into_iter()
+        .find(|p| p["title"] == title)
+        .unwrap_or_else(|| panic!("no panel {title}"));
+    let t = p["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["refId"] == ref_id)
+        .unwrap_or_else(|| panic!("{title} has no target {ref_id}"))
+        .clone();
+    t["expr"]
+        .as_str()
+        .unwrap()
+        .replace("$org", ".*")
+        .replace("$enterprise", ".*")
+        .replace("$__rate_interval", "5m")
+}
+
+/// Runs dashboard queries on Prometheus' engine (promtool unit tests) over
+/// report-day style data: one sample per day at 00:00, two scopes.
+#[test]
+fn dashboard_rates_evaluate_correctly_on_daily_samples() {
+    let Some(promtool) = common::require_tool("promtool") else {
+        return;
+    };
+    let rate = panel_expr("Acceptance rate", "A");
+    let lines = panel_expr("Acceptance rate", "B");
+    let by_ide = panel_expr("Acceptance rate by IDE", "A");
+    let dau = panel_expr("Active users", "A");
+    let q = |s: &str| serde_json::to_string(s).unwrap();
+    // Day 0 and day 1 only (then nothing, as with settle days).
+    // Suggestions: org a 30/100, enterprise e 10/60 -> 40/160 = 0.25 (a sum
+    // of ratios would be 0.47). Lines: 20/80 and 5/20 -> 25/100.
+    // By IDE: vscode 30/100 (a) + 10/60 (e) -> 0.25; jetbrains 4/32 -> 0.125.
+    let test = format!(
+        r#"
+evaluation_interval: 1m
+tests:
+  - interval: 1d
+    input_series:
+      - {{series: 'copilot_code_acceptance_activity{{org="a"}}', values: '30 30'}}
+      - {{series: 'copilot_code_generation_activity{{org="a"}}', values: '100 100'}}
+      - {{series: 'copilot_code_acceptance_activity{{enterprise="e"}}', values: '10 10'}}
+      - {{series: 'copilot_code_generation_activity{{enterprise="e"}}', values: '60 60'}}
+      - {{series: 'copilot_loc_added{{org="a"}}', values: '20 20'}}
+      - {{series: 'copilot_loc_suggested_to_add{{org="a"}}', values: '80 80'}}
+      - {{series: 'copilot_loc_added{{enterprise="e"}}', values: '5 5'}}
+      - {{series: 'copilot_loc_suggested_to_add{{enterprise="e"}}', values: '20 20'}}
+      - {{series: 'copilot_code_acceptance_activity_by_ide{{org="a",ide="vscode"}}', values: '30 30'}}
+      - {{series: 'copilot_code_generation_activity_by_ide{{org="a",ide="vscode"}}', values: '100 100'}}
+      - {{series: 'copilot_code_acceptance_activity_by_ide{{enterprise="e",ide="vscode"}}', values: '10 10'}}
+      - {{series: 'copilot_code_generation_activity_by_ide{{enterprise="e",ide="vscode"}}', values: '60 60'}}
+      - {{series: 'copilot_code_acceptance_activity_by_ide{{org="a",ide="jetbrains"}}', values: '4 4'}}
+      - {{series: 'copilot_code_generation_activity_by_ide{{org="a",ide="jetbrains"}}', values: '32 32'}}
+      # The same scope seen by two jobs (scraped and pushed) counts once.
+      - {{series: 'copilot_daily_active_users{{job="scrape",org="a"}}', values: '7 8'}}
+      - {{series: 'copilot_daily_active_users{{job="pushgateway",org="a"}}', values: '7 8'}}
+      - {{series: 'copilot_daily_active_users{{job="rw",enterprise="e"}}', values: '3 5'}}
+    promql_expr_test:
+      # Half a day after the day-0 sample: instant selectors would see nothing.
+      - expr: {rate}
+        eval_time: 12h
+        exp_samples: [{{labels: '{{}}', value: 0.25}}]
+      - expr: {lines}
+        eval_time: 12h
+        exp_samples: [{{labels: '{{}}', value: 0.25}}]
+      - expr: {by_ide}
+        eval_time: 1d12h
+        exp_samples:
+          - {{labels: '{{ide="vscode"}}', value: 0.25}}
+          - {{labels: '{{ide="jetbrains"}}', value: 0.125}}
+      - expr: {dau}
+        eval_time: 6h
+        exp_samples: [{{labels: '{{}}', value: 10}}]
+      - expr: {dau}
+        eval_time: 2d6h
+        exp_samples: [{{labels: '{{}}', value: 13}}]
+      # Past the 2-day window the graph ends instead of repeating old days.
+      - expr: {dau}
+        eval_time: 3d1h
+        exp_samples: []
+"#,
+        rate = q(&rate),
+        lines = q(&lines),
+        by_ide = q(&by_ide),
+        dau = q(&dau),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dashboard.test.yaml");
+    fs::write(&file, test).unwrap();
+    let out = run(Command::new(&promtool).args(["test", "rules"]).arg(&file));
+    assert_ok("promtool test rules (dashboard queries)", &out);
+}
+
+// --- image -------------------------------------------------------------------------
+
+/// Builds and runs the image around a static release binary. Slow (needs a
+/// release build), so it runs when IMAGE_SMOKE_BINARY names the binary;
+/// .ci/run runs scripts/image-smoke.sh directly.
+#[test]
+fn image_smoke_when_a_release_binary_is_given() {
+    let Some(bin) = std::env::var_os("IMAGE_SMOKE_BINARY") else {
+        eprintln!("image smoke test not requested (set IMAGE_SMOKE_BINARY=path/to/static/binary)");
+        return;
+    };
+    let Some(_) = common::require_tool("buildah") else {
+        return;
+    };
+    let out = run(Command::new(root().join("scripts/image-smoke.sh")).arg(bin));
+    assert_ok("scripts/image-smoke.sh", &out);
+    assert!(
+        text(&out).contains("served by uid/gid 65532"),
+        "{}",
+        text(&out)
+    );
+}
