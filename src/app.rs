@@ -64,7 +64,9 @@ impl App {
                 (Some(token), None) => Auth::Token(token.clone()),
                 (None, Some(app)) => Auth::App(Box::new(AppAuth::new(app)?)),
                 _ => {
-                    return Err("set GHC_TOKEN/GHC_TOKEN_FILE or GITHUB_APP_ID (one of them)".into())
+                    return Err(
+                        "set GHC_TOKEN/GHC_TOKEN_FILE or GITHUB_APP_ID (one of them)".into(),
+                    )
                 }
             };
             Source::Github(Arc::new(GithubClient::new(
@@ -86,6 +88,10 @@ impl App {
     /// Collects every scope once and records the results in the store.
     pub async fn refresh(&self) -> Round {
         let mut round = Round::default();
+        if let Source::Github(client) = self.collector.source() {
+            // A retry never waits into the next refresh.
+            client.set_deadline(Some(Instant::now() + self.config.refresh_interval));
+        }
         let request = CollectRequest {
             history_from: None,
             detail_from: None,

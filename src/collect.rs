@@ -83,16 +83,18 @@ impl Source {
                 };
                 let body = match response.body {
                     None => None,
-                    Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| GithubError {
-                        what: match target {
-                            ApiTarget::Path(p) => p.to_string(),
-                            ApiTarget::Url(u) => crate::github::client::describe(u),
-                        },
-                        kind: FailureKind::InvalidResponse,
-                        status: Some(response.status),
-                        message: format!("not JSON: {e}"),
-                        retry_after: None,
-                    })?),
+                    Some(bytes) => {
+                        Some(serde_json::from_slice(&bytes).map_err(|e| GithubError {
+                            what: match target {
+                                ApiTarget::Path(p) => p.to_string(),
+                                ApiTarget::Url(u) => crate::github::client::describe(u),
+                            },
+                            kind: FailureKind::InvalidResponse,
+                            status: Some(response.status),
+                            message: format!("not JSON: {e}"),
+                            retry_after: None,
+                        })?)
+                    }
                 };
                 Ok(JsonPage {
                     body,
@@ -208,7 +210,9 @@ impl Collector {
 
         if let Some(from) = request.history_from {
             let first_known = acc.days.keys().next().copied();
-            let today = request.today.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let today = request
+                .today
+                .unwrap_or_else(|| chrono::Utc::now().date_naive());
             let until = first_known.unwrap_or(today);
             let mut day = from;
             while day < until {
@@ -219,7 +223,10 @@ impl Collector {
         }
 
         if let Some(newest) = acc.days.keys().next_back().copied() {
-            let mut day = request.detail_from.filter(|d| *d < newest).unwrap_or(newest);
+            let mut day = request
+                .detail_from
+                .filter(|d| *d < newest)
+                .unwrap_or(newest);
             loop {
                 let set = acc.days.entry(day).or_default();
                 self.collect_day_details(scope, &scope_labels, day, day == newest, set)
@@ -263,8 +270,9 @@ impl Collector {
         let teams = self.features.teams;
         let users = newest && self.features.user_metrics != UserMetricsMode::Off;
         if teams || users {
-            let (team_result, user_result) =
-                self.collect_people(scope, scope_labels, day, teams, users).await;
+            let (team_result, user_result) = self
+                .collect_people(scope, scope_labels, day, teams, users)
+                .await;
             for (feature, result) in [("teams", team_result), ("user_metrics", user_result)] {
                 match result {
                     None => {}
@@ -308,15 +316,21 @@ impl Collector {
             let report = ReportKind::UserTeams1Day.name(scope.kind);
             let fetched = self
                 .source
-                .fetch(scope, ReportKind::UserTeams1Day, Some(day), self.max_report_bytes, &mut |line| match line {
-                    Line::Complete(_, bytes) if is_blank(bytes) => {}
-                    Line::Complete(_, bytes) => {
-                        if directory.add_line(bytes).is_err() {
-                            bad += 1;
+                .fetch(
+                    scope,
+                    ReportKind::UserTeams1Day,
+                    Some(day),
+                    self.max_report_bytes,
+                    &mut |line| match line {
+                        Line::Complete(_, bytes) if is_blank(bytes) => {}
+                        Line::Complete(_, bytes) => {
+                            if directory.add_line(bytes).is_err() {
+                                bad += 1;
+                            }
                         }
-                    }
-                    Line::TooLong(_) => bad += 1,
-                })
+                        Line::TooLong(_) => bad += 1,
+                    },
+                )
                 .await;
             self.count_invalid(scope, report, bad);
             match fetched {
@@ -380,7 +394,13 @@ impl Collector {
             };
             let fetched = self
                 .source
-                .fetch(scope, ReportKind::Users1Day, Some(day), self.max_report_bytes, &mut on_line)
+                .fetch(
+                    scope,
+                    ReportKind::Users1Day,
+                    Some(day),
+                    self.max_report_bytes,
+                    &mut on_line,
+                )
                 .await;
             self.count_invalid(scope, report, bad);
             match fetched {
@@ -390,7 +410,8 @@ impl Collector {
                 Ok(_) => {}
                 Err(e) => {
                     let failure = OptionalFailure::from(e);
-                    let team_result = teams.then(|| Err(team_failure.unwrap_or_else(|| clone_failure(&failure))));
+                    let team_result =
+                        teams.then(|| Err(team_failure.unwrap_or_else(|| clone_failure(&failure))));
                     return (team_result, users.then_some(Err(failure)));
                 }
             }
@@ -422,25 +443,35 @@ impl Collector {
         let mut bad = 0u64;
         let report = ReportKind::Repos1Day.name(scope.kind);
         self.source
-            .fetch(scope, ReportKind::Repos1Day, Some(day), self.max_report_bytes, &mut |line| {
-                let bytes = match line {
-                    Line::Complete(_, bytes) if is_blank(bytes) => return,
-                    Line::Complete(_, bytes) => bytes,
-                    Line::TooLong(_) => {
-                        bad += 1;
-                        return;
-                    }
-                };
-                match serde_json::from_slice::<serde_json::Map<String, Value>>(bytes) {
-                    Ok(row) if row.get("day").and_then(Value::as_str).is_some_and(|d| d != day.to_string()) => {}
-                    Ok(row) => {
-                        if map_repo_row(scope_labels, &row, &mut out).is_err() {
+            .fetch(
+                scope,
+                ReportKind::Repos1Day,
+                Some(day),
+                self.max_report_bytes,
+                &mut |line| {
+                    let bytes = match line {
+                        Line::Complete(_, bytes) if is_blank(bytes) => return,
+                        Line::Complete(_, bytes) => bytes,
+                        Line::TooLong(_) => {
                             bad += 1;
+                            return;
                         }
+                    };
+                    match serde_json::from_slice::<serde_json::Map<String, Value>>(bytes) {
+                        Ok(row)
+                            if row
+                                .get("day")
+                                .and_then(Value::as_str)
+                                .is_some_and(|d| d != day.to_string()) => {}
+                        Ok(row) => {
+                            if map_repo_row(scope_labels, &row, &mut out).is_err() {
+                                bad += 1;
+                            }
+                        }
+                        Err(_) => bad += 1,
                     }
-                    Err(_) => bad += 1,
-                }
-            })
+                },
+            )
             .await?;
         self.count_invalid(scope, report, bad);
         self.metrics.duplicate_series.inc_by(out.duplicates());
@@ -448,7 +479,11 @@ impl Collector {
     }
 
     /// Billing (organizations) and the paginated seat list.
-    async fn collect_seats(&self, scope: &Scope, scope_labels: &Labels) -> Result<SampleSet, OptionalFailure> {
+    async fn collect_seats(
+        &self,
+        scope: &Scope,
+        scope_labels: &Labels,
+    ) -> Result<SampleSet, OptionalFailure> {
         let mut out = SampleSet::new();
         let prefix = scope.api_prefix();
         let invalid = |message: String| OptionalFailure {
@@ -457,19 +492,28 @@ impl Collector {
         };
         if scope.kind == ScopeKind::Organization {
             let billing_path = format!("{prefix}/copilot/billing");
-            let page = self.source.get_json_page(ApiTarget::Path(&billing_path)).await?;
+            let page = self
+                .source
+                .get_json_page(ApiTarget::Path(&billing_path))
+                .await?;
             if let Some(body) = page.body {
-                billing_samples(scope_labels, &body, &mut out).map_err(|e| invalid(format!("{billing_path}: {e}")))?;
+                billing_samples(scope_labels, &body, &mut out)
+                    .map_err(|e| invalid(format!("{billing_path}: {e}")))?;
             }
         }
         let seats_path = format!("{prefix}/copilot/billing/seats?per_page=100");
         let mut stats = SeatStats::new(scope.kind == ScopeKind::Enterprise);
-        let mut page = self.source.get_json_page(ApiTarget::Path(&seats_path)).await?;
+        let mut page = self
+            .source
+            .get_json_page(ApiTarget::Path(&seats_path))
+            .await?;
         let mut pages = 1usize;
         let mut seen = std::collections::HashSet::new();
         loop {
             if let Some(body) = &page.body {
-                stats.add_page(body).map_err(|e| invalid(format!("{seats_path} page {pages}: {e}")))?;
+                stats
+                    .add_page(body)
+                    .map_err(|e| invalid(format!("{seats_path} page {pages}: {e}")))?;
             }
             let Some(next) = page.next.take() else { break };
             if pages >= MAX_SEAT_PAGES || !seen.insert(next.to_string()) {
@@ -481,13 +525,21 @@ impl Collector {
             pages += 1;
         }
         tracing::debug!(%scope, pages, seats = stats.seats(), "seat list read");
-        stats.finish(scope_labels, chrono::Utc::now(), scope.kind == ScopeKind::Enterprise, &mut out);
+        stats.finish(
+            scope_labels,
+            chrono::Utc::now(),
+            scope.kind == ScopeKind::Enterprise,
+            &mut out,
+        );
         Ok(out)
     }
 
     fn count_invalid(&self, scope: &Scope, report: &str, bad: u64) {
         if bad > 0 {
-            self.metrics.invalid_report_lines.with_label_values(&[report]).inc_by(bad);
+            self.metrics
+                .invalid_report_lines
+                .with_label_values(&[report])
+                .inc_by(bad);
             tracing::warn!(%scope, report, lines = bad, "skipped malformed report lines");
         }
     }
@@ -525,7 +577,10 @@ impl Collector {
         acc: &mut EntityAccumulator,
     ) -> Result<(), CollectError> {
         let report = kind.name(scope.kind);
-        let invalid_counter = self.metrics.invalid_report_lines.with_label_values(&[report]);
+        let invalid_counter = self
+            .metrics
+            .invalid_report_lines
+            .with_label_values(&[report]);
         let mut on_line = |line: Line<'_>| {
             if let Some(problem) = acc.take(line) {
                 invalid_counter.inc();
@@ -551,7 +606,12 @@ impl Collector {
             ReportOutcome::NoReport => {
                 tracing::info!(%scope, report, ?day, "no report for this day yet (204)")
             }
-            ReportOutcome::Delivered { files, bytes, lines, end_day } => {
+            ReportOutcome::Delivered {
+                files,
+                bytes,
+                lines,
+                end_day,
+            } => {
                 tracing::debug!(%scope, report, ?day, files, bytes, lines, ?end_day, "report read")
             }
         }
@@ -612,7 +672,10 @@ impl EntityAccumulator {
         }
         if skipped > 0 {
             self.invalid += 1;
-            return Some((line_no, format!("{skipped} day object(s) without a valid `day`")));
+            return Some((
+                line_no,
+                format!("{skipped} day object(s) without a valid `day`"),
+            ));
         }
         None
     }

@@ -13,8 +13,21 @@ use crate::scope::{Scope, ScopeKind};
 
 /// Teams of the demo users. `mobile` has fewer than five members, so (as
 /// on GitHub) it is absent from the user-teams report.
-const TEAMS: &[(u64, &str)] = &[(11, "web"), (12, "api"), (13, "data"), (14, "platform"), (15, "mobile")];
-const REPOS: &[&str] = &["api-gateway", "web-app", "data-pipeline", "mobile-app", "infra", "docs"];
+const TEAMS: &[(u64, &str)] = &[
+    (11, "web"),
+    (12, "api"),
+    (13, "data"),
+    (14, "platform"),
+    (15, "mobile"),
+];
+const REPOS: &[&str] = &[
+    "api-gateway",
+    "web-app",
+    "data-pipeline",
+    "mobile-app",
+    "infra",
+    "docs",
+];
 /// Seats per demo seat-list page (small, so pagination is exercised).
 pub const DEMO_SEAT_PAGE: usize = 10;
 /// Base of the demo's pagination links (never contacted).
@@ -56,7 +69,12 @@ impl DemoSource {
     }
 
     /// The report as NDJSON text (`None`: no report for that day).
-    pub fn report_text(&self, scope: &Scope, kind: ReportKind, day: Option<NaiveDate>) -> Option<String> {
+    pub fn report_text(
+        &self,
+        scope: &Scope,
+        kind: ReportKind,
+        day: Option<NaiveDate>,
+    ) -> Option<String> {
         let rows: Vec<Value> = match (kind, day) {
             (ReportKind::Entity28Day, _) => {
                 let start = self.newest_day - Duration::days(27);
@@ -76,7 +94,9 @@ impl DemoSource {
                 vec![day_totals(scope, day)]
             }
             (ReportKind::Users1Day, Some(day)) if day <= self.newest_day => user_rows(scope, day),
-            (ReportKind::UserTeams1Day, Some(day)) if day <= self.newest_day => user_team_rows(scope, day),
+            (ReportKind::UserTeams1Day, Some(day)) if day <= self.newest_day => {
+                user_team_rows(scope, day)
+            }
             (ReportKind::Repos1Day, Some(day)) if day <= self.newest_day => repo_rows(scope, day),
             _ => return None,
         };
@@ -154,7 +174,12 @@ impl DemoSource {
                 let seats = seat_list(&scope);
                 let page: usize = page.unwrap_or(1).max(1);
                 let start = (page - 1) * DEMO_SEAT_PAGE;
-                let chunk: Vec<Value> = seats.iter().skip(start).take(DEMO_SEAT_PAGE).cloned().collect();
+                let chunk: Vec<Value> = seats
+                    .iter()
+                    .skip(start)
+                    .take(DEMO_SEAT_PAGE)
+                    .cloned()
+                    .collect();
                 let next = (start + DEMO_SEAT_PAGE < seats.len())
                     .then(|| {
                         Url::parse(&format!(
@@ -264,7 +289,11 @@ fn user_team_rows(scope: &Scope, day: NaiveDate) -> Vec<Value> {
 
 fn repo_rows(scope: &Scope, day: NaiveDate) -> Vec<Value> {
     let mut rng = Rng::new(seed(&format!("repos/{}/{day}", scope.name)));
-    let active: Vec<(usize, &&str)> = REPOS.iter().enumerate().filter(|_| rng.below(6) != 0).collect();
+    let active: Vec<(usize, &&str)> = REPOS
+        .iter()
+        .enumerate()
+        .filter(|_| rng.below(6) != 0)
+        .collect();
     active
         .into_iter()
         .map(|(i, name)| {
@@ -315,7 +344,11 @@ fn billing(scope: &Scope) -> Value {
 /// lists repeat the first five users (granted by a second organization).
 fn seat_list(scope: &Scope) -> Vec<Value> {
     let now = Utc::now();
-    let plan = if scope.kind == ScopeKind::Enterprise { "enterprise" } else { "business" };
+    let plan = if scope.kind == ScopeKind::Enterprise {
+        "enterprise"
+    } else {
+        "business"
+    };
     let mut seats: Vec<Value> = (0..distinct_seats(scope))
         .map(|i| {
             let used = i < user_count(scope);
@@ -411,7 +444,11 @@ fn with(mut base: Value, extra: Value) -> Value {
 /// One `day_totals` element for `scope` on `day`.
 pub fn day_totals(scope: &Scope, day: NaiveDate) -> Value {
     let mut rng = Rng::new(seed(&format!("{}/{day}", scope.name)));
-    let size = if scope.kind == ScopeKind::Enterprise { 3 } else { 1 };
+    let size = if scope.kind == ScopeKind::Enterprise {
+        3
+    } else {
+        1
+    };
     let weekend = matches!(day.format("%a").to_string().as_str(), "Sat" | "Sun");
     let dau = (40 + rng.below(20)) * size / if weekend { 4 } else { 1 };
     let by_ide: Vec<Value> = IDES
@@ -438,7 +475,12 @@ pub fn day_totals(scope: &Scope, day: NaiveDate) -> Value {
         .collect();
     let by_model_feature: Vec<Value> = MODELS
         .iter()
-        .map(|m| with(json!({"model": m, "feature": "chat_panel_agent_mode"}), activity(&mut rng, size)))
+        .map(|m| {
+            with(
+                json!({"model": m, "feature": "chat_panel_agent_mode"}),
+                activity(&mut rng, size),
+            )
+        })
         .collect();
     let created = 10 + rng.below(20) * size;
     let mut totals = with(
@@ -504,11 +546,27 @@ mod tests {
         let newest = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
         let demo = DemoSource::new(newest);
         let s = Scope::org("x");
-        assert!(demo.report_text(&s, ReportKind::Entity1Day, newest.succ_opt()).is_none());
-        assert!(demo.report_text(&s, ReportKind::Entity1Day, Some(newest)).is_some());
-        assert_eq!(demo.report_text(&s, ReportKind::Entity28Day, None).unwrap().lines().count(), 1);
-        for kind in [ReportKind::Users1Day, ReportKind::UserTeams1Day, ReportKind::Repos1Day] {
-            assert!(demo.report_text(&s, kind, Some(newest)).is_some_and(|t| t.lines().count() > 3));
+        assert!(demo
+            .report_text(&s, ReportKind::Entity1Day, newest.succ_opt())
+            .is_none());
+        assert!(demo
+            .report_text(&s, ReportKind::Entity1Day, Some(newest))
+            .is_some());
+        assert_eq!(
+            demo.report_text(&s, ReportKind::Entity28Day, None)
+                .unwrap()
+                .lines()
+                .count(),
+            1
+        );
+        for kind in [
+            ReportKind::Users1Day,
+            ReportKind::UserTeams1Day,
+            ReportKind::Repos1Day,
+        ] {
+            assert!(demo
+                .report_text(&s, kind, Some(newest))
+                .is_some_and(|t| t.lines().count() > 3));
             assert!(demo.report_text(&s, kind, newest.succ_opt()).is_none());
         }
     }
@@ -524,7 +582,11 @@ mod tests {
     #[test]
     fn seat_pages_link_to_each_other() {
         let demo = DemoSource::new(NaiveDate::from_ymd_opt(2026, 1, 5).unwrap());
-        let first = demo.api(ApiTarget::Path("/enterprises/e/copilot/billing/seats?per_page=100")).unwrap();
+        let first = demo
+            .api(ApiTarget::Path(
+                "/enterprises/e/copilot/billing/seats?per_page=100",
+            ))
+            .unwrap();
         let mut seen = first.body.unwrap()["seats"].as_array().unwrap().len();
         let mut next = first.next;
         while let Some(url) = next {
@@ -533,7 +595,13 @@ mod tests {
             next = page.next;
         }
         assert_eq!(seen, 48 + 2 + 5);
-        assert!(demo.api(ApiTarget::Path("/enterprises/e/copilot/billing")).is_err());
-        assert!(demo.api(ApiTarget::Path("/orgs/o/copilot/billing")).unwrap().body.is_some());
+        assert!(demo
+            .api(ApiTarget::Path("/enterprises/e/copilot/billing"))
+            .is_err());
+        assert!(demo
+            .api(ApiTarget::Path("/orgs/o/copilot/billing"))
+            .unwrap()
+            .body
+            .is_some());
     }
 }

@@ -13,8 +13,17 @@ pub const REPO_PREFIX: &str = "copilot_repo_";
 /// Maps one `repos-1-day` row into `out`. The identity fields
 /// (`repo_owner_name`, `repo_name`, `repo_visibility`) become labels; a row
 /// without `repo_name` is refused.
-pub fn map_repo_row(scope_labels: &Labels, row: &Map<String, Value>, out: &mut SampleSet) -> Result<(), &'static str> {
-    let text = |field: &str| row.get(field).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+pub fn map_repo_row(
+    scope_labels: &Labels,
+    row: &Map<String, Value>,
+    out: &mut SampleSet,
+) -> Result<(), &'static str> {
+    let text = |field: &str| {
+        row.get(field)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
     let name = text("repo_name").ok_or("no `repo_name`")?;
     let repo = match text("repo_owner_name") {
         Some(owner) if !name.contains('/') => format!("{owner}/{name}"),
@@ -23,7 +32,11 @@ pub fn map_repo_row(scope_labels: &Labels, row: &Map<String, Value>, out: &mut S
     let mut labels = scope_labels.clone();
     push_label(&mut labels, "repo", &repo);
     if let Some(visibility) = text("repo_visibility") {
-        push_label(&mut labels, "repo_visibility", &visibility.to_ascii_lowercase());
+        push_label(
+            &mut labels,
+            "repo_visibility",
+            &visibility.to_ascii_lowercase(),
+        );
     }
     map_object(REPO_PREFIX, &labels, row, out);
     Ok(())
@@ -43,18 +56,44 @@ mod tests {
             "pull_request_review_times": [{"authored_by": "human", "reviewed_by": "human", "total_merged": 2}]
         });
         let mut out = SampleSet::new();
-        map_repo_row(&vec![("org".into(), "octo".into())], row.as_object().unwrap(), &mut out).unwrap();
-        let l = [("org", "octo"), ("repo", "octo/hello"), ("repo_visibility", "private")];
-        assert_eq!(out.value("copilot_repo_pull_requests_total_created", &l), Some(3.0));
-        assert_eq!(out.value("copilot_repo_pull_requests_median_seconds_to_merge", &l), Some(120.0));
+        map_repo_row(
+            &vec![("org".into(), "octo".into())],
+            row.as_object().unwrap(),
+            &mut out,
+        )
+        .unwrap();
+        let l = [
+            ("org", "octo"),
+            ("repo", "octo/hello"),
+            ("repo_visibility", "private"),
+        ];
+        assert_eq!(
+            out.value("copilot_repo_pull_requests_total_created", &l),
+            Some(3.0)
+        );
+        assert_eq!(
+            out.value("copilot_repo_pull_requests_median_seconds_to_merge", &l),
+            Some(120.0)
+        );
         assert_eq!(
             out.value(
                 "copilot_repo_pull_request_review_times_total_merged",
-                &[("org", "octo"), ("repo", "octo/hello"), ("repo_visibility", "private"), ("authored_by", "human"), ("reviewed_by", "human")]
+                &[
+                    ("org", "octo"),
+                    ("repo", "octo/hello"),
+                    ("repo_visibility", "private"),
+                    ("authored_by", "human"),
+                    ("reviewed_by", "human")
+                ]
             ),
             Some(2.0)
         );
         assert_eq!(out.len(), 3, "{out:?}");
-        assert!(map_repo_row(&vec![], json!({"repo_owner_name": "x"}).as_object().unwrap(), &mut out).is_err());
+        assert!(map_repo_row(
+            &vec![],
+            json!({"repo_owner_name": "x"}).as_object().unwrap(),
+            &mut out
+        )
+        .is_err());
     }
 }

@@ -29,14 +29,22 @@ pub const BILLING_FIELDS: [(&str, &str, &str); 6] = [
 
 /// Adds the billing breakdown of an organization. Missing fields produce
 /// nothing; an answer without `seat_breakdown` is an error.
-pub fn billing_samples(scope_labels: &Labels, billing: &Value, out: &mut SampleSet) -> Result<usize, String> {
+pub fn billing_samples(
+    scope_labels: &Labels,
+    billing: &Value,
+    out: &mut SampleSet,
+) -> Result<usize, String> {
     let breakdown = billing
         .get("seat_breakdown")
         .and_then(Value::as_object)
         .ok_or("no `seat_breakdown` object in the billing answer")?;
     let mut added = 0;
     for (field, metric, help) in BILLING_FIELDS {
-        if let Some(v) = breakdown.get(field).and_then(Value::as_f64).filter(|v| v.is_finite()) {
+        if let Some(v) = breakdown
+            .get(field)
+            .and_then(Value::as_f64)
+            .filter(|v| v.is_finite())
+        {
             out.set(SeriesKey::new(metric, scope_labels.clone()), v, help);
             added += 1;
         }
@@ -121,7 +129,10 @@ impl SeatStats {
             editor,
             last_activity,
         };
-        let assignee = seat.get("assignee").and_then(|a| a.get("id")).and_then(Value::as_u64);
+        let assignee = seat
+            .get("assignee")
+            .and_then(|a| a.get("id"))
+            .and_then(Value::as_u64);
         match (self.dedupe, assignee) {
             (true, Some(id)) => match self.by_assignee.get(&id) {
                 Some(&i) => merge(&mut self.seats[i], summary),
@@ -137,7 +148,13 @@ impl SeatStats {
     /// Writes `copilot_seats_by_plan_type`, `copilot_seats_by_editor`,
     /// `copilot_seats_idle{window}` and, with `with_total`, `copilot_seats`
     /// (the distinct count: enterprises, which have no billing breakdown).
-    pub fn finish(&self, scope_labels: &Labels, now: DateTime<Utc>, with_total: bool, out: &mut SampleSet) {
+    pub fn finish(
+        &self,
+        scope_labels: &Labels,
+        now: DateTime<Utc>,
+        with_total: bool,
+        out: &mut SampleSet,
+    ) {
         if with_total {
             out.set(
                 SeriesKey::new("copilot_seats", scope_labels.clone()),
@@ -209,26 +226,58 @@ mod tests {
 
     #[test]
     fn billing_fixture() {
-        let billing: Value = serde_json::from_str(include_str!("../tests/fixtures/github/copilot-billing.json")).unwrap();
+        let billing: Value = serde_json::from_str(include_str!(
+            "../tests/fixtures/github/copilot-billing.json"
+        ))
+        .unwrap();
         let mut out = SampleSet::new();
         assert_eq!(billing_samples(&org(), &billing, &mut out).unwrap(), 6);
         assert_eq!(out.value("copilot_seats", &[("org", "octo")]), Some(12.0));
-        assert_eq!(out.value("copilot_seats_inactive_this_cycle", &[("org", "octo")]), Some(11.0));
+        assert_eq!(
+            out.value("copilot_seats_inactive_this_cycle", &[("org", "octo")]),
+            Some(11.0)
+        );
         assert!(billing_samples(&org(), &json!({"plan_type": "business"}), &mut out).is_err());
     }
 
     #[test]
     fn seat_fixture_plans_editors_and_idle() {
-        let page: Value = serde_json::from_str(include_str!("../tests/fixtures/github/copilot-billing-seats.json")).unwrap();
+        let page: Value = serde_json::from_str(include_str!(
+            "../tests/fixtures/github/copilot-billing-seats.json"
+        ))
+        .unwrap();
         let mut stats = SeatStats::new(false);
         assert_eq!(stats.add_page(&page).unwrap(), 2);
-        let now = DateTime::parse_from_rfc3339("2021-10-20T00:00:00Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2021-10-20T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let mut out = SampleSet::new();
         stats.finish(&org(), now, false, &mut out);
-        assert_eq!(out.value("copilot_seats_by_plan_type", &[("org", "octo"), ("plan_type", "business")]), Some(1.0));
-        assert_eq!(out.value("copilot_seats_by_plan_type", &[("org", "octo"), ("plan_type", "unknown")]), Some(1.0));
-        assert_eq!(out.value("copilot_seats_by_editor", &[("org", "octo"), ("editor", "vscode")]), Some(2.0));
-        assert_eq!(out.value("copilot_seats_idle", &[("org", "octo"), ("window", "7d")]), Some(0.0));
+        assert_eq!(
+            out.value(
+                "copilot_seats_by_plan_type",
+                &[("org", "octo"), ("plan_type", "business")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            out.value(
+                "copilot_seats_by_plan_type",
+                &[("org", "octo"), ("plan_type", "unknown")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            out.value(
+                "copilot_seats_by_editor",
+                &[("org", "octo"), ("editor", "vscode")]
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            out.value("copilot_seats_idle", &[("org", "octo"), ("window", "7d")]),
+            Some(0.0)
+        );
         assert_eq!(out.value("copilot_seats", &[("org", "octo")]), None);
     }
 
@@ -255,7 +304,13 @@ mod tests {
         assert_eq!(idle("30d"), Some(4.0));
         assert_eq!(idle("90d"), Some(3.0));
         assert_eq!(out.value("copilot_seats", &[("org", "octo")]), Some(6.0));
-        assert_eq!(out.value("copilot_seats_by_editor", &[("org", "octo"), ("editor", "none")]), Some(5.0));
+        assert_eq!(
+            out.value(
+                "copilot_seats_by_editor",
+                &[("org", "octo"), ("editor", "none")]
+            ),
+            Some(5.0)
+        );
         assert!(stats.add_page(&json!({"total_seats": 1})).is_err());
     }
 
@@ -279,12 +334,33 @@ mod tests {
             .unwrap();
         assert_eq!(stats.seats(), 3);
         let mut out = SampleSet::new();
-        stats.finish(&vec![("enterprise".into(), "e".into())], now, true, &mut out);
-        let e = |n: &str, v: &str| out.value("copilot_seats_by_editor", &[("enterprise", "e"), (n, v)]);
-        assert_eq!(out.value("copilot_seats", &[("enterprise", "e")]), Some(3.0));
+        stats.finish(
+            &vec![("enterprise".into(), "e".into())],
+            now,
+            true,
+            &mut out,
+        );
+        let e =
+            |n: &str, v: &str| out.value("copilot_seats_by_editor", &[("enterprise", "e"), (n, v)]);
+        assert_eq!(
+            out.value("copilot_seats", &[("enterprise", "e")]),
+            Some(3.0)
+        );
         assert_eq!(e("editor", "vscode"), Some(1.0), "the latest activity wins");
         assert_eq!(e("editor", "vim"), None);
-        assert_eq!(out.value("copilot_seats_idle", &[("enterprise", "e"), ("window", "7d")]), Some(2.0));
-        assert_eq!(out.value("copilot_seats_by_plan_type", &[("enterprise", "e"), ("plan_type", "business")]), Some(1.0));
+        assert_eq!(
+            out.value(
+                "copilot_seats_idle",
+                &[("enterprise", "e"), ("window", "7d")]
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            out.value(
+                "copilot_seats_by_plan_type",
+                &[("enterprise", "e"), ("plan_type", "business")]
+            ),
+            Some(1.0)
+        );
     }
 }

@@ -30,6 +30,10 @@ pub const TEAM_ACTIVE_USERS: &str = "copilot_team_daily_active_users";
 /// The label that names the team (its slug).
 pub const TEAM_LABEL: &str = "team";
 
+/// Stand-in value of the team label while a row is mapped once for all of
+/// its user's teams (an empty value would be dropped by the model).
+const TEAM_PLACEHOLDER: &str = "\u{1}team\u{1}";
+
 /// True for a series whose values may be summed over users. Averages,
 /// medians, percentiles and ratios are not additive: a team or multi-row
 /// user keeps no such series (teams) or the first value (users).
@@ -37,7 +41,19 @@ pub fn is_additive(metric: &str) -> bool {
     !metric.split('_').any(|word| {
         matches!(
             word,
-            "avg" | "average" | "mean" | "median" | "p50" | "p75" | "p90" | "p95" | "p99" | "ratio" | "rate" | "percent" | "percentage"
+            "avg"
+                | "average"
+                | "mean"
+                | "median"
+                | "p50"
+                | "p75"
+                | "p90"
+                | "p95"
+                | "p99"
+                | "ratio"
+                | "rate"
+                | "percent"
+                | "percentage"
         )
     })
 }
@@ -82,10 +98,13 @@ impl RowIdentity {
         if line.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err("not a JSON object".into());
         }
-        let raw: Raw<'_> = serde_json::from_slice(line).map_err(|e| format!("not a JSON object: {e}"))?;
+        let raw: Raw<'_> =
+            serde_json::from_slice(line).map_err(|e| format!("not a JSON object: {e}"))?;
         Ok(RowIdentity {
             user_id: raw.user_id.and_then(|i| i.get()),
-            day: raw.day.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+            day: raw
+                .day
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
         })
     }
 }
@@ -133,9 +152,16 @@ impl TeamDirectory {
         if line.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err("not a JSON object".into());
         }
-        let raw: Raw<'_> = serde_json::from_slice(line).map_err(|e| format!("not a user-team row: {e}"))?;
-        let user = raw.user_id.and_then(|i| i.get()).ok_or("no numeric `user_id`")?;
-        let team = raw.team_id.and_then(|i| i.get()).ok_or("no numeric `team_id`")?;
+        let raw: Raw<'_> =
+            serde_json::from_slice(line).map_err(|e| format!("not a user-team row: {e}"))?;
+        let user = raw
+            .user_id
+            .and_then(|i| i.get())
+            .ok_or("no numeric `user_id`")?;
+        let team = raw
+            .team_id
+            .and_then(|i| i.get())
+            .ok_or("no numeric `team_id`")?;
         if let Some(day) = raw.day {
             match NaiveDate::parse_from_str(day, "%Y-%m-%d") {
                 Ok(d) if d == self.day => {}
@@ -159,7 +185,7 @@ impl TeamDirectory {
             Some(i) => *i,
             None => {
                 let mut label = slug.to_string();
-                if self.teams.iter().any(|t| *t == label) {
+                if self.teams.contains(&label) {
                     label = format!("{slug}-{team_id}");
                 }
                 self.teams.push(label);
@@ -191,7 +217,10 @@ impl TeamDirectory {
 
     /// The label value of a team.
     pub fn team_label(&self, index: u32) -> &str {
-        self.teams.get(index as usize).map(String::as_str).unwrap_or("")
+        self.teams
+            .get(index as usize)
+            .map(String::as_str)
+            .unwrap_or("")
     }
 }
 
@@ -210,7 +239,7 @@ impl TeamAggregator {
     /// plus `team`.
     pub fn new(directory: TeamDirectory, scope_labels: &Labels) -> Self {
         let mut base_labels = scope_labels.clone();
-        push_label(&mut base_labels, TEAM_LABEL, "");
+        push_label(&mut base_labels, TEAM_LABEL, TEAM_PLACEHOLDER);
         let n = directory.team_count();
         TeamAggregator {
             directory,
@@ -266,10 +295,14 @@ impl TeamAggregator {
         let mut out = SampleSet::new();
         // The team label is the last base label pushed (named `team`, or
         // `exported_team` should the scope label ever be called `team`).
-        let team_label = self.base_labels.last().map(|(n, _)| n.clone()).unwrap_or_default();
+        let team_label = self
+            .base_labels
+            .last()
+            .map(|(n, _)| n.clone())
+            .unwrap_or_default();
         let relabel = |labels: &Labels, team: &str| -> Labels {
             let mut labels = labels.clone();
-            if let Some(pair) = labels.iter_mut().find(|(n, _)| *n == team_label) {
+            if let Some(pair) = labels.iter_mut().find(|(n, v)| *n == team_label && v == TEAM_PLACEHOLDER) {
                 pair.1 = team.to_string();
             }
             labels
@@ -282,8 +315,16 @@ impl TeamAggregator {
                 "Members of the team with a users-1-day row that day (teams under five Copilot seats are not reported by GitHub).",
             );
             for (key, value) in &self.sums[t] {
-                let help = self.help.get(&key.name).map(String::as_str).unwrap_or("Team sum.");
-                out.insert(SeriesKey::new(key.name.clone(), relabel(&key.labels, team)), *value, help);
+                let help = self
+                    .help
+                    .get(&key.name)
+                    .map(String::as_str)
+                    .unwrap_or("Team sum.");
+                out.insert(
+                    SeriesKey::new(key.name.clone(), relabel(&key.labels, team)),
+                    *value,
+                    help,
+                );
             }
         }
         out
@@ -337,7 +378,11 @@ impl SumSet {
     pub fn into_samples(self) -> SampleSet {
         let mut out = SampleSet::new();
         for (key, value) in self.series {
-            let help = self.help.get(&key.name).map(String::as_str).unwrap_or_default();
+            let help = self
+                .help
+                .get(&key.name)
+                .map(String::as_str)
+                .unwrap_or_default();
             out.insert(key, value, help);
         }
         out
@@ -381,11 +426,17 @@ mod tests {
     #[test]
     fn other_days_and_bad_rows() {
         let mut dir = TeamDirectory::new(day());
-        assert!(!dir.add_line(br#"{"user_id":1,"team_id":2,"slug":"x","day":"2026-05-06"}"#).unwrap());
-        assert!(dir.add_line(br#"{"user_id":"1","team_id":2,"slug":"x","day":"2026-05-07"}"#).unwrap());
+        assert!(!dir
+            .add_line(br#"{"user_id":1,"team_id":2,"slug":"x","day":"2026-05-06"}"#)
+            .unwrap());
+        assert!(dir
+            .add_line(br#"{"user_id":"1","team_id":2,"slug":"x","day":"2026-05-07"}"#)
+            .unwrap());
         assert!(dir.add_line(br#"{"team_id":2}"#).is_err());
         assert!(dir.add_line(b"nope").is_err());
-        assert!(dir.add_line(br#"{"user_id":1,"team_id":2,"day":"May"}"#).is_err());
+        assert!(dir
+            .add_line(br#"{"user_id":1,"team_id":2,"day":"May"}"#)
+            .is_err());
         // Same slug, another team id: kept apart.
         dir.add(5, 3, "x");
         assert_eq!(dir.team_label(1), "x-3");
@@ -408,42 +459,78 @@ mod tests {
         assert_eq!(s.value(TEAM_ACTIVE_USERS, &be), Some(1.0));
         assert_eq!(s.value("copilot_team_loc_added", &fe), Some(10.0));
         assert_eq!(s.value("copilot_team_loc_added", &be), Some(8.0));
-        assert_eq!(s.value("copilot_team_code_acceptance_activity", &fe), Some(1.0));
         assert_eq!(
-            s.value("copilot_team_loc_added_by_ide", &[("org", "octo"), ("team", "frontend"), ("ide", "vscode")]),
+            s.value("copilot_team_code_acceptance_activity", &fe),
+            Some(1.0)
+        );
+        assert_eq!(
+            s.value(
+                "copilot_team_loc_added_by_ide",
+                &[("org", "octo"), ("team", "frontend"), ("ide", "vscode")]
+            ),
             Some(9.0)
         );
         assert_eq!(
-            s.value("copilot_team_loc_added_by_ide", &[("org", "octo"), ("team", "frontend"), ("ide", "jetbrains")]),
+            s.value(
+                "copilot_team_loc_added_by_ide",
+                &[("org", "octo"), ("team", "frontend"), ("ide", "jetbrains")]
+            ),
             Some(1.0)
         );
-        assert_eq!(s.value("copilot_team_cli_token_usage_output_tokens", &be), Some(10.0));
-        assert!(s.names().all(|n| !n.contains("avg")), "averages are not summed");
-        assert!(s.iter().all(|(k, _)| k.label("team").is_some_and(|t| !t.is_empty())));
+        assert_eq!(
+            s.value("copilot_team_cli_token_usage_output_tokens", &be),
+            Some(10.0)
+        );
+        assert!(
+            s.names().all(|n| !n.contains("avg")),
+            "averages are not summed"
+        );
+        assert!(s
+            .iter()
+            .all(|(k, _)| k.label("team").is_some_and(|t| !t.is_empty())));
     }
 
     #[test]
     fn teams_without_rows_report_zero_active_users() {
         let s = TeamAggregator::new(directory(), &org()).finish();
         assert_eq!(s.len(), 2);
-        assert_eq!(s.value(TEAM_ACTIVE_USERS, &[("org", "octo"), ("team", "frontend")]), Some(0.0));
+        assert_eq!(
+            s.value(TEAM_ACTIVE_USERS, &[("org", "octo"), ("team", "frontend")]),
+            Some(0.0)
+        );
     }
 
     #[test]
     fn identity_parse_is_lenient() {
-        let id = RowIdentity::parse(br#"{"user_id": 7, "day": "2026-05-07", "x": [1,{"y":2}]}"#).unwrap();
-        assert_eq!(id, RowIdentity { user_id: Some(7), day: Some(day()) });
+        let id = RowIdentity::parse(br#"{"user_id": 7, "day": "2026-05-07", "x": [1,{"y":2}]}"#)
+            .unwrap();
+        assert_eq!(
+            id,
+            RowIdentity {
+                user_id: Some(7),
+                day: Some(day())
+            }
+        );
         let id = RowIdentity::parse(br#"{"user_id": "8"}"#).unwrap();
         assert_eq!(id.user_id, Some(8));
-        assert_eq!(RowIdentity::parse(br#"{"user_id": -1, "day": 5}"#).map(|i| i.user_id).ok(), None);
+        assert_eq!(
+            RowIdentity::parse(br#"{"user_id": -1, "day": 5}"#)
+                .map(|i| i.user_id)
+                .ok(),
+            None
+        );
         assert!(RowIdentity::parse(b"[1]").is_err());
     }
 
     #[test]
     fn additivity() {
         assert!(is_additive("copilot_team_loc_added"));
-        assert!(!is_additive("copilot_team_cli_token_usage_avg_tokens_per_request"));
-        assert!(!is_additive("copilot_user_pull_requests_median_seconds_to_merge"));
+        assert!(!is_additive(
+            "copilot_team_cli_token_usage_avg_tokens_per_request"
+        ));
+        assert!(!is_additive(
+            "copilot_user_pull_requests_median_seconds_to_merge"
+        ));
     }
 
     #[test]
@@ -458,7 +545,10 @@ mod tests {
         sum.add_all(&a);
         sum.add_all(&b);
         let s = sum.into_samples();
-        assert_eq!(s.value("copilot_user_loc_added", &[("org", "octo")]), Some(5.0));
+        assert_eq!(
+            s.value("copilot_user_loc_added", &[("org", "octo")]),
+            Some(5.0)
+        );
         assert_eq!(s.value("copilot_user_avg_x", &[("org", "octo")]), Some(5.0));
     }
 }

@@ -48,7 +48,12 @@ pub struct UserAggregator {
 impl UserAggregator {
     /// An aggregator; `salt` is required for [`UserMetricsMode::Hashed`]
     /// (without it, logins are hashed with an empty salt).
-    pub fn new(scope_labels: &Labels, mode: UserMetricsMode, salt: Option<Secret>, max: usize) -> Self {
+    pub fn new(
+        scope_labels: &Labels,
+        mode: UserMetricsMode,
+        salt: Option<Secret>,
+        max: usize,
+    ) -> Self {
         UserAggregator {
             scope_labels: scope_labels.clone(),
             mode,
@@ -65,7 +70,10 @@ impl UserAggregator {
         match self.mode {
             UserMetricsMode::Off => None,
             UserMetricsMode::Login => Some(login.to_string()),
-            UserMetricsMode::Hashed => Some(hash_user(self.salt.as_ref().unwrap_or(&Secret::new("")), login)),
+            UserMetricsMode::Hashed => Some(hash_user(
+                self.salt.as_ref().unwrap_or(&Secret::new("")),
+                login,
+            )),
         }
     }
 
@@ -130,13 +138,21 @@ mod tests {
         assert_ne!(a, hash_user(&Secret::new("pepper"), "octocat"));
         // SHA-256("saltoctocat"), independently: first 8 bytes.
         let digest = Sha256::digest(b"saltoctocat");
-        assert_eq!(a, format!("{:016x}", u64::from_be_bytes(digest[..8].try_into().unwrap())));
+        assert_eq!(
+            a,
+            format!(
+                "{:016x}",
+                u64::from_be_bytes(digest[..8].try_into().unwrap())
+            )
+        );
     }
 
     #[test]
     fn users_from_the_docs_example_row() {
-        let rows: Vec<Value> =
-            serde_json::from_str(include_str!("../tests/fixtures/github/usage-metrics-ndjson-users-1-day.docs-example.json")).unwrap();
+        let rows: Vec<Value> = serde_json::from_str(include_str!(
+            "../tests/fixtures/github/usage-metrics-ndjson-users-1-day.docs-example.json"
+        ))
+        .unwrap();
         let mut agg = UserAggregator::new(&org(), UserMetricsMode::Login, None, 10);
         assert!(agg.add_row(rows[0].as_object().unwrap()));
         let (s, dropped) = agg.finish();
@@ -145,7 +161,10 @@ mod tests {
         assert_eq!(s.value("copilot_user_loc_added", &u), Some(8.0));
         assert_eq!(s.value("copilot_user_cli_session", &u), Some(2.0));
         assert_eq!(
-            s.value("copilot_user_code_acceptance_activity_by_ide", &[("org", "octo"), ("user", "login1"), ("ide", "vscode")]),
+            s.value(
+                "copilot_user_code_acceptance_activity_by_ide",
+                &[("org", "octo"), ("user", "login1"), ("ide", "vscode")]
+            ),
             Some(1.0)
         );
     }
@@ -158,18 +177,37 @@ mod tests {
         }
         let (s, dropped) = agg.finish();
         assert_eq!(dropped, 2);
-        assert_eq!(s.value("copilot_user_loc_added", &[("org", "octo"), ("user", "a")]), Some(2.0));
-        assert_eq!(s.value("copilot_user_loc_added", &[("org", "octo"), ("user", "c")]), None);
+        assert_eq!(
+            s.value("copilot_user_loc_added", &[("org", "octo"), ("user", "a")]),
+            Some(2.0)
+        );
+        assert_eq!(
+            s.value("copilot_user_loc_added", &[("org", "octo"), ("user", "c")]),
+            None
+        );
     }
 
     #[test]
     fn hashed_mode_never_shows_the_login() {
-        let mut agg = UserAggregator::new(&org(), UserMetricsMode::Hashed, Some(Secret::new("s3cret")), 10);
-        agg.add_row(&row(json!({"user_login": "octocat", "user_id": 1, "loc_added_sum": 1})));
-        assert!(!agg.add_row(&row(json!({"loc_added_sum": 1}))), "no identity");
+        let mut agg = UserAggregator::new(
+            &org(),
+            UserMetricsMode::Hashed,
+            Some(Secret::new("s3cret")),
+            10,
+        );
+        agg.add_row(&row(
+            json!({"user_login": "octocat", "user_id": 1, "loc_added_sum": 1}),
+        ));
+        assert!(
+            !agg.add_row(&row(json!({"loc_added_sum": 1}))),
+            "no identity"
+        );
         let (s, _) = agg.finish();
         let (key, _) = s.iter().next().unwrap();
-        assert_eq!(key.label("user"), Some(hash_user(&Secret::new("s3cret"), "octocat").as_str()));
+        assert_eq!(
+            key.label("user"),
+            Some(hash_user(&Secret::new("s3cret"), "octocat").as_str())
+        );
         assert!(!format!("{s:?}").contains("octocat"));
     }
 }

@@ -84,9 +84,9 @@ impl AppAuth {
     /// Parses the PEM key (PKCS#1 as GitHub issues it, or PKCS#8). The
     /// error never quotes the key.
     pub fn new(credentials: &AppCredentials) -> Result<AppAuth, String> {
-        let key = EncodingKey::from_rsa_pem(credentials.private_key.expose().as_bytes()).map_err(|e| {
-            format!("GITHUB_APP_PRIVATE_KEY_FILE: not an RSA private key in PEM format ({e})")
-        })?;
+        let key = EncodingKey::from_rsa_pem(credentials.private_key.expose().as_bytes()).map_err(
+            |e| format!("GITHUB_APP_PRIVATE_KEY_FILE: not an RSA private key in PEM format ({e})"),
+        )?;
         Ok(AppAuth {
             app_id: credentials.app_id.clone(),
             key,
@@ -242,7 +242,9 @@ mod tests {
     fn bad_keys_are_rejected_without_quoting_them() {
         let err = AppAuth::new(&AppCredentials {
             app_id: "1".into(),
-            private_key: Secret::new("-----BEGIN RSA PRIVATE KEY-----\nnot-a-key-at-all\n-----END RSA PRIVATE KEY-----"),
+            private_key: Secret::new(
+                "-----BEGIN RSA PRIVATE KEY-----\nnot-a-key-at-all\n-----END RSA PRIVATE KEY-----",
+            ),
             installation_id: None,
         })
         .err()
@@ -254,9 +256,17 @@ mod tests {
     #[test]
     fn tokens_are_refreshed_before_expiry() {
         let app = app().with_refresh_margin(Duration::from_secs(300));
-        app.store_token(7, Secret::new("a"), Utc::now() + chrono::Duration::seconds(200));
+        app.store_token(
+            7,
+            Secret::new("a"),
+            Utc::now() + chrono::Duration::seconds(200),
+        );
         assert!(app.cached_token(7).is_none(), "inside the margin");
-        app.store_token(7, Secret::new("b"), Utc::now() + chrono::Duration::seconds(3600));
+        app.store_token(
+            7,
+            Secret::new("b"),
+            Utc::now() + chrono::Duration::seconds(3600),
+        );
         assert_eq!(app.cached_token(7).unwrap().expose(), "b");
         app.invalidate(7);
         assert!(app.cached_token(7).is_none());
@@ -264,9 +274,18 @@ mod tests {
 
     #[test]
     fn scope_prefixes() {
-        assert_eq!(scope_prefix("/", "/orgs/octo/copilot/billing").as_deref(), Some("/orgs/octo"));
-        assert_eq!(scope_prefix("/api", "/api/enterprises/e/x").as_deref(), Some("/enterprises/e"));
-        assert_eq!(scope_prefix("/", "/app/installations/1/access_tokens"), None);
+        assert_eq!(
+            scope_prefix("/", "/orgs/octo/copilot/billing").as_deref(),
+            Some("/orgs/octo")
+        );
+        assert_eq!(
+            scope_prefix("/api", "/api/enterprises/e/x").as_deref(),
+            Some("/enterprises/e")
+        );
+        assert_eq!(
+            scope_prefix("/", "/app/installations/1/access_tokens"),
+            None
+        );
         assert_eq!(scope_prefix("/", "/orgs/"), None);
         assert_eq!(app().installation_for(Some("/orgs/octo")), None);
     }
