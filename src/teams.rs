@@ -302,7 +302,10 @@ impl TeamAggregator {
             .unwrap_or_default();
         let relabel = |labels: &Labels, team: &str| -> Labels {
             let mut labels = labels.clone();
-            if let Some(pair) = labels.iter_mut().find(|(n, v)| *n == team_label && v == TEAM_PLACEHOLDER) {
+            if let Some(pair) = labels
+                .iter_mut()
+                .find(|(n, v)| *n == team_label && v == TEAM_PLACEHOLDER)
+            {
                 pair.1 = team.to_string();
             }
             labels

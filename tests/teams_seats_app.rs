@@ -501,79 +501,82 @@ async fn app_token_is_refreshed_once_on_401() {
 
 #[test]
 fn binary_with_app_auth_never_logs_the_key_or_tokens() {
-    let fake = FakeGithub::start(FakeState::standard(FakeAuth::App {
-        app_id: APP_ID.into(),
-        installation_id: 4242,
-        token_ttl_secs: 3600,
-    }));
-    let salt = "pepper-salt-value-never-logged";
-    let out = Command::new(common::exporter_bin())
-        .args(["--once"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("ORG", "octo")
-        .env("ENTERPRISE", "ent")
-        .env("GITHUB_API_URL", &fake.api_url)
-        .env("GITHUB_APP_ID", APP_ID)
-        .env("GITHUB_APP_PRIVATE_KEY_FILE", APP_PRIVATE_KEY_PATH)
-        .env("LOG_LEVEL", "trace")
-        .env("LISTEN_ADDR", "")
-        .env("TEAMS", "true")
-        .env("REPO_METRICS", "true")
-        .env("USER_METRICS", "hashed")
-        .env("USER_METRICS_SALT", salt)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);
-    assert!(
-        stderr.lines().count() > 20,
-        "trace logging is on:\n{stderr}"
-    );
-
-    let key = std::fs::read_to_string(APP_PRIVATE_KEY_PATH).unwrap();
-    for line in key.lines().filter(|l| !l.starts_with("-----")) {
+    // LOG_LEVEL=trace (the exporter's own logs) and RUST_LOG=trace (every
+    // library too, hyper and reqwest included).
+    for (log_var, log_value) in [("LOG_LEVEL", "trace"), ("RUST_LOG", "trace")] {
+        let fake = FakeGithub::start(FakeState::standard(FakeAuth::App {
+            app_id: APP_ID.into(),
+            installation_id: 4242,
+            token_ttl_secs: 3600,
+        }));
+        let salt = "pepper-salt-value-never-logged";
+        let out = Command::new(common::exporter_bin())
+            .args(["--once"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("ORG", "octo")
+            .env("ENTERPRISE", "ent")
+            .env("GITHUB_API_URL", &fake.api_url)
+            .env("GITHUB_APP_ID", APP_ID)
+            .env("GITHUB_APP_PRIVATE_KEY_FILE", APP_PRIVATE_KEY_PATH)
+            .env(log_var, log_value)
+            .env("LISTEN_ADDR", "")
+            .env("TEAMS", "true")
+            .env("REPO_METRICS", "true")
+            .env("USER_METRICS", "hashed")
+            .env("USER_METRICS_SALT", salt)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);
         assert!(
-            !stderr.contains(line) && !stdout.contains(line),
-            "private key material leaked"
+            stderr.lines().count() > 20,
+            "trace logging is on:\n{stderr}"
+        );
+
+        let key = std::fs::read_to_string(APP_PRIVATE_KEY_PATH).unwrap();
+        for line in key.lines().filter(|l| !l.starts_with("-----")) {
+            assert!(
+                !stderr.contains(line) && !stdout.contains(line),
+                "private key material leaked"
+            );
+        }
+        let minted = fake.state.minted.lock().unwrap().clone();
+        assert!(!minted.is_empty());
+        for secret in minted.iter().chain(fake.state.jwts.lock().unwrap().iter()) {
+            assert!(!stderr.contains(secret.as_str()), "token leaked: {secret}");
+            // JWT parts (header/claims/signature) separately, too.
+            for part in secret.split('.').filter(|p| p.len() > 20) {
+                assert!(!stderr.contains(part), "JWT part leaked");
+            }
+        }
+        assert!(!stderr.contains(salt) && !stdout.contains(salt));
+        assert!(
+            !stderr.contains("secret-signature"),
+            "signed link query leaked"
+        );
+        assert!(!stdout.contains("user3"), "hashed mode shows no login");
+        assert_eq!(
+            fake.state.download_auth_violations.load(Ordering::SeqCst),
+            0
+        );
+
+        // The metrics arrived.
+        assert_eq!(
+            label_values(&stdout, "copilot_team_daily_active_users", "team"),
+            ["alpha", "beta"].iter().map(|s| s.to_string()).collect()
+        );
+        assert!(stdout.contains("copilot_seats{org=\"octo\"} 7"), "{stdout}");
+        assert!(stdout.contains("copilot_seats{enterprise=\"ent\"} 7"));
+        assert!(stdout
+            .contains("copilot_repo_pull_requests_total_created{org=\"octo\",repo=\"octo/one\""));
+        assert_eq!(
+            label_values(&stdout, "copilot_user_loc_added", "user").len(),
+            11
         );
     }
-    let minted = fake.state.minted.lock().unwrap().clone();
-    assert!(!minted.is_empty());
-    for secret in minted.iter().chain(fake.state.jwts.lock().unwrap().iter()) {
-        assert!(!stderr.contains(secret.as_str()), "token leaked: {secret}");
-        // JWT parts (header/claims/signature) separately, too.
-        for part in secret.split('.').filter(|p| p.len() > 20) {
-            assert!(!stderr.contains(part), "JWT part leaked");
-        }
-    }
-    assert!(!stderr.contains(salt) && !stdout.contains(salt));
-    assert!(
-        !stderr.contains("secret-signature"),
-        "signed link query leaked"
-    );
-    assert!(!stdout.contains("user3"), "hashed mode shows no login");
-    assert_eq!(
-        fake.state.download_auth_violations.load(Ordering::SeqCst),
-        0
-    );
-
-    // The metrics arrived.
-    assert_eq!(
-        label_values(&stdout, "copilot_team_daily_active_users", "team"),
-        ["alpha", "beta"].iter().map(|s| s.to_string()).collect()
-    );
-    assert!(stdout.contains("copilot_seats{org=\"octo\"} 7"), "{stdout}");
-    assert!(stdout.contains("copilot_seats{enterprise=\"ent\"} 7"));
-    assert!(
-        stdout.contains("copilot_repo_pull_requests_total_created{org=\"octo\",repo=\"octo/one\"")
-    );
-    assert_eq!(
-        label_values(&stdout, "copilot_user_loc_added", "user").len(),
-        11
-    );
 }
 
 #[test]
@@ -637,4 +640,40 @@ fn demo_serves_teams_seats_users_and_repos() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.contains("copilot_seats"));
     assert!(!stdout.contains("copilot_team_"));
+}
+
+#[test]
+fn proxy_variables_are_honoured() {
+    // GITHUB_API_URL names a host that does not resolve; the API calls can
+    // only arrive through HTTP_PROXY (the fake answers absolute-form
+    // requests). NO_PROXY keeps the download host direct.
+    let fake = FakeGithub::start(FakeState::standard(FakeAuth::Pat(PAT.into())));
+    let out = Command::new(common::exporter_bin())
+        .args(["--once"])
+        .env_clear()
+        .env("ORG", "octo")
+        .env("GHC_TOKEN", PAT)
+        .env("GITHUB_API_URL", "http://api.github-proxied.invalid")
+        .env("HTTP_PROXY", &fake.api_url)
+        .env("NO_PROXY", "127.0.0.1")
+        .env("SEATS", "false")
+        .env("TEAMS", "true")
+        .env("LISTEN_ADDR", "")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("copilot_team_daily_active_users{org=\"octo\",team=\"alpha\"}"),
+        "{stdout}"
+    );
+    assert!(!fake
+        .state
+        .requests_matching("/copilot/metrics/reports/")
+        .is_empty());
+    assert_eq!(
+        fake.state.download_auth_violations.load(Ordering::SeqCst),
+        0
+    );
 }
