@@ -14,7 +14,7 @@ use crate::collect::{CollectRequest, Collector, Source};
 use crate::config::Config;
 use crate::demo::DemoSource;
 use crate::exposition::{encode_text, gather_all};
-use crate::github::GithubClient;
+use crate::github::{AppAuth, Auth, GithubClient};
 use crate::model::ScopeData;
 use crate::scope::Scope;
 use crate::selfmetrics::SelfMetrics;
@@ -60,18 +60,23 @@ impl App {
         let source = if config.demo {
             Source::Demo(DemoSource::default())
         } else {
-            let token = config
-                .github
-                .token
-                .clone()
-                .ok_or("GHC_TOKEN or GHC_TOKEN_FILE is required")?;
+            let auth = match (&config.github.token, &config.github.app) {
+                (Some(token), None) => Auth::Token(token.clone()),
+                (None, Some(app)) => Auth::App(Box::new(AppAuth::new(app)?)),
+                _ => {
+                    return Err(
+                        "set GHC_TOKEN/GHC_TOKEN_FILE or GITHUB_APP_ID (one of them)".into(),
+                    )
+                }
+            };
             Source::Github(Arc::new(GithubClient::new(
                 &config.github,
-                token,
+                auth,
                 metrics.clone(),
             )?))
         };
-        let collector = Collector::new(source, metrics.clone(), config.github.max_report_bytes);
+        let collector = Collector::new(source, metrics.clone(), config.github.max_report_bytes)
+            .with_features(config.features.clone());
         Ok(App {
             store: Arc::new(Store::new(&config.scopes)),
             config,
@@ -89,6 +94,7 @@ impl App {
         }
         let request = CollectRequest {
             history_from: None,
+            detail_from: None,
             today: Some(Utc::now().date_naive()),
         };
         for scope in &self.config.scopes {

@@ -3,19 +3,49 @@
 //! The collector knows where reports come from (GitHub or the built-in demo)
 //! but nothing about sinks.
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use chrono::NaiveDate;
+use serde_json::Value;
+use url::Url;
 
+use crate::config::{Features, UserMetricsMode};
 use crate::demo::DemoSource;
 use crate::github::ndjson::{is_blank, Line};
 use crate::github::reports::{fetch_report, ReportKind, ReportOutcome};
-use crate::github::{GithubClient, GithubError};
+use crate::github::{FailureKind, GithubClient, GithubError};
 use crate::mapping::{add_report_day, entity_days, map_object, PREFIX};
 use crate::model::{Labels, SampleSet, ScopeData};
-use crate::scope::Scope;
+use crate::repos::map_repo_row;
+use crate::scope::{Scope, ScopeKind};
+use crate::seats::{billing_samples, SeatStats};
 use crate::selfmetrics::SelfMetrics;
+use crate::teams::{RowIdentity, TeamAggregator, TeamDirectory};
+use crate::users::UserAggregator;
+
+/// Most seat-list pages followed for one scope (100 seats a page).
+pub const MAX_SEAT_PAGES: usize = 5_000;
+
+/// What a JSON API request asks for: a path relative to the API base, or
+/// an absolute pagination link from a `Link` header.
+#[derive(Clone, Copy, Debug)]
+pub enum ApiTarget<'a> {
+    /// `/orgs/x/copilot/billing/seats?per_page=100`.
+    Path(&'a str),
+    /// A `rel="next"` link.
+    Url(&'a Url),
+}
+
+/// One JSON page: the document (`None` for 204) and the next page's link.
+#[derive(Debug)]
+pub struct JsonPage {
+    /// The parsed body.
+    pub body: Option<Value>,
+    /// `Link: rel="next"`.
+    pub next: Option<Url>,
+}
 
 /// Where reports come from.
 pub enum Source {
@@ -42,6 +72,38 @@ impl Source {
             Source::Demo(demo) => Ok(demo.fetch(scope, kind, day, on_line)),
         }
     }
+
+    /// Fetches one JSON API page (billing, seats).
+    pub async fn get_json_page(&self, target: ApiTarget<'_>) -> Result<JsonPage, GithubError> {
+        match self {
+            Source::Github(client) => {
+                let response = match target {
+                    ApiTarget::Path(path) => client.get(path).await?,
+                    ApiTarget::Url(url) => client.get_url(url).await?,
+                };
+                let body = match response.body {
+                    None => None,
+                    Some(bytes) => {
+                        Some(serde_json::from_slice(&bytes).map_err(|e| GithubError {
+                            what: match target {
+                                ApiTarget::Path(p) => p.to_string(),
+                                ApiTarget::Url(u) => crate::github::client::describe(u),
+                            },
+                            kind: FailureKind::InvalidResponse,
+                            status: Some(response.status),
+                            message: format!("not JSON: {e}"),
+                            retry_after: None,
+                        })?)
+                    }
+                };
+                Ok(JsonPage {
+                    body,
+                    next: response.next,
+                })
+            }
+            Source::Demo(demo) => demo.api(target),
+        }
+    }
 }
 
 /// What a refresh asks of the collector beyond the newest data.
@@ -50,6 +112,12 @@ pub struct CollectRequest {
     /// Oldest report day wanted (remote-write `report-day` backfill). Days
     /// older than the 28-day report are fetched from 1-day reports.
     pub history_from: Option<NaiveDate>,
+    /// Oldest day for which the per-day optional data (teams, repositories)
+    /// is collected too; `None`: the newest report day only. Each such day
+    /// costs a users-1-day download (possibly hundreds of MB), so this is
+    /// separate from `history_from`. Per-user metrics are always the newest
+    /// day only.
+    pub detail_from: Option<NaiveDate>,
     /// Today (UTC); days after it are never requested.
     pub today: Option<NaiveDate>,
 }
@@ -72,6 +140,24 @@ pub struct Collector {
     source: Source,
     metrics: Arc<SelfMetrics>,
     max_report_bytes: u64,
+    features: Features,
+    // Optional-collection failures already logged: (scope, feature) → reason.
+    warned: Mutex<HashMap<(Scope, &'static str), String>>,
+}
+
+/// An optional collection's failure: the `reason` label and the message.
+struct OptionalFailure {
+    reason: String,
+    message: String,
+}
+
+impl From<GithubError> for OptionalFailure {
+    fn from(e: GithubError) -> Self {
+        OptionalFailure {
+            reason: e.kind.as_str().to_string(),
+            message: e.to_string(),
+        }
+    }
 }
 
 impl Collector {
@@ -81,7 +167,20 @@ impl Collector {
             source,
             metrics,
             max_report_bytes,
+            features: Features::none(),
+            warned: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Turns on optional collections (teams, seats, users, repositories).
+    pub fn with_features(mut self, features: Features) -> Self {
+        self.features = features;
+        self
+    }
+
+    /// The optional collections in effect.
+    pub fn features(&self) -> &Features {
+        &self.features
     }
 
     /// The report source.
@@ -90,7 +189,12 @@ impl Collector {
     }
 
     /// Collects one scope: the 28-day entity report (every day in it), plus
-    /// 1-day entity reports for older days when `request.history_from` asks.
+    /// 1-day entity reports for older days when `request.history_from` asks,
+    /// plus the optional collections: teams and repositories for the newest
+    /// day (and the days from `request.detail_from`), per-user series for
+    /// the newest day, seats as current values. An optional collection that
+    /// fails is logged (once per scope until it recovers) and counted; it
+    /// never fails the scope.
     pub async fn collect(
         &self,
         scope: &Scope,
@@ -118,6 +222,31 @@ impl Collector {
             }
         }
 
+        if let Some(newest) = acc.days.keys().next_back().copied() {
+            let mut day = request
+                .detail_from
+                .filter(|d| *d < newest)
+                .unwrap_or(newest);
+            loop {
+                let set = acc.days.entry(day).or_default();
+                self.collect_day_details(scope, &scope_labels, day, day == newest, set)
+                    .await;
+                match day.succ_opt() {
+                    Some(next) if next <= newest => day = next,
+                    _ => break,
+                }
+            }
+        }
+        if self.features.seats {
+            match self.collect_seats(scope, &scope_labels).await {
+                Ok(current) => {
+                    self.optional_ok(scope, "seats");
+                    data.current.absorb(current);
+                }
+                Err(failure) => self.optional_failed(scope, "seats", failure),
+            }
+        }
+
         for (day, mut set) in acc.days {
             add_report_day(day, &scope_labels, &mut set);
             self.metrics.duplicate_series.inc_by(set.duplicates());
@@ -127,6 +256,317 @@ impl Collector {
         data.duration = started.elapsed();
         data.collected_at = SystemTime::now();
         Ok(data)
+    }
+
+    /// Teams, per-user and repository data of one day into `set`.
+    async fn collect_day_details(
+        &self,
+        scope: &Scope,
+        scope_labels: &Labels,
+        day: NaiveDate,
+        newest: bool,
+        set: &mut SampleSet,
+    ) {
+        let teams = self.features.teams;
+        let users = newest && self.features.user_metrics != UserMetricsMode::Off;
+        if teams || users {
+            let (team_result, user_result) = self
+                .collect_people(scope, scope_labels, day, teams, users)
+                .await;
+            for (feature, result) in [("teams", team_result), ("user_metrics", user_result)] {
+                match result {
+                    None => {}
+                    Some(Ok(series)) => {
+                        self.optional_ok(scope, feature);
+                        set.absorb(series);
+                    }
+                    Some(Err(failure)) => self.optional_failed(scope, feature, failure),
+                }
+            }
+        }
+        if self.features.repo_metrics {
+            match self.collect_repos(scope, scope_labels, day).await {
+                Ok(repos) => {
+                    self.optional_ok(scope, "repo_metrics");
+                    set.absorb(repos);
+                }
+                Err(failure) => self.optional_failed(scope, "repo_metrics", failure),
+            }
+        }
+    }
+
+    /// One pass over `users-1-day` feeding the team join and the per-user
+    /// series. Returns `(teams, users)`; `None` for a feature not asked.
+    async fn collect_people(
+        &self,
+        scope: &Scope,
+        scope_labels: &Labels,
+        day: NaiveDate,
+        teams: bool,
+        users: bool,
+    ) -> (
+        Option<Result<SampleSet, OptionalFailure>>,
+        Option<Result<SampleSet, OptionalFailure>>,
+    ) {
+        let mut team_agg = None;
+        let mut team_failure = None;
+        if teams {
+            let mut directory = TeamDirectory::new(day);
+            let mut bad = 0u64;
+            let report = ReportKind::UserTeams1Day.name(scope.kind);
+            let fetched = self
+                .source
+                .fetch(
+                    scope,
+                    ReportKind::UserTeams1Day,
+                    Some(day),
+                    self.max_report_bytes,
+                    &mut |line| match line {
+                        Line::Complete(_, bytes) if is_blank(bytes) => {}
+                        Line::Complete(_, bytes) => {
+                            if directory.add_line(bytes).is_err() {
+                                bad += 1;
+                            }
+                        }
+                        Line::TooLong(_) => bad += 1,
+                    },
+                )
+                .await;
+            self.count_invalid(scope, report, bad);
+            match fetched {
+                Ok(outcome) => {
+                    if outcome == ReportOutcome::NoReport {
+                        tracing::info!(%scope, report, %day, "no user-teams report for this day yet (204)");
+                    }
+                    tracing::debug!(%scope, %day, teams = directory.team_count(), "team directory read");
+                    team_agg = Some(TeamAggregator::new(directory, scope_labels));
+                }
+                Err(e) => team_failure = Some(OptionalFailure::from(e)),
+            }
+        }
+        let mut user_agg = users.then(|| {
+            UserAggregator::new(
+                scope_labels,
+                self.features.user_metrics,
+                self.features.user_metrics_salt.clone(),
+                self.features.user_metrics_max,
+            )
+        });
+        let teams_need_rows = team_agg.as_ref().is_some_and(|t| !t.directory().is_empty());
+        if teams_need_rows || user_agg.is_some() {
+            let mut bad = 0u64;
+            let report = ReportKind::Users1Day.name(scope.kind);
+            let mut on_line = |line: Line<'_>| {
+                let bytes = match line {
+                    Line::Complete(_, bytes) if is_blank(bytes) => return,
+                    Line::Complete(_, bytes) => bytes,
+                    Line::TooLong(_) => {
+                        bad += 1;
+                        return;
+                    }
+                };
+                let Ok(identity) = RowIdentity::parse(bytes) else {
+                    bad += 1;
+                    return;
+                };
+                if identity.day.is_some_and(|d| d != day) {
+                    return;
+                }
+                let team_user = identity
+                    .user_id
+                    .filter(|u| team_agg.as_ref().is_some_and(|t| t.wants(*u)));
+                if team_user.is_none() && user_agg.is_none() {
+                    return;
+                }
+                let row: serde_json::Map<String, Value> = match serde_json::from_slice(bytes) {
+                    Ok(row) => row,
+                    Err(_) => {
+                        bad += 1;
+                        return;
+                    }
+                };
+                if let (Some(user), Some(agg)) = (team_user, team_agg.as_mut()) {
+                    agg.add_row(user, &row);
+                }
+                if let Some(agg) = user_agg.as_mut() {
+                    agg.add_row(&row);
+                }
+            };
+            let fetched = self
+                .source
+                .fetch(
+                    scope,
+                    ReportKind::Users1Day,
+                    Some(day),
+                    self.max_report_bytes,
+                    &mut on_line,
+                )
+                .await;
+            self.count_invalid(scope, report, bad);
+            match fetched {
+                Ok(ReportOutcome::NoReport) => {
+                    tracing::info!(%scope, report, %day, "no users report for this day yet (204)")
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let failure = OptionalFailure::from(e);
+                    let team_result =
+                        teams.then(|| Err(team_failure.unwrap_or_else(|| clone_failure(&failure))));
+                    return (team_result, users.then_some(Err(failure)));
+                }
+            }
+        }
+        let team_set = match (team_failure, team_agg) {
+            (Some(failure), _) => Some(Err(failure)),
+            (None, agg) => agg.map(|a| Ok(a.finish())),
+        };
+        let user_set = user_agg.map(|agg| {
+            let users = agg.users();
+            let (set, dropped) = agg.finish();
+            if dropped > 0 {
+                self.metrics.user_metrics_dropped.inc_by(dropped);
+                tracing::warn!(%scope, %day, exported = users, dropped, "USER_METRICS_MAX reached; users beyond it are not exported");
+            }
+            Ok(set)
+        });
+        (team_set, user_set)
+    }
+
+    /// `repos-1-day` of one day.
+    async fn collect_repos(
+        &self,
+        scope: &Scope,
+        scope_labels: &Labels,
+        day: NaiveDate,
+    ) -> Result<SampleSet, OptionalFailure> {
+        let mut out = SampleSet::new();
+        let mut bad = 0u64;
+        let report = ReportKind::Repos1Day.name(scope.kind);
+        self.source
+            .fetch(
+                scope,
+                ReportKind::Repos1Day,
+                Some(day),
+                self.max_report_bytes,
+                &mut |line| {
+                    let bytes = match line {
+                        Line::Complete(_, bytes) if is_blank(bytes) => return,
+                        Line::Complete(_, bytes) => bytes,
+                        Line::TooLong(_) => {
+                            bad += 1;
+                            return;
+                        }
+                    };
+                    match serde_json::from_slice::<serde_json::Map<String, Value>>(bytes) {
+                        Ok(row)
+                            if row
+                                .get("day")
+                                .and_then(Value::as_str)
+                                .is_some_and(|d| d != day.to_string()) => {}
+                        Ok(row) => {
+                            if map_repo_row(scope_labels, &row, &mut out).is_err() {
+                                bad += 1;
+                            }
+                        }
+                        Err(_) => bad += 1,
+                    }
+                },
+            )
+            .await?;
+        self.count_invalid(scope, report, bad);
+        self.metrics.duplicate_series.inc_by(out.duplicates());
+        Ok(out)
+    }
+
+    /// Billing (organizations) and the paginated seat list.
+    async fn collect_seats(
+        &self,
+        scope: &Scope,
+        scope_labels: &Labels,
+    ) -> Result<SampleSet, OptionalFailure> {
+        let mut out = SampleSet::new();
+        let prefix = scope.api_prefix();
+        let invalid = |message: String| OptionalFailure {
+            reason: FailureKind::InvalidResponse.as_str().to_string(),
+            message,
+        };
+        if scope.kind == ScopeKind::Organization {
+            let billing_path = format!("{prefix}/copilot/billing");
+            let page = self
+                .source
+                .get_json_page(ApiTarget::Path(&billing_path))
+                .await?;
+            if let Some(body) = page.body {
+                billing_samples(scope_labels, &body, &mut out)
+                    .map_err(|e| invalid(format!("{billing_path}: {e}")))?;
+            }
+        }
+        let seats_path = format!("{prefix}/copilot/billing/seats?per_page=100");
+        let mut stats = SeatStats::new(scope.kind == ScopeKind::Enterprise);
+        let mut page = self
+            .source
+            .get_json_page(ApiTarget::Path(&seats_path))
+            .await?;
+        let mut pages = 1usize;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            if let Some(body) = &page.body {
+                stats
+                    .add_page(body)
+                    .map_err(|e| invalid(format!("{seats_path} page {pages}: {e}")))?;
+            }
+            let Some(next) = page.next.take() else { break };
+            if pages >= MAX_SEAT_PAGES || !seen.insert(next.to_string()) {
+                return Err(invalid(format!(
+                    "{seats_path}: pagination does not end (page {pages}); giving up"
+                )));
+            }
+            page = self.source.get_json_page(ApiTarget::Url(&next)).await?;
+            pages += 1;
+        }
+        tracing::debug!(%scope, pages, seats = stats.seats(), "seat list read");
+        stats.finish(
+            scope_labels,
+            chrono::Utc::now(),
+            scope.kind == ScopeKind::Enterprise,
+            &mut out,
+        );
+        Ok(out)
+    }
+
+    fn count_invalid(&self, scope: &Scope, report: &str, bad: u64) {
+        if bad > 0 {
+            self.metrics
+                .invalid_report_lines
+                .with_label_values(&[report])
+                .inc_by(bad);
+            tracing::warn!(%scope, report, lines = bad, "skipped malformed report lines");
+        }
+    }
+
+    /// Logs an optional collection's failure once per scope, feature and
+    /// reason (later repeats at debug level) and counts every occurrence.
+    fn optional_failed(&self, scope: &Scope, feature: &'static str, failure: OptionalFailure) {
+        self.metrics
+            .optional_failures
+            .with_label_values(&[feature, &failure.reason])
+            .inc();
+        let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (scope.clone(), feature);
+        if warned.get(&key) == Some(&failure.reason) {
+            tracing::debug!(%scope, feature, reason = %failure.reason, error = %failure.message, "optional collection still failing");
+        } else {
+            tracing::warn!(%scope, feature, reason = %failure.reason, error = %failure.message,
+                "optional collection failed (usage metrics are still published; check the permissions in docs/teams-seats-users.md)");
+            warned.insert(key, failure.reason);
+        }
+    }
+
+    fn optional_ok(&self, scope: &Scope, feature: &'static str) {
+        let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+        if warned.remove(&(scope.clone(), feature)).is_some() {
+            tracing::info!(%scope, feature, "optional collection works again");
+        }
     }
 
     async fn read_report(
@@ -179,10 +619,17 @@ impl Collector {
     }
 }
 
+fn clone_failure(f: &OptionalFailure) -> OptionalFailure {
+    OptionalFailure {
+        reason: f.reason.clone(),
+        message: f.message.clone(),
+    }
+}
+
 /// Folds entity-report lines into per-day sample sets.
 struct EntityAccumulator {
     labels: Labels,
-    days: std::collections::BTreeMap<NaiveDate, SampleSet>,
+    days: BTreeMap<NaiveDate, SampleSet>,
     invalid: u64,
 }
 

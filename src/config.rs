@@ -8,9 +8,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Parser, ValueEnum};
 use url::Url;
 
+use crate::github::auth::{AppAuth, AppCredentials};
 use crate::scope::Scope;
 use crate::secret::Secret;
 
@@ -24,6 +26,18 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// `USER_METRICS`: whether and how per-user series are exported.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum UserMetricsMode {
+    /// No per-user series (the default).
+    #[default]
+    Off,
+    /// `user` label = the GitHub login.
+    Login,
+    /// `user` label = first 16 hex characters of SHA-256(salt ‖ login).
+    Hashed,
 }
 
 /// Command-line interface. Flags and environment variables are equivalent;
@@ -114,6 +128,70 @@ pub struct Cli {
     /// Use built-in sample reports instead of GitHub (no token needed).
     #[arg(long, env = "DEMO")]
     pub demo: bool,
+
+    /// GitHub App ID or client ID: authenticate as a GitHub App instead of a token.
+    #[arg(long, env = "GITHUB_APP_ID", value_name = "ID")]
+    pub github_app_id: Option<String>,
+
+    /// PEM private key file of the GitHub App.
+    #[arg(long, env = "GITHUB_APP_PRIVATE_KEY_FILE", value_name = "PATH")]
+    pub github_app_private_key_file: Option<PathBuf>,
+
+    /// Installation id of the GitHub App; found per organization or
+    /// enterprise when unset.
+    #[arg(long, env = "GITHUB_APP_INSTALLATION_ID", value_name = "ID")]
+    pub github_app_installation_id: Option<String>,
+
+    /// Extra trusted root certificate(s), PEM (a TLS-inspecting proxy's CA).
+    #[arg(long, env = "GITHUB_CA_FILE", value_name = "PATH")]
+    pub github_ca_file: Option<PathBuf>,
+
+    /// Team metrics (copilot_team_*): join user-teams-1-day with users-1-day.
+    #[arg(long, env = "TEAMS", num_args = 0..=1, default_value = "false", default_missing_value = "true",
+          action = ArgAction::Set, value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+    pub teams: bool,
+
+    /// Seat and billing metrics (copilot_seats*).
+    #[arg(long, env = "SEATS", num_args = 0..=1, default_value = "true", default_missing_value = "true",
+          action = ArgAction::Set, value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+    pub seats: bool,
+
+    /// Per-user metrics (copilot_user_*): off, login or hashed.
+    #[arg(
+        long,
+        env = "USER_METRICS",
+        value_enum,
+        default_value = "off",
+        ignore_case = true
+    )]
+    pub user_metrics: UserMetricsMode,
+
+    /// Salt of USER_METRICS=hashed. Prefer USER_METRICS_SALT_FILE.
+    #[arg(
+        long,
+        env = "USER_METRICS_SALT",
+        hide_env_values = true,
+        value_name = "SALT"
+    )]
+    pub user_metrics_salt: Option<Secret>,
+
+    /// File holding the salt of USER_METRICS=hashed.
+    #[arg(long, env = "USER_METRICS_SALT_FILE", value_name = "PATH")]
+    pub user_metrics_salt_file: Option<PathBuf>,
+
+    /// Most users exported by USER_METRICS; the rest are dropped and counted.
+    #[arg(
+        long,
+        env = "USER_METRICS_MAX",
+        default_value = "10000",
+        value_name = "N"
+    )]
+    pub user_metrics_max: usize,
+
+    /// Repository metrics (copilot_repo_*) from repos-1-day.
+    #[arg(long, env = "REPO_METRICS", num_args = 0..=1, default_value = "false", default_missing_value = "true",
+          action = ArgAction::Set, value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+    pub repo_metrics: bool,
 }
 
 fn parse_seconds(raw: &str) -> Result<u64, String> {
@@ -142,8 +220,12 @@ pub struct ConfigError(pub String);
 pub struct GithubSettings {
     /// API base, without trailing slash.
     pub api_url: Url,
-    /// The token; `None` only in demo mode.
+    /// The token; `None` in demo mode or with a GitHub App.
     pub token: Option<Secret>,
+    /// GitHub App credentials (exclusive with `token`).
+    pub app: Option<AppCredentials>,
+    /// Extra root certificates (`GITHUB_CA_FILE`).
+    pub ca_file: Option<PathBuf>,
     /// Per-request timeout.
     pub timeout: Duration,
     /// Longest accepted NDJSON line.
@@ -202,6 +284,43 @@ fn pseudo_random_unit() -> f64 {
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// Optional collections beyond the entity reports.
+#[derive(Clone, Debug)]
+pub struct Features {
+    /// `TEAMS`: team metrics.
+    pub teams: bool,
+    /// `SEATS`: seat and billing metrics.
+    pub seats: bool,
+    /// `USER_METRICS`.
+    pub user_metrics: UserMetricsMode,
+    /// `USER_METRICS_SALT` (required for `hashed`).
+    pub user_metrics_salt: Option<Secret>,
+    /// `USER_METRICS_MAX`.
+    pub user_metrics_max: usize,
+    /// `REPO_METRICS`: repository metrics.
+    pub repo_metrics: bool,
+}
+
+impl Features {
+    /// Nothing optional: entity reports only.
+    pub fn none() -> Self {
+        Features {
+            teams: false,
+            seats: false,
+            user_metrics: UserMetricsMode::Off,
+            user_metrics_salt: None,
+            user_metrics_max: 10_000,
+            repo_metrics: false,
+        }
+    }
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Self::none()
+    }
+}
+
 /// The validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -221,6 +340,8 @@ pub struct Config {
     pub once: bool,
     /// Built-in sample data instead of GitHub.
     pub demo: bool,
+    /// Optional collections (teams, seats, users, repositories).
+    pub features: Features,
 }
 
 /// Names of demo scopes used when `--demo` runs without `ORG`/`ENTERPRISE`.
@@ -272,9 +393,47 @@ impl Config {
             cli.github_token_file.as_deref(),
         )
         .map_err(ConfigError)?;
-        if token.is_none() && !cli.demo {
+        let app = app_credentials(cli)?;
+        if token.is_some() && app.is_some() {
             return Err(ConfigError(
-                "GHC_TOKEN or GHC_TOKEN_FILE is required (or run with --demo for built-in sample data)"
+                "GHC_TOKEN/GHC_TOKEN_FILE and GITHUB_APP_ID are both set; use one authentication method"
+                    .into(),
+            ));
+        }
+        if token.is_none() && app.is_none() && !cli.demo {
+            return Err(ConfigError(
+                "GHC_TOKEN or GHC_TOKEN_FILE is required, or a GitHub App (GITHUB_APP_ID and \
+                 GITHUB_APP_PRIVATE_KEY_FILE); or run with --demo for built-in sample data"
+                    .into(),
+            ));
+        }
+        let ca_file = cli
+            .github_ca_file
+            .clone()
+            .filter(|p| !p.as_os_str().is_empty());
+        if let Some(path) = &ca_file {
+            if !path.is_file() {
+                return Err(ConfigError(format!(
+                    "GITHUB_CA_FILE: {} is not a readable file",
+                    path.display()
+                )));
+            }
+        }
+        let user_metrics_salt = Secret::from_value_or_file(
+            "USER_METRICS_SALT",
+            cli.user_metrics_salt.as_ref().map(Secret::expose),
+            cli.user_metrics_salt_file.as_deref(),
+        )
+        .map_err(ConfigError)?;
+        if cli.user_metrics == UserMetricsMode::Hashed && user_metrics_salt.is_none() {
+            return Err(ConfigError(
+                "USER_METRICS=hashed needs USER_METRICS_SALT or USER_METRICS_SALT_FILE (a long random string kept secret)"
+                    .into(),
+            ));
+        }
+        if cli.user_metrics_max == 0 {
+            return Err(ConfigError(
+                "USER_METRICS_MAX must be at least 1 (set USER_METRICS=off to export no user)"
                     .into(),
             ));
         }
@@ -295,6 +454,8 @@ impl Config {
             github: GithubSettings {
                 api_url,
                 token,
+                app,
+                ca_file,
                 timeout: Duration::from_secs(cli.github_timeout_seconds),
                 max_line_bytes: cli.max_line_bytes,
                 max_report_bytes: cli.max_report_bytes,
@@ -312,8 +473,79 @@ impl Config {
             log_level: cli.log_level.clone(),
             once: cli.once,
             demo: cli.demo,
+            features: Features {
+                teams: cli.teams,
+                seats: cli.seats,
+                user_metrics: cli.user_metrics,
+                user_metrics_salt,
+                user_metrics_max: cli.user_metrics_max,
+                repo_metrics: cli.repo_metrics,
+            },
         })
     }
+}
+
+/// Validates the `GITHUB_APP_*` settings: the ID and the key file go
+/// together; the key must parse.
+fn app_credentials(cli: &Cli) -> Result<Option<AppCredentials>, ConfigError> {
+    let app_id = cli
+        .github_app_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    let key_file = cli
+        .github_app_private_key_file
+        .as_deref()
+        .filter(|p| !p.as_os_str().is_empty());
+    let installation = cli
+        .github_app_installation_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    let (app_id, key_file) = match (app_id, key_file) {
+        (None, None) => {
+            if installation.is_some() {
+                return Err(ConfigError(
+                    "GITHUB_APP_INSTALLATION_ID is set without GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY_FILE".into(),
+                ));
+            }
+            return Ok(None);
+        }
+        (Some(_), None) => {
+            return Err(ConfigError(
+                "GITHUB_APP_ID is set: GITHUB_APP_PRIVATE_KEY_FILE (the App's PEM private key) is required too".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError(
+                "GITHUB_APP_PRIVATE_KEY_FILE is set: GITHUB_APP_ID (App ID or client ID) is required too".into(),
+            ))
+        }
+        (Some(id), Some(file)) => (id, file),
+    };
+    if app_id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(ConfigError(
+            "GITHUB_APP_ID: not an App ID or client ID".into(),
+        ));
+    }
+    let installation_id = match installation {
+        None => None,
+        Some(raw) => Some(raw.parse::<u64>().map_err(|_| {
+            ConfigError(format!(
+                "GITHUB_APP_INSTALLATION_ID: `{}` is not a numeric installation id",
+                raw.escape_debug()
+            ))
+        })?),
+    };
+    let private_key =
+        Secret::from_file("GITHUB_APP_PRIVATE_KEY_FILE", key_file).map_err(ConfigError)?;
+    let credentials = AppCredentials {
+        app_id: app_id.to_string(),
+        private_key,
+        installation_id,
+    };
+    AppAuth::new(&credentials).map_err(ConfigError)?;
+    Ok(Some(credentials))
 }
 
 /// Parses an `http(s)://` base URL, naming `var` in the error. A trailing
@@ -405,6 +637,125 @@ mod tests {
         assert_eq!(c.listen.unwrap().port(), 9000);
         let c = Config::from_cli(&cli(&["--demo"]), true).unwrap();
         assert!(c.listen.is_none());
+    }
+
+    #[test]
+    fn app_and_token_are_exclusive_and_validated() {
+        let key = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/app/test-app-private-key.pem"
+        );
+        let c = Config::from_cli(
+            &cli(&[
+                "--org",
+                "a",
+                "--github-app-id",
+                "123",
+                "--github-app-private-key-file",
+                key,
+            ]),
+            false,
+        )
+        .unwrap();
+        let app = c.github.app.as_ref().unwrap();
+        assert_eq!(app.app_id, "123");
+        assert!(app.installation_id.is_none());
+        assert!(
+            !format!("{c:?}").contains("PRIVATE KEY"),
+            "key leaked through Debug"
+        );
+        let e = Config::from_cli(
+            &cli(&[
+                "--org",
+                "a",
+                "--github-token",
+                "t",
+                "--github-app-id",
+                "1",
+                "--github-app-private-key-file",
+                key,
+            ]),
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("GITHUB_APP_ID") && e.to_string().contains("GHC_TOKEN"),
+            "{e}"
+        );
+        let e = Config::from_cli(&cli(&["--org", "a", "--github-app-id", "1"]), false).unwrap_err();
+        assert!(e.to_string().contains("GITHUB_APP_PRIVATE_KEY_FILE"), "{e}");
+        let e = Config::from_cli(
+            &cli(&[
+                "--org",
+                "a",
+                "--github-app-id",
+                "1",
+                "--github-app-private-key-file",
+                key,
+                "--github-app-installation-id",
+                "x",
+            ]),
+            false,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("GITHUB_APP_INSTALLATION_ID"), "{e}");
+        let not_a_key = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+        let e = Config::from_cli(
+            &cli(&[
+                "--org",
+                "a",
+                "--github-app-id",
+                "1",
+                "--github-app-private-key-file",
+                not_a_key,
+            ]),
+            false,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("GITHUB_APP_PRIVATE_KEY_FILE"), "{e}");
+    }
+
+    #[test]
+    fn feature_flags() {
+        let c = Config::from_cli(&cli(&["--demo"]), false).unwrap();
+        assert!(c.features.seats && !c.features.teams && !c.features.repo_metrics);
+        assert_eq!(c.features.user_metrics, UserMetricsMode::Off);
+        let c = Config::from_cli(
+            &cli(&[
+                "--demo",
+                "--teams",
+                "--seats",
+                "false",
+                "--repo-metrics",
+                "true",
+                "--user-metrics",
+                "LOGIN",
+            ]),
+            false,
+        )
+        .unwrap();
+        assert!(c.features.teams && !c.features.seats && c.features.repo_metrics);
+        assert_eq!(c.features.user_metrics, UserMetricsMode::Login);
+        let e = Config::from_cli(&cli(&["--demo", "--user-metrics", "hashed"]), false).unwrap_err();
+        assert!(e.to_string().contains("USER_METRICS_SALT"), "{e}");
+        let c = Config::from_cli(
+            &cli(&[
+                "--demo",
+                "--user-metrics",
+                "hashed",
+                "--user-metrics-salt",
+                "pepper",
+            ]),
+            false,
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("pepper"));
+        let e = Config::from_cli(
+            &cli(&["--demo", "--github-ca-file", "/nonexistent/ca.pem"]),
+            false,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("GITHUB_CA_FILE"), "{e}");
     }
 
     #[test]

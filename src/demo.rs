@@ -3,10 +3,35 @@
 
 use chrono::{Duration, NaiveDate, Utc};
 use serde_json::{json, Value};
+use url::Url;
 
+use crate::collect::{ApiTarget, JsonPage};
 use crate::github::ndjson::{Line, LineSplitter};
 use crate::github::reports::{ReportKind, ReportOutcome};
+use crate::github::{FailureKind, GithubError};
 use crate::scope::{Scope, ScopeKind};
+
+/// Teams of the demo users. `mobile` has fewer than five members, so (as
+/// on GitHub) it is absent from the user-teams report.
+const TEAMS: &[(u64, &str)] = &[
+    (11, "web"),
+    (12, "api"),
+    (13, "data"),
+    (14, "platform"),
+    (15, "mobile"),
+];
+const REPOS: &[&str] = &[
+    "api-gateway",
+    "web-app",
+    "data-pipeline",
+    "mobile-app",
+    "infra",
+    "docs",
+];
+/// Seats per demo seat-list page (small, so pagination is exercised).
+pub const DEMO_SEAT_PAGE: usize = 10;
+/// Base of the demo's pagination links (never contacted).
+pub const DEMO_API_BASE: &str = "https://demo.invalid";
 
 const IDES: &[&str] = &["vscode", "jetbrains", "visualstudio", "neovim"];
 const LANGUAGES: &[&str] = &["rust", "python", "typescript", "go", "java"];
@@ -68,6 +93,11 @@ impl DemoSource {
             (ReportKind::Entity1Day, Some(day)) if day <= self.newest_day => {
                 vec![day_totals(scope, day)]
             }
+            (ReportKind::Users1Day, Some(day)) if day <= self.newest_day => user_rows(scope, day),
+            (ReportKind::UserTeams1Day, Some(day)) if day <= self.newest_day => {
+                user_team_rows(scope, day)
+            }
+            (ReportKind::Repos1Day, Some(day)) if day <= self.newest_day => repo_rows(scope, day),
             _ => return None,
         };
         let mut text = String::new();
@@ -99,6 +129,255 @@ impl DemoSource {
             end_day: Some(day.unwrap_or(self.newest_day)),
         }
     }
+}
+
+impl DemoSource {
+    /// Answers the JSON API endpoints the collector uses: organization
+    /// billing and the paginated seat lists (pages of [`DEMO_SEAT_PAGE`],
+    /// `next` links under [`DEMO_API_BASE`]). Anything else is a 404.
+    pub fn api(&self, target: ApiTarget<'_>) -> Result<JsonPage, GithubError> {
+        let (path, page) = match target {
+            ApiTarget::Path(p) => {
+                let (path, query) = p.split_once('?').unwrap_or((p, ""));
+                let page = query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("page="))
+                    .and_then(|v| v.parse().ok());
+                (path.to_string(), page)
+            }
+            ApiTarget::Url(u) => (
+                u.path().to_string(),
+                u.query_pairs()
+                    .find(|(k, _)| k == "page")
+                    .and_then(|(_, v)| v.parse().ok()),
+            ),
+        };
+        let not_found = || GithubError {
+            what: path.clone(),
+            kind: FailureKind::NotFound,
+            status: Some(404),
+            message: "Not Found (demo)".into(),
+            retry_after: None,
+        };
+        let mut parts = path.trim_start_matches('/').splitn(3, '/');
+        let scope = match (parts.next(), parts.next()) {
+            (Some("orgs"), Some(name)) => Scope::org(name),
+            (Some("enterprises"), Some(name)) => Scope::enterprise(name),
+            _ => return Err(not_found()),
+        };
+        match parts.next() {
+            Some("copilot/billing") if scope.kind == ScopeKind::Organization => Ok(JsonPage {
+                body: Some(billing(&scope)),
+                next: None,
+            }),
+            Some("copilot/billing/seats") => {
+                let seats = seat_list(&scope);
+                let page: usize = page.unwrap_or(1).max(1);
+                let start = (page - 1) * DEMO_SEAT_PAGE;
+                let chunk: Vec<Value> = seats
+                    .iter()
+                    .skip(start)
+                    .take(DEMO_SEAT_PAGE)
+                    .cloned()
+                    .collect();
+                let next = (start + DEMO_SEAT_PAGE < seats.len())
+                    .then(|| {
+                        Url::parse(&format!(
+                            "{DEMO_API_BASE}{path}?per_page={DEMO_SEAT_PAGE}&page={}",
+                            page + 1
+                        ))
+                        .ok()
+                    })
+                    .flatten();
+                Ok(JsonPage {
+                    body: Some(json!({"total_seats": distinct_seats(&scope), "seats": chunk})),
+                    next,
+                })
+            }
+            _ => Err(not_found()),
+        }
+    }
+}
+
+fn user_count(scope: &Scope) -> u64 {
+    if scope.kind == ScopeKind::Enterprise {
+        48
+    } else {
+        24
+    }
+}
+
+fn login(i: u64) -> String {
+    format!("demo-dev-{i:02}")
+}
+
+/// Team indices (into [`TEAMS`]) of demo user `i`.
+fn teams_of(i: u64) -> Vec<usize> {
+    let mut teams = vec![(i % 4) as usize];
+    if i % 5 == 0 {
+        teams.push(3);
+    }
+    if i < 3 {
+        teams.push(4);
+    }
+    teams.dedup();
+    teams
+}
+
+fn user_rows(scope: &Scope, day: NaiveDate) -> Vec<Value> {
+    let mut rng = Rng::new(seed(&format!("users/{}/{day}", scope.name)));
+    let mut rows = Vec::new();
+    for i in 0..user_count(scope) {
+        if rng.below(10) < 2 {
+            continue; // not active that day: no row
+        }
+        let ide = IDES[rng.below(IDES.len() as u64) as usize];
+        let language = LANGUAGES[rng.below(LANGUAGES.len() as u64) as usize];
+        let used_cli = rng.below(4) == 0;
+        let mut row = with(
+            json!({
+                "day": day.to_string(),
+                "user_id": 5000 + i,
+                "user_login": login(i),
+                "used_agent": rng.below(2) == 0,
+                "used_chat": rng.below(3) != 0,
+                "used_cli": used_cli,
+                "totals_by_ide": [with(json!({"ide": ide, "last_known_ide_version": {"ide_version": "1.99.0", "sampled_at": format!("{day}T09:00:00.000Z")}}), activity(&mut rng, 1))],
+                "totals_by_feature": [
+                    with(json!({"feature": "code_completion"}), activity(&mut rng, 1)),
+                    with(json!({"feature": "chat_panel_agent_mode"}), activity(&mut rng, 1)),
+                ],
+                "totals_by_language_feature": [with(json!({"language": language, "feature": "code_completion"}), activity(&mut rng, 1))],
+                "totals_by_language_model": [],
+                "totals_by_model_feature": [],
+                "etl_id": "demo",
+            }),
+            activity(&mut rng, 2),
+        );
+        if used_cli {
+            row["totals_by_cli"] = json!({"session_count": 1 + rng.below(4), "request_count": rng.below(20),
+                "prompt_count": rng.below(10), "token_usage": {"output_tokens_sum": rng.below(9000), "prompt_tokens_sum": rng.below(7000), "avg_tokens_per_request": 3900.0}});
+        }
+        row[id_field(scope)] = json!(scope_id(scope));
+        rows.push(row);
+    }
+    rows
+}
+
+fn user_team_rows(scope: &Scope, day: NaiveDate) -> Vec<Value> {
+    let mut members = vec![0u64; TEAMS.len()];
+    for i in 0..user_count(scope) {
+        for t in teams_of(i) {
+            members[t] += 1;
+        }
+    }
+    let mut rows = Vec::new();
+    for i in 0..user_count(scope) {
+        for t in teams_of(i) {
+            // GitHub leaves out teams with fewer than five Copilot seats.
+            if members[t] < 5 {
+                continue;
+            }
+            let (team_id, slug) = TEAMS[t];
+            let mut row = json!({"user_id": 5000 + i, "user_login": login(i), "day": day.to_string(), "team_id": team_id, "slug": slug});
+            row[id_field(scope)] = json!(scope_id(scope));
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+fn repo_rows(scope: &Scope, day: NaiveDate) -> Vec<Value> {
+    let mut rng = Rng::new(seed(&format!("repos/{}/{day}", scope.name)));
+    let active: Vec<(usize, &&str)> = REPOS
+        .iter()
+        .enumerate()
+        .filter(|_| rng.below(6) != 0)
+        .collect();
+    active
+        .into_iter()
+        .map(|(i, name)| {
+            let created = 1 + rng.below(12);
+            let merged = created * 2 / 3;
+            let mut row = json!({
+                "day": day.to_string(),
+                "repo_id": 9000 + i,
+                "repo_owner_name": scope.name,
+                "repo_name": name,
+                "repo_visibility": if i % 2 == 0 { "PRIVATE" } else { "INTERNAL" },
+                "pull_requests": {
+                    "total_created": created, "total_reviewed": created, "total_merged": merged,
+                    "median_minutes_to_merge": 20.0 + rng.below(400) as f64,
+                    "total_created_by_copilot": rng.below(3), "total_reviewed_by_copilot": rng.below(6),
+                    "total_suggestions": rng.below(30), "total_applied_suggestions": rng.below(10)
+                },
+                "pull_request_review_times": [{
+                    "authored_by": "human", "reviewed_by": "human", "total_merged": merged,
+                    "median_minutes_ready_to_first_review": 30.0 + rng.below(200) as f64,
+                    "p90_minutes_ready_to_first_review": 300.0 + rng.below(600) as f64
+                }],
+                "etl_id": "demo",
+            });
+            row[id_field(scope)] = json!(scope_id(scope));
+            row
+        })
+        .collect()
+}
+
+fn distinct_seats(scope: &Scope) -> u64 {
+    user_count(scope) + 2
+}
+
+fn billing(scope: &Scope) -> Value {
+    let total = distinct_seats(scope);
+    json!({
+        "seat_breakdown": {
+            "total": total, "added_this_cycle": 3, "pending_invitation": 1, "pending_cancellation": 1,
+            "active_this_cycle": total - 4, "inactive_this_cycle": 4
+        },
+        "seat_management_setting": "assign_selected", "ide_chat": "enabled", "platform_chat": "enabled",
+        "cli": "enabled", "public_code_suggestions": "block", "plan_type": "business"
+    })
+}
+
+/// The seat list: every demo user plus two never-used seats; enterprise
+/// lists repeat the first five users (granted by a second organization).
+fn seat_list(scope: &Scope) -> Vec<Value> {
+    let now = Utc::now();
+    let plan = if scope.kind == ScopeKind::Enterprise {
+        "enterprise"
+    } else {
+        "business"
+    };
+    let mut seats: Vec<Value> = (0..distinct_seats(scope))
+        .map(|i| {
+            let used = i < user_count(scope);
+            let days_ago = (i * 7) % 120;
+            let editor = IDES[(i % IDES.len() as u64) as usize];
+            json!({
+                "created_at": "2025-01-06T09:00:00Z",
+                "pending_cancellation_date": null,
+                "last_activity_at": if used { json!((now - Duration::days(days_ago as i64)).to_rfc3339()) } else { Value::Null },
+                "last_activity_editor": if used { json!(format!("{editor}/1.99.0/copilot/1.300.0")) } else { Value::Null },
+                "plan_type": if i % 9 == 8 { Value::Null } else { json!(plan) },
+                "assignee": {"login": if used { login(i) } else { format!("demo-new-{i}") }, "id": 5000 + i, "type": "User"},
+                "organization": {"login": format!("{}-a", scope.name)},
+            })
+        })
+        .collect();
+    if scope.kind == ScopeKind::Enterprise {
+        let repeats: Vec<Value> = seats
+            .iter()
+            .take(5)
+            .map(|s| {
+                let mut s = s.clone();
+                s["organization"] = json!({"login": format!("{}-b", scope.name)});
+                s
+            })
+            .collect();
+        seats.extend(repeats);
+    }
+    seats
 }
 
 fn id_field(scope: &Scope) -> &'static str {
@@ -280,5 +559,49 @@ mod tests {
                 .count(),
             1
         );
+        for kind in [
+            ReportKind::Users1Day,
+            ReportKind::UserTeams1Day,
+            ReportKind::Repos1Day,
+        ] {
+            assert!(demo
+                .report_text(&s, kind, Some(newest))
+                .is_some_and(|t| t.lines().count() > 3));
+            assert!(demo.report_text(&s, kind, newest.succ_opt()).is_none());
+        }
+    }
+
+    #[test]
+    fn small_teams_are_left_out_like_on_github() {
+        let day = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+        let rows = user_team_rows(&Scope::org("x"), day);
+        assert!(rows.iter().all(|r| r["slug"] != "mobile"));
+        assert!(rows.iter().any(|r| r["slug"] == "platform"));
+    }
+
+    #[test]
+    fn seat_pages_link_to_each_other() {
+        let demo = DemoSource::new(NaiveDate::from_ymd_opt(2026, 1, 5).unwrap());
+        let first = demo
+            .api(ApiTarget::Path(
+                "/enterprises/e/copilot/billing/seats?per_page=100",
+            ))
+            .unwrap();
+        let mut seen = first.body.unwrap()["seats"].as_array().unwrap().len();
+        let mut next = first.next;
+        while let Some(url) = next {
+            let page = demo.api(ApiTarget::Url(&url)).unwrap();
+            seen += page.body.unwrap()["seats"].as_array().unwrap().len();
+            next = page.next;
+        }
+        assert_eq!(seen, 48 + 2 + 5);
+        assert!(demo
+            .api(ApiTarget::Path("/enterprises/e/copilot/billing"))
+            .is_err());
+        assert!(demo
+            .api(ApiTarget::Path("/orgs/o/copilot/billing"))
+            .unwrap()
+            .body
+            .is_some());
     }
 }

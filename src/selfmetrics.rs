@@ -39,6 +39,11 @@ pub struct SelfMetrics {
     pub refreshes: IntCounterVec,
     /// Build information.
     pub build_info: GaugeVec,
+    /// Failures of optional collections (seats, teams, users, repositories)
+    /// by feature and reason; they never fail the usage metrics.
+    pub optional_failures: IntCounterVec,
+    /// Users left out of per-user metrics by `USER_METRICS_MAX`.
+    pub user_metrics_dropped: IntCounter,
     rate_limit_registered: std::sync::Arc<std::sync::Once>,
 }
 
@@ -131,6 +136,15 @@ impl SelfMetrics {
                 "copilot_exporter_refreshes_total",
                 "Refresh rounds by result: success (every scope), partial, failure (no scope).",
                 &["result"],
+            ),
+            optional_failures: counter_vec(
+                "copilot_exporter_optional_collection_failures_total",
+                "Failures of optional collections (feature: seats, teams, user_metrics, repo_metrics) by reason; the usage metrics are still published.",
+                &["feature", "reason"],
+            ),
+            user_metrics_dropped: counter(
+                "copilot_exporter_user_metrics_dropped_total",
+                "Users left out of copilot_user_* series because USER_METRICS_MAX was reached.",
             ),
             build_info,
             registry,

@@ -39,6 +39,8 @@ async fn run_once(fake: &FakeGithub, orgs: &str, extra: &[(&str, &str)]) -> Run 
         // Retries stay on (as in production) but with tiny delays.
         ("GITHUB_RETRY_MIN_MS", "10"),
         ("GITHUB_RETRY_MAX_MS", "50"),
+        // Seats are on by default; these tests count report requests only.
+        ("SEATS", "false"),
     ];
     env.extend_from_slice(extra);
     common::run_exporter(&["--once"], &env).await

@@ -36,6 +36,8 @@ async fn run_once(fake: &FakeGithub, extra: &[(&str, &str)]) -> Run {
         ("GITHUB_API_URL", fake.api_url.as_str()),
         ("GITHUB_RETRY_MIN_MS", "20"),
         ("GITHUB_RETRY_MAX_MS", "200"),
+        // Seats are on by default; these tests count report requests only.
+        ("SEATS", "false"),
     ];
     env.extend_from_slice(extra);
     common::run_exporter(&["--once"], &env).await

@@ -23,6 +23,8 @@ async fn metrics_are_served_from_the_snapshot() {
             .env_clear()
             .env("GHC_TOKEN", "t0ken")
             .env("ORG", "octo")
+            // Seats are on by default; this test counts report requests only.
+            .env("SEATS", "false")
             .env("GITHUB_API_URL", &fake.api_url)
             .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
             .stdout(Stdio::null())

@@ -10,6 +10,7 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::{Response, StatusCode};
 use url::Url;
 
+use super::auth::{scope_prefix, AppAuth, Auth, Installation, InstallationToken};
 use super::error::{classify, error_message, FailureKind, GithubError};
 use super::ndjson::{Line, LineSplitter};
 use crate::config::GithubSettings;
@@ -52,7 +53,7 @@ pub struct GithubClient {
     api: reqwest::Client,
     downloads: reqwest::Client,
     base: Url,
-    token: Secret,
+    auth: Auth,
     settings: GithubSettings,
     metrics: Arc<SelfMetrics>,
     // GitHub asks integrations to send API requests serially per credential.
@@ -64,19 +65,28 @@ impl std::fmt::Debug for GithubClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GithubClient")
             .field("base", &self.base.as_str())
-            .field("token", &self.token)
+            .field("auth", &self.auth)
             .finish()
     }
 }
 
 impl GithubClient {
     /// Builds both clients. The download client carries no default headers
-    /// but `User-Agent`: signed links must never see the token.
+    /// but `User-Agent`: signed links must never see the token. `auth` is a
+    /// token ([`Secret`]) or a GitHub App ([`Auth::App`]). Both clients honour
+    /// `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY` (reqwest reads
+    /// them) and trust the extra roots of `GITHUB_CA_FILE` besides the
+    /// built-in ones.
     pub fn new(
         settings: &GithubSettings,
-        token: Secret,
+        auth: impl Into<Auth>,
         metrics: Arc<SelfMetrics>,
     ) -> Result<Self, String> {
+        let auth = auth.into();
+        let roots = match &settings.ca_file {
+            Some(path) => load_ca_file(path)?,
+            None => Vec::new(),
+        };
         let mut headers = HeaderMap::new();
         headers.insert(
             ACCEPT,
@@ -91,19 +101,21 @@ impl GithubClient {
             .default_headers(headers)
             .connect_timeout(Duration::from_secs(10))
             .timeout(settings.timeout)
+            .tls_certs_merge(roots.clone())
             .build()
             .map_err(|e| format!("cannot build the GitHub API client: {e}"))?;
         let downloads = reqwest::Client::builder()
             .user_agent(user_agent())
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(settings.timeout)
+            .tls_certs_merge(roots)
             .build()
             .map_err(|e| format!("cannot build the report download client: {e}"))?;
         Ok(GithubClient {
             api,
             downloads,
             base: settings.api_url.clone(),
-            token: token.clone(),
+            auth,
             settings: settings.clone(),
             metrics,
             serial: tokio::sync::Mutex::new(()),
@@ -205,17 +217,30 @@ impl GithubClient {
             }));
         }
         let _turn = self.serial.lock().await;
-        self.metrics.github_api_requests.inc();
-        tracing::debug!(endpoint = %what, "GitHub API request");
-        let sent = self
-            .api
-            .get(url.clone())
-            .header(AUTHORIZATION, format!("Bearer {}", self.token.expose()))
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) => return Err(self.fail(transport_error(what, e))),
+        let mut retried = false;
+        let response = loop {
+            let (credential, installation) = self.credential(url).await?;
+            self.metrics.github_api_requests.inc();
+            tracing::debug!(endpoint = %what, "GitHub API request");
+            let sent = self
+                .api
+                .get(url.clone())
+                .header(AUTHORIZATION, bearer(&credential))
+                .send()
+                .await;
+            let response = match sent {
+                Ok(r) => r,
+                Err(e) => return Err(self.fail(transport_error(what, e))),
+            };
+            if response.status() == StatusCode::UNAUTHORIZED && !retried {
+                if let (Auth::App(app), Some(id)) = (&self.auth, installation) {
+                    tracing::info!(endpoint = %what, installation = id, "installation token refused (401); minting a new one and retrying once");
+                    app.invalidate(id);
+                    retried = true;
+                    continue;
+                }
+            }
+            break response;
         };
         self.record_rate_limit(&response);
         let status = response.status();
@@ -356,6 +381,145 @@ impl GithubClient {
         })
     }
 
+    /// The bearer credential for an API URL and, for an App, the
+    /// installation it belongs to.
+    async fn credential(&self, url: &Url) -> Result<(Secret, Option<u64>), GithubError> {
+        let app = match &self.auth {
+            Auth::Token(token) => return Ok((token.clone(), None)),
+            Auth::App(app) => app,
+        };
+        let prefix = scope_prefix(self.base.path(), url.path());
+        let installation = match app.installation_for(prefix.as_deref()) {
+            Some(id) => id,
+            None => {
+                let Some(prefix) = prefix else {
+                    return Err(self.fail(GithubError {
+                        what: describe(url),
+                        kind: FailureKind::ClientError,
+                        status: None,
+                        message: "no GitHub App installation for this path; set GITHUB_APP_INSTALLATION_ID".into(),
+                        retry_after: None,
+                    }));
+                };
+                let id = self.discover_installation(app, &prefix).await?;
+                tracing::info!(scope = %prefix, installation = id, "found the GitHub App installation");
+                app.remember_installation(&prefix, id);
+                id
+            }
+        };
+        if let Some(token) = app.cached_token(installation) {
+            return Ok((token, Some(installation)));
+        }
+        let path = format!("/app/installations/{installation}/access_tokens");
+        let body = self.app_request(app, reqwest::Method::POST, &path).await?;
+        let minted: InstallationToken = serde_json::from_slice(&body).map_err(|e| {
+            self.fail(GithubError {
+                what: path.clone(),
+                kind: FailureKind::InvalidResponse,
+                status: None,
+                message: format!(
+                    "not the documented installation token JSON ({:?} error at line {} column {})",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+                retry_after: None,
+            })
+        })?;
+        tracing::info!(installation, expires_at = %minted.expires_at, "minted a GitHub App installation token");
+        app.store_token(installation, minted.token.clone(), minted.expires_at);
+        Ok((minted.token, Some(installation)))
+    }
+
+    async fn discover_installation(&self, app: &AppAuth, prefix: &str) -> Result<u64, GithubError> {
+        let path = format!("{prefix}/installation");
+        let body = self.app_request(app, reqwest::Method::GET, &path).await?;
+        serde_json::from_slice::<Installation>(&body)
+            .map(|i| i.id)
+            .map_err(|e| {
+                self.fail(GithubError {
+                    what: path,
+                    kind: FailureKind::InvalidResponse,
+                    status: None,
+                    message: format!("not the documented installation JSON: {e}"),
+                    retry_after: None,
+                })
+            })
+    }
+
+    /// A JWT-authenticated App request (installation lookup, token minting).
+    async fn app_request(
+        &self,
+        app: &AppAuth,
+        method: reqwest::Method,
+        path: &str,
+    ) -> Result<Bytes, GithubError> {
+        let what = path.to_string();
+        let url = Url::parse(&format!(
+            "{}{}",
+            self.base.as_str().trim_end_matches('/'),
+            path
+        ))
+        .map_err(|e| {
+            self.fail(GithubError {
+                what: what.clone(),
+                kind: FailureKind::InvalidResponse,
+                status: None,
+                message: format!("cannot build URL: {e}"),
+                retry_after: None,
+            })
+        })?;
+        let jwt = app.jwt().map_err(|message| {
+            self.fail(GithubError {
+                what: what.clone(),
+                kind: FailureKind::BadCredentials,
+                status: None,
+                message,
+                retry_after: None,
+            })
+        })?;
+        self.metrics.github_api_requests.inc();
+        tracing::debug!(endpoint = %what, method = %method, "GitHub App request");
+        let sent = self
+            .api
+            .request(method, url)
+            .header(AUTHORIZATION, bearer(&jwt))
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => return Err(self.fail(transport_error(what, e))),
+        };
+        self.record_rate_limit(&response);
+        let status = response.status();
+        let remaining = header_u64(response.headers(), "x-ratelimit-remaining");
+        let retry_after = header_u64(response.headers(), "retry-after");
+        let body = read_capped(response, MAX_API_BODY_BYTES)
+            .await
+            .map_err(|e| self.fail(body_error(what.clone(), status, e)))?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        let mut message = error_message(&body);
+        match status.as_u16() {
+            401 => message.push_str(" (GitHub refused the App JWT: check GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY_FILE, and the clock)"),
+            404 if what.ends_with("/installation") => message.push_str(&format!(
+                " (the GitHub App {} is not installed there, or GITHUB_APP_ID is wrong)",
+                app.app_id()
+            )),
+            404 => message.push_str(" (no such installation: check GITHUB_APP_INSTALLATION_ID)"),
+            _ => {}
+        }
+        let kind = classify(status.as_u16(), &message, remaining);
+        Err(self.fail(GithubError {
+            what,
+            kind,
+            status: Some(status.as_u16()),
+            message,
+            retry_after,
+        }))
+    }
+
     fn fail(&self, error: GithubError) -> GithubError {
         self.metrics
             .requests_failed
@@ -374,6 +538,39 @@ impl GithubClient {
             header_u64(response.headers(), "x-ratelimit-reset"),
         );
     }
+}
+
+/// An `Authorization: Bearer …` value, marked sensitive so no HTTP layer
+/// ever prints it.
+fn bearer(credential: &Secret) -> HeaderValue {
+    match HeaderValue::from_str(&format!("Bearer {}", credential.expose())) {
+        Ok(mut value) => {
+            value.set_sensitive(true);
+            value
+        }
+        // A token with characters not allowed in a header: send nothing
+        // usable rather than panic; GitHub answers 401.
+        Err(_) => HeaderValue::from_static("Bearer invalid-token-characters"),
+    }
+}
+
+/// Reads the PEM bundle of `GITHUB_CA_FILE`.
+fn load_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem = std::fs::read(path)
+        .map_err(|e| format!("GITHUB_CA_FILE: cannot read {}: {e}", path.display()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        format!(
+            "GITHUB_CA_FILE: {} is not a PEM certificate bundle: {e}",
+            path.display()
+        )
+    })?;
+    if certs.is_empty() {
+        return Err(format!(
+            "GITHUB_CA_FILE: {} holds no certificate",
+            path.display()
+        ));
+    }
+    Ok(certs)
 }
 
 /// Host and path of a URL, without the query (a signed link's query is a

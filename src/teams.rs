@@ -1,0 +1,557 @@
+//! Team metrics: the `user-teams-1-day` report joined with `users-1-day`
+//! of the same day and scope on `(user_id, day)`.
+//!
+//! GitHub leaves teams with fewer than five Copilot seats out of the
+//! user-teams report, so they produce nothing here. A user on two teams
+//! counts in both (team sums double-count; the organization total is not the
+//! sum of its teams). Only 1-day reports are ever joined.
+//!
+//! The [`TeamDirectory`] (user → teams) is built first from the small
+//! user-teams report; the users report, which can be hundreds of MB, is then
+//! streamed row by row into a [`TeamAggregator`]. Rows of users on no team
+//! are skipped after a cheap identity parse ([`RowIdentity::parse`]).
+//! Nothing here does I/O.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::mapping::{map_object, push_label};
+use crate::model::{Labels, SampleSet, SeriesKey};
+
+/// Prefix of every team metric.
+pub const TEAM_PREFIX: &str = "copilot_team_";
+
+/// Name of the active-members metric.
+pub const TEAM_ACTIVE_USERS: &str = "copilot_team_daily_active_users";
+
+/// The label that names the team (its slug).
+pub const TEAM_LABEL: &str = "team";
+
+/// Stand-in value of the team label while a row is mapped once for all of
+/// its user's teams (an empty value would be dropped by the model).
+const TEAM_PLACEHOLDER: &str = "\u{1}team\u{1}";
+
+/// True for a series whose values may be summed over users. Averages,
+/// medians, percentiles and ratios are not additive: a team or multi-row
+/// user keeps no such series (teams) or the first value (users).
+pub fn is_additive(metric: &str) -> bool {
+    !metric.split('_').any(|word| {
+        matches!(
+            word,
+            "avg"
+                | "average"
+                | "mean"
+                | "median"
+                | "p50"
+                | "p75"
+                | "p90"
+                | "p95"
+                | "p99"
+                | "ratio"
+                | "rate"
+                | "percent"
+                | "percentage"
+        )
+    })
+}
+
+/// A user or team id: a JSON integer, or a string of digits.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Id<'a> {
+    Number(u64),
+    Text(&'a str),
+}
+
+impl Id<'_> {
+    fn get(&self) -> Option<u64> {
+        match self {
+            Id::Number(n) => Some(*n),
+            Id::Text(s) => s.trim().parse().ok(),
+        }
+    }
+}
+
+/// The identity fields of a per-user or user-team row, parsed without
+/// building the whole JSON tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowIdentity {
+    /// `user_id`.
+    pub user_id: Option<u64>,
+    /// `day`.
+    pub day: Option<NaiveDate>,
+}
+
+impl RowIdentity {
+    /// Parses `user_id` and `day` of a row; other fields are skipped.
+    pub fn parse(line: &[u8]) -> Result<RowIdentity, String> {
+        #[derive(Deserialize)]
+        struct Raw<'a> {
+            #[serde(borrow, default)]
+            user_id: Option<Id<'a>>,
+            #[serde(borrow, default)]
+            day: Option<&'a str>,
+        }
+        if line.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err("not a JSON object".into());
+        }
+        let raw: Raw<'_> =
+            serde_json::from_slice(line).map_err(|e| format!("not a JSON object: {e}"))?;
+        Ok(RowIdentity {
+            user_id: raw.user_id.and_then(|i| i.get()),
+            day: raw
+                .day
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+        })
+    }
+}
+
+/// Which teams each user belongs to on one day, from `user-teams-1-day`.
+#[derive(Debug, Clone)]
+pub struct TeamDirectory {
+    day: NaiveDate,
+    /// Team label values (slugs, made unique), by team index.
+    teams: Vec<String>,
+    by_team_id: HashMap<u64, u32>,
+    members: HashMap<u64, Vec<u32>>,
+}
+
+impl TeamDirectory {
+    /// An empty directory for `day`.
+    pub fn new(day: NaiveDate) -> Self {
+        TeamDirectory {
+            day,
+            teams: Vec::new(),
+            by_team_id: HashMap::new(),
+            members: HashMap::new(),
+        }
+    }
+
+    /// The day of the mapping.
+    pub fn day(&self) -> NaiveDate {
+        self.day
+    }
+
+    /// Takes one NDJSON line of `user-teams-1-day`. Rows of another day are
+    /// ignored (`Ok(false)`); malformed rows are an error.
+    pub fn add_line(&mut self, line: &[u8]) -> Result<bool, String> {
+        #[derive(Deserialize)]
+        struct Raw<'a> {
+            #[serde(borrow, default)]
+            user_id: Option<Id<'a>>,
+            #[serde(borrow, default)]
+            team_id: Option<Id<'a>>,
+            #[serde(default)]
+            slug: Option<String>,
+            #[serde(borrow, default)]
+            day: Option<&'a str>,
+        }
+        if line.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err("not a JSON object".into());
+        }
+        let raw: Raw<'_> =
+            serde_json::from_slice(line).map_err(|e| format!("not a user-team row: {e}"))?;
+        let user = raw
+            .user_id
+            .and_then(|i| i.get())
+            .ok_or("no numeric `user_id`")?;
+        let team = raw
+            .team_id
+            .and_then(|i| i.get())
+            .ok_or("no numeric `team_id`")?;
+        if let Some(day) = raw.day {
+            match NaiveDate::parse_from_str(day, "%Y-%m-%d") {
+                Ok(d) if d == self.day => {}
+                Ok(_) => return Ok(false),
+                Err(_) => return Err("`day` is not a date".into()),
+            }
+        }
+        let slug = raw
+            .slug
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| format!("team-{team}"));
+        self.add(user, team, &slug);
+        Ok(true)
+    }
+
+    /// Records that `user` is on team `team_id` (`slug`). Two teams with the
+    /// same slug (an enterprise team and an organization team, say) are kept
+    /// apart: the later one is labelled `<slug>-<team_id>`.
+    pub fn add(&mut self, user: u64, team_id: u64, slug: &str) {
+        let index = match self.by_team_id.get(&team_id) {
+            Some(i) => *i,
+            None => {
+                let mut label = slug.to_string();
+                if self.teams.contains(&label) {
+                    label = format!("{slug}-{team_id}");
+                }
+                self.teams.push(label);
+                let i = (self.teams.len() - 1) as u32;
+                self.by_team_id.insert(team_id, i);
+                i
+            }
+        };
+        let teams = self.members.entry(user).or_default();
+        if !teams.contains(&index) {
+            teams.push(index);
+        }
+    }
+
+    /// The team indices of a user (empty when on no reported team).
+    pub fn teams_of(&self, user: u64) -> &[u32] {
+        self.members.get(&user).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Number of teams.
+    pub fn team_count(&self) -> usize {
+        self.teams.len()
+    }
+
+    /// True when no team was reported (all teams under five seats, or none).
+    pub fn is_empty(&self) -> bool {
+        self.teams.is_empty()
+    }
+
+    /// The label value of a team.
+    pub fn team_label(&self, index: u32) -> &str {
+        self.teams
+            .get(index as usize)
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+}
+
+/// Sums per-user rows into per-team series for one day.
+#[derive(Debug)]
+pub struct TeamAggregator {
+    directory: TeamDirectory,
+    base_labels: Labels,
+    active: Vec<HashSet<u64>>,
+    sums: Vec<HashMap<SeriesKey, f64>>,
+    help: BTreeMap<String, String>,
+}
+
+impl TeamAggregator {
+    /// An aggregator over `directory`'s teams; series carry `scope_labels`
+    /// plus `team`.
+    pub fn new(directory: TeamDirectory, scope_labels: &Labels) -> Self {
+        let mut base_labels = scope_labels.clone();
+        push_label(&mut base_labels, TEAM_LABEL, TEAM_PLACEHOLDER);
+        let n = directory.team_count();
+        TeamAggregator {
+            directory,
+            base_labels,
+            active: vec![HashSet::new(); n],
+            sums: vec![HashMap::new(); n],
+            help: BTreeMap::new(),
+        }
+    }
+
+    /// The directory.
+    pub fn directory(&self) -> &TeamDirectory {
+        &self.directory
+    }
+
+    /// True when `user` is on a reported team (worth a full parse).
+    pub fn wants(&self, user: u64) -> bool {
+        !self.directory.teams_of(user).is_empty()
+    }
+
+    /// Adds one `users-1-day` row of `user` (the caller checked the day).
+    pub fn add_row(&mut self, user: u64, row: &Map<String, Value>) {
+        let teams = self.directory.teams_of(user);
+        if teams.is_empty() {
+            return;
+        }
+        let mut values = SampleSet::new();
+        map_object(TEAM_PREFIX, &self.base_labels, row, &mut values);
+        for name in values.names() {
+            if !self.help.contains_key(name) && is_additive(name) {
+                let source = values.help(name).unwrap_or_default();
+                self.help.insert(
+                    name.to_string(),
+                    format!("Sum over the team's members (users-1-day joined with user-teams-1-day) of: {source}"),
+                );
+            }
+        }
+        for &team in teams {
+            let t = team as usize;
+            self.active[t].insert(user);
+            for (key, value) in values.iter() {
+                if is_additive(&key.name) {
+                    *self.sums[t].entry(key.clone()).or_insert(0.0) += value;
+                }
+            }
+        }
+    }
+
+    /// The team series: `copilot_team_daily_active_users` for every
+    /// reported team (0 when no member had a row) and the sums of teams
+    /// with active members.
+    pub fn finish(self) -> SampleSet {
+        let mut out = SampleSet::new();
+        // The team label is the last base label pushed (named `team`, or
+        // `exported_team` should the scope label ever be called `team`).
+        let team_label = self
+            .base_labels
+            .last()
+            .map(|(n, _)| n.clone())
+            .unwrap_or_default();
+        let relabel = |labels: &Labels, team: &str| -> Labels {
+            let mut labels = labels.clone();
+            if let Some(pair) = labels
+                .iter_mut()
+                .find(|(n, v)| *n == team_label && v == TEAM_PLACEHOLDER)
+            {
+                pair.1 = team.to_string();
+            }
+            labels
+        };
+        for (t, members) in self.active.iter().enumerate() {
+            let team = self.directory.team_label(t as u32);
+            out.insert(
+                SeriesKey::new(TEAM_ACTIVE_USERS, relabel(&self.base_labels, team)),
+                members.len() as f64,
+                "Members of the team with a users-1-day row that day (teams under five Copilot seats are not reported by GitHub).",
+            );
+            for (key, value) in &self.sums[t] {
+                let help = self
+                    .help
+                    .get(&key.name)
+                    .map(String::as_str)
+                    .unwrap_or("Team sum.");
+                out.insert(
+                    SeriesKey::new(key.name.clone(), relabel(&key.labels, team)),
+                    *value,
+                    help,
+                );
+            }
+        }
+        out
+    }
+}
+
+/// A set of series whose values are summed on repeated inserts (the
+/// per-user rows of one user on several organizations of an enterprise).
+/// Non-additive series keep their first value.
+#[derive(Debug, Default)]
+pub struct SumSet {
+    series: HashMap<SeriesKey, f64>,
+    help: HashMap<String, String>,
+}
+
+impl SumSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds every series of `values`.
+    pub fn add_all(&mut self, values: &SampleSet) {
+        for (key, value) in values.iter() {
+            let additive = is_additive(&key.name);
+            match self.series.get_mut(key) {
+                Some(sum) if additive => *sum += value,
+                Some(_) => {}
+                None => {
+                    if !self.help.contains_key(&key.name) {
+                        let help = values.help(&key.name).unwrap_or_default().to_string();
+                        self.help.insert(key.name.clone(), help);
+                    }
+                    self.series.insert(key.clone(), value);
+                }
+            }
+        }
+    }
+
+    /// Number of series.
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+
+    /// The series as a [`SampleSet`].
+    pub fn into_samples(self) -> SampleSet {
+        let mut out = SampleSet::new();
+        for (key, value) in self.series {
+            let help = self
+                .help
+                .get(&key.name)
+                .map(String::as_str)
+                .unwrap_or_default();
+            out.insert(key, value, help);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 5, 7).unwrap()
+    }
+
+    fn org() -> Labels {
+        vec![("org".into(), "octo".into())]
+    }
+
+    fn directory() -> TeamDirectory {
+        let mut dir = TeamDirectory::new(day());
+        for line in include_str!("../tests/fixtures/github/usage-metrics-ndjson-org-user-teams-1-day.docs-example.ndjson").lines() {
+            assert!(dir.add_line(line.as_bytes()).unwrap());
+        }
+        dir
+    }
+
+    fn row(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn directory_from_the_docs_example() {
+        let dir = directory();
+        assert_eq!(dir.team_count(), 2);
+        assert_eq!(dir.teams_of(1001).len(), 2);
+        assert_eq!(dir.teams_of(1002).len(), 1);
+        assert!(dir.teams_of(1003).is_empty());
+    }
+
+    #[test]
+    fn other_days_and_bad_rows() {
+        let mut dir = TeamDirectory::new(day());
+        assert!(!dir
+            .add_line(br#"{"user_id":1,"team_id":2,"slug":"x","day":"2026-05-06"}"#)
+            .unwrap());
+        assert!(dir
+            .add_line(br#"{"user_id":"1","team_id":2,"slug":"x","day":"2026-05-07"}"#)
+            .unwrap());
+        assert!(dir.add_line(br#"{"team_id":2}"#).is_err());
+        assert!(dir.add_line(b"nope").is_err());
+        assert!(dir
+            .add_line(br#"{"user_id":1,"team_id":2,"day":"May"}"#)
+            .is_err());
+        // Same slug, another team id: kept apart.
+        dir.add(5, 3, "x");
+        assert_eq!(dir.team_label(1), "x-3");
+    }
+
+    #[test]
+    fn sums_and_active_counts_with_double_membership() {
+        let mut agg = TeamAggregator::new(directory(), &org());
+        agg.add_row(1001, &row(json!({"user_id": 1001, "day": "2026-05-07", "loc_added_sum": 8,
+            "code_acceptance_activity_count": 1,
+            "totals_by_ide": [{"ide": "vscode", "loc_added_sum": 8}],
+            "totals_by_cli": {"token_usage": {"avg_tokens_per_request": 4400.0, "output_tokens_sum": 10}}})));
+        agg.add_row(1002, &row(json!({"user_id": 1002, "day": "2026-05-07", "loc_added_sum": 2,
+            "totals_by_ide": [{"ide": "vscode", "loc_added_sum": 1}, {"ide": "jetbrains", "loc_added_sum": 1}]})));
+        agg.add_row(1003, &row(json!({"user_id": 1003, "loc_added_sum": 100})));
+        let s = agg.finish();
+        let fe = [("org", "octo"), ("team", "frontend")];
+        let be = [("org", "octo"), ("team", "backend")];
+        assert_eq!(s.value(TEAM_ACTIVE_USERS, &fe), Some(2.0));
+        assert_eq!(s.value(TEAM_ACTIVE_USERS, &be), Some(1.0));
+        assert_eq!(s.value("copilot_team_loc_added", &fe), Some(10.0));
+        assert_eq!(s.value("copilot_team_loc_added", &be), Some(8.0));
+        assert_eq!(
+            s.value("copilot_team_code_acceptance_activity", &fe),
+            Some(1.0)
+        );
+        assert_eq!(
+            s.value(
+                "copilot_team_loc_added_by_ide",
+                &[("org", "octo"), ("team", "frontend"), ("ide", "vscode")]
+            ),
+            Some(9.0)
+        );
+        assert_eq!(
+            s.value(
+                "copilot_team_loc_added_by_ide",
+                &[("org", "octo"), ("team", "frontend"), ("ide", "jetbrains")]
+            ),
+            Some(1.0)
+        );
+        assert_eq!(
+            s.value("copilot_team_cli_token_usage_output_tokens", &be),
+            Some(10.0)
+        );
+        assert!(
+            s.names().all(|n| !n.contains("avg")),
+            "averages are not summed"
+        );
+        assert!(s
+            .iter()
+            .all(|(k, _)| k.label("team").is_some_and(|t| !t.is_empty())));
+    }
+
+    #[test]
+    fn teams_without_rows_report_zero_active_users() {
+        let s = TeamAggregator::new(directory(), &org()).finish();
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            s.value(TEAM_ACTIVE_USERS, &[("org", "octo"), ("team", "frontend")]),
+            Some(0.0)
+        );
+    }
+
+    #[test]
+    fn identity_parse_is_lenient() {
+        let id = RowIdentity::parse(br#"{"user_id": 7, "day": "2026-05-07", "x": [1,{"y":2}]}"#)
+            .unwrap();
+        assert_eq!(
+            id,
+            RowIdentity {
+                user_id: Some(7),
+                day: Some(day())
+            }
+        );
+        let id = RowIdentity::parse(br#"{"user_id": "8"}"#).unwrap();
+        assert_eq!(id.user_id, Some(8));
+        assert_eq!(
+            RowIdentity::parse(br#"{"user_id": -1, "day": 5}"#)
+                .map(|i| i.user_id)
+                .ok(),
+            None
+        );
+        assert!(RowIdentity::parse(b"[1]").is_err());
+    }
+
+    #[test]
+    fn additivity() {
+        assert!(is_additive("copilot_team_loc_added"));
+        assert!(!is_additive(
+            "copilot_team_cli_token_usage_avg_tokens_per_request"
+        ));
+        assert!(!is_additive(
+            "copilot_user_pull_requests_median_seconds_to_merge"
+        ));
+    }
+
+    #[test]
+    fn sum_set_adds_repeated_rows() {
+        let mut a = SampleSet::new();
+        a.insert(SeriesKey::new("copilot_user_loc_added", org()), 2.0, "h");
+        a.insert(SeriesKey::new("copilot_user_avg_x", org()), 5.0, "h");
+        let mut b = SampleSet::new();
+        b.insert(SeriesKey::new("copilot_user_loc_added", org()), 3.0, "h");
+        b.insert(SeriesKey::new("copilot_user_avg_x", org()), 9.0, "h");
+        let mut sum = SumSet::new();
+        sum.add_all(&a);
+        sum.add_all(&b);
+        let s = sum.into_samples();
+        assert_eq!(
+            s.value("copilot_user_loc_added", &[("org", "octo")]),
+            Some(5.0)
+        );
+        assert_eq!(s.value("copilot_user_avg_x", &[("org", "octo")]), Some(5.0));
+    }
+}
