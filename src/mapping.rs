@@ -86,7 +86,7 @@ pub fn base_unit(leaf: &str) -> (String, f64) {
 }
 
 /// The path segment of a nested object: its name without a leading `totals_by_`.
-fn object_segment(field: &str) -> &str {
+pub(crate) fn object_segment(field: &str) -> &str {
     field
         .strip_prefix("totals_by_")
         .filter(|s| !s.is_empty())
@@ -94,7 +94,7 @@ fn object_segment(field: &str) -> &str {
 }
 
 /// Splits an array name `<p>_by_<dims>` into its `<dims>` part.
-fn array_dims(field: &str) -> Option<&str> {
+pub(crate) fn array_dims(field: &str) -> Option<&str> {
     field
         .rfind("_by_")
         .map(|i| &field[i + 4..])
