@@ -22,7 +22,7 @@ use crate::repos::map_repo_row;
 use crate::scope::{Scope, ScopeKind};
 use crate::seats::{billing_samples, SeatStats};
 use crate::selfmetrics::SelfMetrics;
-use crate::teams::{RowIdentity, TeamAggregator, TeamDirectory};
+use crate::teams::{LineOutcome, RowIdentity, TeamAggregator, TeamDirectory};
 use crate::users::UserAggregator;
 
 /// Most seat-list pages followed for one scope (100 seats a page).
@@ -365,6 +365,15 @@ impl Collector {
                         return;
                     }
                 };
+                if user_agg.is_none() {
+                    // Teams only: the single-pass fast path.
+                    if let Some(agg) = team_agg.as_mut() {
+                        if agg.add_line(bytes, day) == LineOutcome::Invalid {
+                            bad += 1;
+                        }
+                    }
+                    return;
+                }
                 let Ok(identity) = RowIdentity::parse(bytes) else {
                     bad += 1;
                     return;

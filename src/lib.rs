@@ -13,6 +13,7 @@ pub mod exposition;
 pub mod github;
 pub mod mapping;
 pub mod model;
+mod rowwalk;
 pub mod repos;
 pub mod scope;
 pub mod seats;

@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 
 use crate::mapping::{map_object, push_label};
 use crate::model::{Labels, SampleSet, SeriesKey};
+use crate::rowwalk::{RowMapper, Walked};
 
 /// Prefix of every team metric.
 pub const TEAM_PREFIX: &str = "copilot_team_";
@@ -224,14 +225,38 @@ impl TeamDirectory {
     }
 }
 
+/// What [`TeamAggregator::add_line`] did with a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineOutcome {
+    /// The row was added to its user's teams.
+    Added,
+    /// Not for the team join: another day, no user id, or a user on no
+    /// reported team.
+    Skipped,
+    /// Malformed (not a JSON object, or an identity of the wrong type).
+    Invalid,
+}
+
 /// Sums per-user rows into per-team series for one day.
+///
+/// Sums are kept per team in a dense vector indexed by an interned series
+/// id (name + label set, see [`crate::mapping::map_object`]); a `NaN` slot
+/// is a series the team has not seen. Memory is teams × distinct series ×
+/// 8 bytes plus the interned keys, whatever the size of the report.
 #[derive(Debug)]
 pub struct TeamAggregator {
     directory: TeamDirectory,
     base_labels: Labels,
     active: Vec<HashSet<u64>>,
-    sums: Vec<HashMap<SeriesKey, f64>>,
+    sums: Vec<Vec<f64>>,
     help: BTreeMap<String, String>,
+    /// By name id: whether `help` has the name.
+    help_known: Vec<bool>,
+    mapper: RowMapper,
+    /// By series id: the last row that had the series (duplicate check).
+    series_stamp: Vec<u64>,
+    rows: u64,
+    exact_rows: u64,
 }
 
 impl TeamAggregator {
@@ -241,12 +266,18 @@ impl TeamAggregator {
         let mut base_labels = scope_labels.clone();
         push_label(&mut base_labels, TEAM_LABEL, TEAM_PLACEHOLDER);
         let n = directory.team_count();
+        let mapper = RowMapper::new(TEAM_PREFIX, &base_labels);
         TeamAggregator {
             directory,
             base_labels,
             active: vec![HashSet::new(); n],
-            sums: vec![HashMap::new(); n],
+            sums: vec![Vec::new(); n],
             help: BTreeMap::new(),
+            help_known: Vec::new(),
+            mapper,
+            series_stamp: Vec::new(),
+            rows: 0,
+            exact_rows: 0,
         }
     }
 
@@ -258,6 +289,84 @@ impl TeamAggregator {
     /// True when `user` is on a reported team (worth a full parse).
     pub fn wants(&self, user: u64) -> bool {
         !self.directory.teams_of(user).is_empty()
+    }
+
+    /// Takes one raw `users-1-day` line of report day `day`: the fast path.
+    ///
+    /// Equivalent to [`RowIdentity::parse`], the day and team checks, a
+    /// parse into a JSON map and [`TeamAggregator::add_row`], but it walks
+    /// the bytes once with borrowed strings and interned series, and rows
+    /// of users on no team are only checked. Rows it cannot take exactly
+    /// that way (duplicate keys, escaped labels, odd identities, a metric
+    /// name seen for the first time) go through that slow path.
+    pub fn add_line(&mut self, line: &[u8], day: NaiveDate) -> LineOutcome {
+        let directory = &self.directory;
+        let wants = |user: u64| !directory.teams_of(user).is_empty();
+        let walked = self.mapper.walk(line, &wants);
+        let (user, row_day, skipped) = match walked {
+            Walked::Row { user, day, skipped } => (user, day, skipped),
+            Walked::Fallback => return self.add_line_slow(line, day),
+        };
+        if row_day.is_some_and(|d| d != day) || skipped {
+            return LineOutcome::Skipped;
+        }
+        let Some(user) = user else {
+            return LineOutcome::Skipped;
+        };
+        // Duplicate series in a row, or a name without help yet: exact path.
+        self.rows += 1;
+        let stamp = self.rows;
+        if self.series_stamp.len() < self.mapper.series_count() {
+            self.series_stamp.resize(self.mapper.series_count(), 0);
+        }
+        for &(series, _) in &self.mapper.leaves {
+            let slot = &mut self.series_stamp[series as usize];
+            let name = self.mapper.series_name(series) as usize;
+            if *slot == stamp || !self.help_known.get(name).copied().unwrap_or(false) {
+                return self.add_line_slow(line, day);
+            }
+            *slot = stamp;
+        }
+        let count = self.mapper.series_count();
+        for &team in self.directory.teams_of(user) {
+            let t = team as usize;
+            self.active[t].insert(user);
+            let sums = &mut self.sums[t];
+            if sums.len() < count {
+                sums.resize(count, f64::NAN);
+            }
+            for &(series, value) in &self.mapper.leaves {
+                let slot = &mut sums[series as usize];
+                *slot = if slot.is_nan() { 0.0 + value } else { *slot + value };
+            }
+        }
+        LineOutcome::Added
+    }
+
+    /// Lines [`TeamAggregator::add_line`] handed to the exact (slow) path.
+    pub fn exact_path_lines(&self) -> u64 {
+        self.exact_rows
+    }
+
+    /// The exact path of [`TeamAggregator::add_line`].
+    fn add_line_slow(&mut self, line: &[u8], day: NaiveDate) -> LineOutcome {
+        self.exact_rows += 1;
+        let Ok(identity) = RowIdentity::parse(line) else {
+            return LineOutcome::Invalid;
+        };
+        if identity.day.is_some_and(|d| d != day) {
+            return LineOutcome::Skipped;
+        }
+        let Some(user) = identity.user_id.filter(|u| self.wants(*u)) else {
+            return LineOutcome::Skipped;
+        };
+        match serde_json::from_slice::<Map<String, Value>>(line) {
+            Ok(row) => {
+                self.add_row(user, &row);
+                LineOutcome::Added
+            }
+            Err(_) => LineOutcome::Invalid,
+        }
     }
 
     /// Adds one `users-1-day` row of `user` (the caller checked the day).
@@ -275,15 +384,29 @@ impl TeamAggregator {
                     name.to_string(),
                     format!("Sum over the team's members (users-1-day joined with user-teams-1-day) of: {source}"),
                 );
+                let id = self.mapper.name_id(name) as usize;
+                if self.help_known.len() <= id {
+                    self.help_known.resize(id + 1, false);
+                }
+                self.help_known[id] = true;
             }
         }
-        for &team in teams {
+        let series: Vec<(u32, f64)> = values
+            .iter()
+            .filter(|(key, _)| is_additive(&key.name))
+            .map(|(key, value)| (self.mapper.series_for_key(key), value))
+            .collect();
+        let count = self.mapper.series_count();
+        for &team in self.directory.teams_of(user) {
             let t = team as usize;
             self.active[t].insert(user);
-            for (key, value) in values.iter() {
-                if is_additive(&key.name) {
-                    *self.sums[t].entry(key.clone()).or_insert(0.0) += value;
-                }
+            let sums = &mut self.sums[t];
+            if sums.len() < count {
+                sums.resize(count, f64::NAN);
+            }
+            for &(id, value) in &series {
+                let slot = &mut sums[id as usize];
+                *slot = if slot.is_nan() { 0.0 + value } else { *slot + value };
             }
         }
     }
@@ -310,6 +433,9 @@ impl TeamAggregator {
             }
             labels
         };
+        let keys: Vec<SeriesKey> = (0..self.mapper.series_count() as u32)
+            .map(|id| self.mapper.series_key(id))
+            .collect();
         for (t, members) in self.active.iter().enumerate() {
             let team = self.directory.team_label(t as u32);
             out.insert(
@@ -317,7 +443,11 @@ impl TeamAggregator {
                 members.len() as f64,
                 "Members of the team with a users-1-day row that day (teams under five Copilot seats are not reported by GitHub).",
             );
-            for (key, value) in &self.sums[t] {
+            for (id, value) in self.sums[t].iter().enumerate() {
+                if value.is_nan() {
+                    continue;
+                }
+                let key = &keys[id];
                 let help = self
                     .help
                     .get(&key.name)
@@ -491,6 +621,104 @@ mod tests {
         assert!(s
             .iter()
             .all(|(k, _)| k.label("team").is_some_and(|t| !t.is_empty())));
+    }
+
+    /// The old, exact path: identity parse, day and team checks, map parse,
+    /// `add_row`.
+    fn slow(agg: &mut TeamAggregator, line: &[u8], day: NaiveDate) -> LineOutcome {
+        let Ok(identity) = RowIdentity::parse(line) else {
+            return LineOutcome::Invalid;
+        };
+        if identity.day.is_some_and(|d| d != day) {
+            return LineOutcome::Skipped;
+        }
+        let Some(user) = identity.user_id.filter(|u| agg.wants(*u)) else {
+            return LineOutcome::Skipped;
+        };
+        match serde_json::from_slice::<Map<String, Value>>(line) {
+            Ok(row) => {
+                agg.add_row(user, &row);
+                LineOutcome::Added
+            }
+            Err(_) => LineOutcome::Invalid,
+        }
+    }
+
+    #[test]
+    fn fast_path_equals_the_exact_path() {
+        let docs: Vec<Value> = serde_json::from_str(include_str!(
+            "../tests/fixtures/github/usage-metrics-ndjson-users-1-day.docs-example.json"
+        ))
+        .unwrap();
+        let mut lines: Vec<String> = docs
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r["user_id"] = json!(1001);
+                r["day"] = json!("2026-05-07");
+                r.to_string()
+            })
+            .collect();
+        for extra in [
+            // Plain rows, several teams, ids as strings.
+            r#"{"user_id": 1001, "day": "2026-05-07", "loc_added_sum": 8, "totals_by_ide": [{"ide": "vscode", "loc_added_sum": 8, "last_known_ide_version": {"ide_version": "1", "n": 3}}]}"#,
+            r#"{"day": "2026-05-07", "user_id": "1002", "loc_added_sum": 2, "totals_by_ide": [{"loc_added_sum": 1, "ide": "jetbrains"}, {"ide": "vscode", "loc_added_sum": 1}]}"#,
+            r#"{"user_id": 1002, "loc_added_count": 3, "loc_added_sum": 4}"#,
+            // Duplicate series in one row (first wins), duplicate keys.
+            r#"{"user_id": 1001, "totals_by_ide": [{"ide": "vscode", "loc_added_sum": 1}, {"ide": "vscode", "loc_added_sum": 2}]}"#,
+            r#"{"user_id": 1001, "loc_added_sum": 1, "loc_added_sum": 5}"#,
+            r#"{"user_id": 1001, "totals_by_ide": [{"ide": "a", "ide": "b", "x": 1}]}"#,
+            // Escapes, clashes with the scope and team labels, empty labels.
+            r#"{"user_id": 1001, "totals_by_ide": [{"ide": "v\u0073code", "loc_added_sum": 1}], "we\"ird": 2}"#,
+            r#"{"user_id": 1001, "totals_by_org": [{"org": "other", "team": "t", "ide": "", "n": 1}], "by_": [{"x": "y", "z": 1}]}"#,
+            // Units, averages, nested objects in elements, arrays in elements.
+            r#"{"user_id": 1002, "pull_requests": {"median_minutes_to_merge": 2.5, "total_created": 2, "copilot_suggestions_by_comment_type": [{"comment_type": "nit", "total_copilot_suggestions": 4, "x": [1, {"y": 2}]}]}, "totals_by_cli": {"token_usage": {"avg_tokens_per_request": 3.5, "output_tokens_sum": 9, "hours_sum": 1}}}"#,
+            r#"{"user_id": 1002, "totals_by_feature": [{"feature": "f", "deep": {"a_sum": 1, "s": "not a label"}}, 7, "x", null, [1]]}"#,
+            // Identities: other day, no user, odd types, unknown user.
+            r#"{"user_id": 1001, "day": "2026-05-06", "loc_added_sum": 100}"#,
+            r#"{"loc_added_sum": 100}"#,
+            r#"{"user_id": 1003, "loc_added_sum": 100}"#,
+            r#"{"user_id": 1003, "loc_added_sum": 100, "user_id": 1001}"#,
+            r#"{"loc_added_sum": 100, "user_id": 1001, "day": 5}"#,
+            r#"{"user_id": -1, "loc_added_sum": 100}"#,
+            r#"{"user_id": 1.5}"#,
+            r#"{"user_id": "10\u00301", "loc_added_sum": 1}"#,
+            r#"{"user_id": 1001, "day": "not a day", "loc_added_sum": 1}"#,
+            r#"{"user_id": null, "loc_added_sum": 1}"#,
+            // Malformed.
+            r#"[1, 2]"#,
+            r#"{"user_id": 1001, "loc_added_sum": 1} trailing"#,
+            r#"{"user_id": 1001, "loc_added_sum": 1"#,
+            r#"{"user_id": 1001, "big": 1e999}"#,
+            r#"{"user_id": 1001, "neg": -3, "u": 18446744073709551615, "f": 1e300}"#,
+        ] {
+            lines.push(extra.to_string());
+        }
+        // Every line, then twice more in rotated orders (new names first).
+        let mut all = lines.clone();
+        for shift in [3, 7] {
+            let mut l = lines.clone();
+            l.rotate_left(shift % lines.len());
+            all.extend(l);
+        }
+        let mut fast = TeamAggregator::new(directory(), &org());
+        let mut exact = TeamAggregator::new(directory(), &org());
+        for line in &all {
+            let a = fast.add_line(line.as_bytes(), day());
+            let b = slow(&mut exact, line.as_bytes(), day());
+            assert_eq!(a, b, "{line}");
+        }
+        // Well-formed rows with known names take the fast path.
+        let before = fast.exact_path_lines();
+        for line in lines.iter().take(docs.len() + 2) {
+            let a = fast.add_line(line.as_bytes(), day());
+            let b = slow(&mut exact, line.as_bytes(), day());
+            assert_eq!(a, b, "{line}");
+        }
+        assert_eq!(fast.exact_path_lines(), before);
+        let (a, b) = (fast.finish(), exact.finish());
+        assert!(a.len() > 20);
+        assert_eq!(a, b);
     }
 
     #[test]
