@@ -374,7 +374,6 @@ impl RowMapper {
             }
         }
     }
-
 }
 
 struct Walker<'m, 'w> {
@@ -733,7 +732,8 @@ impl<'de> Visitor<'de> for ElementSeed<'_, '_, '_> {
         let top = w.m.ctxs[ctx as usize].kind == CtxKind::Element { top: true };
         let stamp = w.m.next_stamp();
         let start = w.m.pending.len();
-        let mut strings: [(&'de str, &'de str); MAX_ELEMENT_LABELS] = [("", ""); MAX_ELEMENT_LABELS];
+        let mut strings: [(&'de str, &'de str); MAX_ELEMENT_LABELS] =
+            [("", ""); MAX_ELEMENT_LABELS];
         let mut n = 0usize;
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let field = w.m.field(ctx, key.as_str());

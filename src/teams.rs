@@ -337,7 +337,11 @@ impl TeamAggregator {
             }
             for &(series, value) in &self.mapper.leaves {
                 let slot = &mut sums[series as usize];
-                *slot = if slot.is_nan() { 0.0 + value } else { *slot + value };
+                *slot = if slot.is_nan() {
+                    0.0 + value
+                } else {
+                    *slot + value
+                };
             }
         }
         LineOutcome::Added
@@ -406,7 +410,11 @@ impl TeamAggregator {
             }
             for &(id, value) in &series {
                 let slot = &mut sums[id as usize];
-                *slot = if slot.is_nan() { 0.0 + value } else { *slot + value };
+                *slot = if slot.is_nan() {
+                    0.0 + value
+                } else {
+                    *slot + value
+                };
             }
         }
     }

@@ -1,0 +1,178 @@
+//! Hot functions of report processing, on synthetic rows
+//! (`copilot_metrics_exporter::synth`, the generator behind
+//! `examples/gen_reports.rs`). Run with `cargo bench --bench parse`.
+//!
+//! - `split`: the streaming NDJSON line splitter over 64 KiB chunks;
+//! - `teams/add_line`: the team join's fast path (one walk per row, borrowed
+//!   strings, interned series, dense per-team sums);
+//! - `teams/exact_path`: the same rows through identity parse +
+//!   `serde_json::Map` + `map_object` + `add_row` (the pre-issue-8 path);
+//! - `mapping/map_object_row`: the naming rule on one parsed row;
+//! - `exposition/text_100k`: text exposition of 100 000 series.
+
+use std::hint::black_box;
+
+use chrono::NaiveDate;
+use copilot_metrics_exporter::exposition::{encode_text, FamilyBuilder};
+use copilot_metrics_exporter::github::ndjson::{Line, LineSplitter};
+use copilot_metrics_exporter::mapping::map_object;
+use copilot_metrics_exporter::model::{Labels, SampleSet, SeriesKey};
+use copilot_metrics_exporter::synth::{user_row, Rng};
+use copilot_metrics_exporter::teams::{LineOutcome, RowIdentity, TeamAggregator, TeamDirectory};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use serde_json::{Map, Value};
+
+const USERS: u64 = 10_000;
+const TEAMS: u64 = 40;
+const DAY: &str = "2026-05-07";
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 5, 7).unwrap_or_default()
+}
+
+/// `USERS` rows (one per line) and a directory: 80 % of users on one team,
+/// 15 % on two, 5 % on none.
+fn data() -> (Vec<u8>, TeamDirectory) {
+    let mut rng = Rng(42);
+    let mut text = Vec::new();
+    let mut dir = TeamDirectory::new(day());
+    for u in 1..=USERS {
+        let id = 1_000_000 + u;
+        user_row(&mut text, &mut rng, id, DAY);
+        let roll = rng.below(100);
+        let count = if roll < 5 {
+            0
+        } else if roll < 20 {
+            2
+        } else {
+            1
+        };
+        for k in 0..count {
+            let t = (id * 7 + k * 13) % TEAMS;
+            dir.add(id, 50_000 + t, &format!("team-{t:05}"));
+        }
+    }
+    (text, dir)
+}
+
+fn scope() -> Labels {
+    vec![("enterprise".to_string(), "bench-ent".to_string())]
+}
+
+fn bench(c: &mut Criterion) {
+    let (text, dir) = data();
+    let lines: Vec<&[u8]> = text
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+
+    let mut split = c.benchmark_group("split");
+    split.throughput(Throughput::Bytes(text.len() as u64));
+    split.bench_function("lines_64k_chunks", |b| {
+        b.iter(|| {
+            let mut s = LineSplitter::new(16 << 20);
+            let mut n = 0usize;
+            let mut count = |l: Line<'_>| {
+                if let Line::Complete(_, bytes) = l {
+                    n += bytes.len();
+                }
+            };
+            for chunk in text.chunks(64 * 1024) {
+                s.feed(chunk, &mut count);
+            }
+            s.finish(&mut count);
+            black_box(n)
+        })
+    });
+    split.finish();
+
+    let mut teams = c.benchmark_group("teams");
+    teams.sample_size(10);
+    teams.throughput(Throughput::Bytes(text.len() as u64));
+    teams.bench_function("add_line", |b| {
+        b.iter_batched_ref(
+            || TeamAggregator::new(dir.clone(), &scope()),
+            |agg| {
+                for line in &lines {
+                    black_box(agg.add_line(line, day()));
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    teams.bench_function("exact_path", |b| {
+        b.iter_batched_ref(
+            || TeamAggregator::new(dir.clone(), &scope()),
+            |agg| {
+                for line in &lines {
+                    let Ok(id) = RowIdentity::parse(line) else {
+                        continue;
+                    };
+                    let Some(user) = id.user_id.filter(|u| agg.wants(*u)) else {
+                        continue;
+                    };
+                    if let Ok(row) = serde_json::from_slice::<Map<String, Value>>(line) {
+                        agg.add_row(user, &row);
+                    }
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    teams.finish();
+    // Sanity: both paths agree on these rows.
+    let mut a = TeamAggregator::new(dir.clone(), &scope());
+    for line in &lines {
+        assert_ne!(a.add_line(line, day()), LineOutcome::Invalid);
+    }
+    eprintln!(
+        "teams/add_line: {} of {} rows took the exact path",
+        a.exact_path_lines(),
+        lines.len()
+    );
+
+    let row: Map<String, Value> = serde_json::from_slice(lines[0]).unwrap_or_default();
+    let mut mapping = c.benchmark_group("mapping");
+    mapping.throughput(Throughput::Bytes(lines[0].len() as u64));
+    mapping.bench_function("map_object_row", |b| {
+        b.iter(|| {
+            let mut out = SampleSet::new();
+            map_object("copilot_user_", &scope(), black_box(&row), &mut out);
+            out
+        })
+    });
+    mapping.finish();
+
+    // 100 000 series: 25 names × 4 000 label sets (team, language, feature).
+    let mut set = SampleSet::new();
+    for i in 0..100_000u64 {
+        let labels = vec![
+            ("enterprise".to_string(), "bench-ent".to_string()),
+            ("team".to_string(), format!("team-{:05}", (i / 25) % 400)),
+            (
+                "language".to_string(),
+                format!("lang-{}", (i / 10_000) % 10),
+            ),
+        ];
+        set.insert(
+            SeriesKey::new(format!("copilot_team_metric_{}", i % 25), labels),
+            i as f64,
+            "Sum over the team's members of a report field.",
+        );
+    }
+    assert_eq!(set.len(), 100_000);
+    let mut expo = c.benchmark_group("exposition");
+    expo.sample_size(10);
+    expo.throughput(Throughput::Elements(set.len() as u64));
+    expo.bench_function("text_100k", |b| {
+        b.iter(|| {
+            let mut builder = FamilyBuilder::new();
+            builder.samples(&set);
+            encode_text(&builder.build())
+        })
+    });
+    expo.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
