@@ -61,11 +61,7 @@ async fn api(State(fake): State<Arc<Fake>>, uri: Uri) -> Response {
     } else {
         body["report_day"] = json!(day);
     }
-    (
-        [("content-type", "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    ([("content-type", "application/json")], body.to_string()).into_response()
 }
 
 async fn download(State(fake): State<Arc<Fake>>, uri: Uri) -> Response {
@@ -107,7 +103,10 @@ async fn main() {
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_else(|| {
-            eprintln!("fake_github_files: no readable manifest.json in {}", dir.display());
+            eprintln!(
+                "fake_github_files: no readable manifest.json in {}",
+                dir.display()
+            );
             std::process::exit(2)
         });
     let api_addr = SocketAddr::from(([127, 0, 0, 1], port(&args[1])));

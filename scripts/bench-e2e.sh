@@ -21,7 +21,7 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 DATA=${BENCH_DATA:-$ROOT/target/bench-data}/users-${SIZE_MB}mb-${TEAMS}teams
 OUT=$ROOT/target/bench-e2e
 SEED_VENV=${SEED_VENV:-$TARGET/seed-venv}
-mkdir -p "$OUT"
+rm -rf "$OUT"; mkdir -p "$OUT"
 
 die() { echo "bench-e2e: $*" >&2; exit 1; }
 if [ ! -x /usr/bin/time ]; then

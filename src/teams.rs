@@ -12,7 +12,9 @@
 //! are skipped after a cheap identity parse ([`RowIdentity::parse`]).
 //! Nothing here does I/O.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::FxHashMap;
 
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -110,6 +112,43 @@ impl RowIdentity {
     }
 }
 
+/// The teams of one user: two inline, more on the heap (24 bytes a user
+/// for the common case), plus whether the user already had a row.
+#[derive(Debug, Clone, Default)]
+struct Membership {
+    first: [u32; 2],
+    len: u8,
+    seen: bool,
+    all: Option<Box<Vec<u32>>>,
+}
+
+impl Membership {
+    fn teams(&self) -> &[u32] {
+        match &self.all {
+            Some(all) => all,
+            None => &self.first[..self.len as usize],
+        }
+    }
+
+    fn add(&mut self, team: u32) {
+        if self.teams().contains(&team) {
+            return;
+        }
+        match &mut self.all {
+            Some(all) => all.push(team),
+            None if (self.len as usize) < self.first.len() => {
+                self.first[self.len as usize] = team;
+                self.len += 1;
+            }
+            None => {
+                let mut all = self.first.to_vec();
+                all.push(team);
+                self.all = Some(Box::new(all));
+            }
+        }
+    }
+}
+
 /// Which teams each user belongs to on one day, from `user-teams-1-day`.
 #[derive(Debug, Clone)]
 pub struct TeamDirectory {
@@ -117,7 +156,7 @@ pub struct TeamDirectory {
     /// Team label values (slugs, made unique), by team index.
     teams: Vec<String>,
     by_team_id: HashMap<u64, u32>,
-    members: HashMap<u64, Vec<u32>>,
+    members: FxHashMap<u64, Membership>,
 }
 
 impl TeamDirectory {
@@ -127,7 +166,7 @@ impl TeamDirectory {
             day,
             teams: Vec::new(),
             by_team_id: HashMap::new(),
-            members: HashMap::new(),
+            members: FxHashMap::default(),
         }
     }
 
@@ -195,15 +234,27 @@ impl TeamDirectory {
                 i
             }
         };
-        let teams = self.members.entry(user).or_default();
-        if !teams.contains(&index) {
-            teams.push(index);
-        }
+        self.members.entry(user).or_default().add(index);
     }
 
     /// The team indices of a user (empty when on no reported team).
     pub fn teams_of(&self, user: u64) -> &[u32] {
-        self.members.get(&user).map(Vec::as_slice).unwrap_or(&[])
+        self.members
+            .get(&user)
+            .map(Membership::teams)
+            .unwrap_or(&[])
+    }
+
+    /// Marks that `user` had a row; true the first time (the user then
+    /// counts as active on each of their teams).
+    fn mark_seen(&mut self, user: u64) -> bool {
+        match self.members.get_mut(&user) {
+            Some(m) if !m.seen => {
+                m.seen = true;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Number of teams.
@@ -247,7 +298,8 @@ pub enum LineOutcome {
 pub struct TeamAggregator {
     directory: TeamDirectory,
     base_labels: Labels,
-    active: Vec<HashSet<u64>>,
+    /// By team: members with a row.
+    active: Vec<u64>,
     sums: Vec<Vec<f64>>,
     help: BTreeMap<String, String>,
     /// By name id: whether `help` has the name.
@@ -270,7 +322,7 @@ impl TeamAggregator {
         TeamAggregator {
             directory,
             base_labels,
-            active: vec![HashSet::new(); n],
+            active: vec![0; n],
             sums: vec![Vec::new(); n],
             help: BTreeMap::new(),
             help_known: Vec::new(),
@@ -328,9 +380,12 @@ impl TeamAggregator {
             *slot = stamp;
         }
         let count = self.mapper.series_count();
+        let first_row = self.directory.mark_seen(user);
         for &team in self.directory.teams_of(user) {
             let t = team as usize;
-            self.active[t].insert(user);
+            if first_row {
+                self.active[t] += 1;
+            }
             let sums = &mut self.sums[t];
             if sums.len() < count {
                 sums.resize(count, f64::NAN);
@@ -401,9 +456,12 @@ impl TeamAggregator {
             .map(|(key, value)| (self.mapper.series_for_key(key), value))
             .collect();
         let count = self.mapper.series_count();
+        let first_row = self.directory.mark_seen(user);
         for &team in self.directory.teams_of(user) {
             let t = team as usize;
-            self.active[t].insert(user);
+            if first_row {
+                self.active[t] += 1;
+            }
             let sums = &mut self.sums[t];
             if sums.len() < count {
                 sums.resize(count, f64::NAN);
@@ -448,7 +506,7 @@ impl TeamAggregator {
             let team = self.directory.team_label(t as u32);
             out.insert(
                 SeriesKey::new(TEAM_ACTIVE_USERS, relabel(&self.base_labels, team)),
-                members.len() as f64,
+                *members as f64,
                 "Members of the team with a users-1-day row that day (teams under five Copilot seats are not reported by GitHub).",
             );
             for (id, value) in self.sums[t].iter().enumerate() {
