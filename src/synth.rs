@@ -59,7 +59,7 @@ pub struct Rng(pub u64);
 
 impl Rng {
     #[allow(missing_docs)]
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -71,7 +71,7 @@ impl Rng {
         if n == 0 {
             0
         } else {
-            self.next() % n
+            self.next_u64() % n
         }
     }
     #[allow(missing_docs)]
@@ -236,10 +236,10 @@ pub fn user_row(w: &mut Vec<u8>, rng: &mut Rng, user: u64, day: &str) {
             rng.range(300, 340)
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         w,
-        ",\"etl_id\":\"{:016x}\",\"day_partition\":\"{day}\",\"entity_id_partition\":{}}}\n",
-        rng.next(),
+        ",\"etl_id\":\"{:016x}\",\"day_partition\":\"{day}\",\"entity_id_partition\":{}}}",
+        rng.next_u64(),
         user % 16
     );
 }

@@ -119,7 +119,7 @@ struct Membership {
     first: [u32; 2],
     len: u8,
     seen: bool,
-    all: Option<Box<Vec<u32>>>,
+    all: Option<Box<[u32]>>,
 }
 
 impl Membership {
@@ -135,7 +135,11 @@ impl Membership {
             return;
         }
         match &mut self.all {
-            Some(all) => all.push(team),
+            Some(all) => {
+                let mut more = all.to_vec();
+                more.push(team);
+                *all = more.into_boxed_slice();
+            }
             None if (self.len as usize) < self.first.len() => {
                 self.first[self.len as usize] = team;
                 self.len += 1;
@@ -143,7 +147,7 @@ impl Membership {
             None => {
                 let mut all = self.first.to_vec();
                 all.push(team);
-                self.all = Some(Box::new(all));
+                self.all = Some(all.into_boxed_slice());
             }
         }
     }
@@ -620,6 +624,19 @@ mod tests {
         assert_eq!(dir.teams_of(1001).len(), 2);
         assert_eq!(dir.teams_of(1002).len(), 1);
         assert!(dir.teams_of(1003).is_empty());
+    }
+
+    #[test]
+    fn memberships_hold_any_number_of_teams_once() {
+        let mut dir = TeamDirectory::new(day());
+        for team in [1, 2, 1, 3, 4, 2, 5] {
+            dir.add(7, team, &format!("t{team}"));
+        }
+        assert_eq!(dir.teams_of(7), [0, 1, 2, 3, 4]);
+        assert!(dir.mark_seen(7));
+        assert!(!dir.mark_seen(7));
+        assert!(!dir.mark_seen(8));
+        assert!(dir.teams_of(8).is_empty());
     }
 
     #[test]
