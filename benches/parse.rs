@@ -8,15 +8,23 @@
 //! - `teams/exact_path`: the same rows through identity parse +
 //!   `serde_json::Map` + `map_object` + `add_row` (the pre-issue-8 path);
 //! - `mapping/map_object_row`: the naming rule on one parsed row;
-//! - `exposition/text_100k`: text exposition of 100 000 series.
+//! - `exposition/render_text_100k`: text exposition of 100 000 series as
+//!   `/metrics` and `--once` do it (straight from the sample sets);
+//!   `exposition/proto_encode_text_100k`: the same through protobuf
+//!   families and the `prometheus` text encoder (the pre-issue-8 path).
 
 use std::hint::black_box;
 
 use chrono::NaiveDate;
-use copilot_metrics_exporter::exposition::{encode_text, FamilyBuilder};
+use std::sync::Arc;
+
+use copilot_metrics_exporter::exposition::{encode_text, gather_all, render_text};
 use copilot_metrics_exporter::github::ndjson::{Line, LineSplitter};
 use copilot_metrics_exporter::mapping::map_object;
+use copilot_metrics_exporter::model::ScopeData;
 use copilot_metrics_exporter::model::{Labels, SampleSet, SeriesKey};
+use copilot_metrics_exporter::scope::Scope;
+use copilot_metrics_exporter::snapshot::ScopeState;
 use copilot_metrics_exporter::synth::{user_row, Rng};
 use copilot_metrics_exporter::teams::{LineOutcome, RowIdentity, TeamAggregator, TeamDirectory};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -164,12 +172,21 @@ fn bench(c: &mut Criterion) {
     let mut expo = c.benchmark_group("exposition");
     expo.sample_size(10);
     expo.throughput(Throughput::Elements(set.len() as u64));
-    expo.bench_function("text_100k", |b| {
-        b.iter(|| {
-            let mut builder = FamilyBuilder::new();
-            builder.samples(&set);
-            encode_text(&builder.build())
-        })
+    let mut data = ScopeData::new(Scope::enterprise("bench-ent"));
+    data.days.insert(day(), set);
+    let states = vec![(
+        Scope::enterprise("bench-ent"),
+        ScopeState {
+            data: Some(Arc::new(data)),
+            ..ScopeState::default()
+        },
+    )];
+    let registry = prometheus::Registry::new();
+    expo.bench_function("render_text_100k", |b| {
+        b.iter(|| render_text(black_box(&states), &registry))
+    });
+    expo.bench_function("proto_encode_text_100k", |b| {
+        b.iter(|| encode_text(&gather_all(black_box(&states), &registry)))
     });
     expo.finish();
 }

@@ -13,7 +13,7 @@ use chrono::Utc;
 use crate::collect::{CollectRequest, Collector, Source};
 use crate::config::Config;
 use crate::demo::DemoSource;
-use crate::exposition::{encode_text, gather_all};
+use crate::exposition::render_text;
 use crate::github::{AppAuth, Auth, GithubClient};
 use crate::model::ScopeData;
 use crate::scope::Scope;
@@ -135,7 +135,8 @@ impl App {
 
     /// The exposition of everything collected so far plus self-metrics.
     pub fn render(&self) -> String {
-        encode_text(&gather_all(&self.store.view(), &self.metrics.registry))
+        String::from_utf8(render_text(&self.store.view(), &self.metrics.registry))
+            .unwrap_or_default()
     }
 
     /// `--once`: collect, print the exposition to stdout, exit code.

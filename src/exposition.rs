@@ -2,6 +2,7 @@
 //! `/metrics` and `--once`, and the families the Pushgateway sink encodes.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use prometheus::proto::{Gauge, LabelPair, Metric, MetricFamily, MetricType};
@@ -153,6 +154,131 @@ pub fn gather_all(
     families
 }
 
+/// Exactly `encode_text(&gather_all(states, registry))`, written straight
+/// from the store's sample sets: the data families (possibly hundreds of
+/// thousands of series) are never copied into protobuf messages, which
+/// cost about half a kilobyte a series; only the per-scope health gauges
+/// and the registry's self-metrics go through the Prometheus encoder.
+pub fn render_text(states: &[(Scope, ScopeState)], registry: &prometheus::Registry) -> Vec<u8> {
+    const DEFAULT_HELP: &str = "GitHub Copilot usage metric.";
+    // Health gauges first, owned, so that the family map can borrow them.
+    let mut health = FamilyBuilder::new();
+    add_scope_health(&mut health, states);
+    let health: Vec<(String, String, Labels, f64)> = health
+        .build()
+        .into_iter()
+        .flat_map(|family| {
+            let name = family.name().to_string();
+            let help = family.help().to_string();
+            family
+                .metric
+                .into_iter()
+                .map(|m| {
+                    let labels = m
+                        .get_label()
+                        .iter()
+                        .map(|l| (l.name().to_string(), l.value().to_string()))
+                        .collect();
+                    (name.clone(), help.clone(), labels, m.get_gauge().value())
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    // Name → (help, samples), in the order `FamilyBuilder` would add them.
+    type Families<'a> = BTreeMap<&'a str, (&'a str, Vec<(&'a Labels, f64)>)>;
+    let mut data: Families<'_> = BTreeMap::new();
+    fn add_set<'a>(data: &mut Families<'a>, set: &'a SampleSet) {
+        for (key, value) in set.iter() {
+            let entry = data
+                .entry(key.name.as_str())
+                .or_insert_with(|| (set.help(&key.name).unwrap_or(DEFAULT_HELP), Vec::new()));
+            entry.1.push((&key.labels, value));
+        }
+    }
+    for (_, state) in states {
+        if let Some(d) = &state.data {
+            if let Some((_, set)) = d.newest_day() {
+                add_set(&mut data, set);
+            }
+            add_set(&mut data, &d.current);
+        }
+    }
+    for (name, help, labels, value) in &health {
+        data.entry(name.as_str())
+            .or_insert_with(|| (help.as_str(), Vec::new()))
+            .1
+            .push((labels, *value));
+    }
+    // Families sorted by name, stably: data before the registry's.
+    enum Family<'a> {
+        Data(&'a str, &'a str, &'a [(&'a Labels, f64)]),
+        Registry(&'a MetricFamily),
+    }
+    let registry_families = registry.gather();
+    let mut families: Vec<Family<'_>> = data
+        .iter()
+        .map(|(name, (help, samples))| Family::Data(name, help, samples))
+        .chain(registry_families.iter().map(Family::Registry))
+        .collect();
+    let name_of = |f: &Family<'_>| match f {
+        Family::Data(name, _, _) => name.to_string(),
+        Family::Registry(mf) => mf.name().to_string(),
+    };
+    families.sort_by_key(|f| name_of(f));
+    let mut out =
+        Vec::with_capacity(data.values().map(|(_, s)| s.len() * 96).sum::<usize>() + 64 * 1024);
+    for family in families {
+        match family {
+            Family::Registry(mf) => {
+                let _ = TextEncoder::new().encode(std::slice::from_ref(mf), &mut out);
+            }
+            Family::Data(name, help, samples) => {
+                if !help.is_empty() {
+                    out.extend_from_slice(b"# HELP ");
+                    out.extend_from_slice(name.as_bytes());
+                    out.push(b' ');
+                    escape_into(&mut out, help, false);
+                    out.push(b'\n');
+                }
+                out.extend_from_slice(b"# TYPE ");
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(b" gauge\n");
+                for (labels, value) in samples {
+                    out.extend_from_slice(name.as_bytes());
+                    let mut separator = b'{';
+                    for (n, v) in labels.iter().filter(|(_, v)| !v.is_empty()) {
+                        out.push(separator);
+                        out.extend_from_slice(n.as_bytes());
+                        out.extend_from_slice(b"=\"");
+                        escape_into(&mut out, v, true);
+                        out.push(b'"');
+                        separator = b',';
+                    }
+                    if separator == b',' {
+                        out.push(b'}');
+                    }
+                    out.push(b' ');
+                    let _ = write!(out, "{value}");
+                    out.push(b'\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The text format's escaping: `\\` and newline, and `"` in label values.
+fn escape_into(out: &mut Vec<u8>, text: &str, quote: bool) {
+    for b in text.bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'"' if quote => out.extend_from_slice(b"\\\""),
+            _ => out.push(b),
+        }
+    }
+}
+
 /// Encodes families in the text format 0.0.4.
 pub fn encode_text(families: &[MetricFamily]) -> String {
     let mut buf = Vec::new();
@@ -165,4 +291,88 @@ pub fn encode_text(families: &[MetricFamily]) -> String {
         }
     }
     String::from_utf8(buf).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod render_tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::model::SeriesKey;
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn direct_text_equals_the_prometheus_encoder() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 5, 7).unwrap();
+        let mut states = Vec::new();
+        for (i, scope) in [Scope::org("octo"), Scope::enterprise("ent")]
+            .into_iter()
+            .enumerate()
+        {
+            let mut data = ScopeData::new(scope.clone());
+            let mut set = SampleSet::new();
+            set.insert(
+                SeriesKey::new(
+                    "copilot_a",
+                    labels(&[("org", "octo"), ("ide", "v\"s\\c\nx")]),
+                ),
+                1.5 + i as f64,
+                "help with \\ and\nnewline and \"quote\"",
+            );
+            set.insert(SeriesKey::new("copilot_b", vec![]), -0.0, "");
+            set.insert(
+                SeriesKey::new("copilot_exporter_collect_success", labels(&[("x", "y")])),
+                1e300,
+                "clash with a health name",
+            );
+            set.insert(
+                SeriesKey::new("copilot_c", labels(&[("a", ""), ("b", "ü")])),
+                f64::NAN,
+                "h",
+            );
+            data.days.insert(day, set);
+            data.current.insert(
+                SeriesKey::new("copilot_a", labels(&[("org", "octo"), ("seat", "s")])),
+                3.0,
+                "other help",
+            );
+            states.push((
+                scope,
+                ScopeState {
+                    data: Some(Arc::new(data)),
+                    last_success: Some(UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)),
+                    last_duration: Some(Duration::from_millis(1234)),
+                    last_ok: Some(i == 0),
+                    last_error: None,
+                },
+            ));
+        }
+        states.push((Scope::org("empty"), ScopeState::default()));
+        let registry = prometheus::Registry::new();
+        let counter = prometheus::IntCounterVec::new(
+            prometheus::Opts::new("copilot_exporter_things_total", "Things."),
+            &["kind"],
+        )
+        .unwrap();
+        counter.with_label_values(&["a"]).inc();
+        registry.register(Box::new(counter)).unwrap();
+        let histogram = prometheus::Histogram::with_opts(prometheus::HistogramOpts::new(
+            "copilot_b",
+            "Same name as a data family.",
+        ))
+        .unwrap();
+        histogram.observe(0.3);
+        registry.register(Box::new(histogram)).unwrap();
+        let direct = String::from_utf8(render_text(&states, &registry)).unwrap();
+        let proto = encode_text(&gather_all(&states, &registry));
+        assert_eq!(direct, proto);
+        assert!(direct.contains("copilot_exporter_things_total"));
+    }
 }

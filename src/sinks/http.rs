@@ -20,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Sleep;
 
-use crate::exposition::{encode_text, gather_all, TEXT_CONTENT_TYPE};
+use crate::exposition::{render_text, TEXT_CONTENT_TYPE};
 use crate::selfmetrics::SelfMetrics;
 use crate::snapshot::Store;
 
@@ -174,7 +174,7 @@ impl AsyncWrite for BoundedStream {
 async fn metrics(State(state): State<HttpState>) -> Response {
     state.metrics.requests.inc();
     state.metrics.cache_hits.inc();
-    let body = encode_text(&gather_all(&state.store.view(), &state.metrics.registry));
+    let body = render_text(&state.store.view(), &state.metrics.registry);
     ([(header::CONTENT_TYPE, TEXT_CONTENT_TYPE)], body).into_response()
 }
 
