@@ -22,7 +22,7 @@ use crate::repos::map_repo_row;
 use crate::scope::{Scope, ScopeKind};
 use crate::seats::{billing_samples, SeatStats};
 use crate::selfmetrics::SelfMetrics;
-use crate::teams::{LineOutcome, RowIdentity, TeamAggregator, TeamDirectory};
+use crate::teams::{LineOutcome, TeamAggregator, TeamDirectory};
 use crate::users::UserAggregator;
 
 /// Most seat-list pages followed for one scope (100 seats a page).
@@ -365,40 +365,18 @@ impl Collector {
                         return;
                     }
                 };
-                if user_agg.is_none() {
-                    // Teams only: the single-pass fast path.
-                    if let Some(agg) = team_agg.as_mut() {
-                        if agg.add_line(bytes, day) == LineOutcome::Invalid {
-                            bad += 1;
-                        }
-                    }
-                    return;
-                }
-                let Ok(identity) = RowIdentity::parse(bytes) else {
-                    bad += 1;
-                    return;
-                };
-                if identity.day.is_some_and(|d| d != day) {
-                    return;
-                }
-                let team_user = identity
-                    .user_id
-                    .filter(|u| team_agg.as_ref().is_some_and(|t| t.wants(*u)));
-                if team_user.is_none() && user_agg.is_none() {
-                    return;
-                }
-                let row: serde_json::Map<String, Value> = match serde_json::from_slice(bytes) {
-                    Ok(row) => row,
-                    Err(_) => {
-                        bad += 1;
-                        return;
-                    }
-                };
-                if let (Some(user), Some(agg)) = (team_user, team_agg.as_mut()) {
-                    agg.add_row(user, &row);
-                }
+                // Both aggregators walk the raw line (their fast paths); a
+                // line the per-user path finds malformed is not for teams
+                // either.
+                let mut invalid = false;
                 if let Some(agg) = user_agg.as_mut() {
-                    agg.add_row(&row);
+                    invalid = agg.add_line(bytes, day) == LineOutcome::Invalid;
+                }
+                if let (false, Some(agg)) = (invalid, team_agg.as_mut()) {
+                    invalid = agg.add_line(bytes, day) == LineOutcome::Invalid;
+                }
+                if invalid {
+                    bad += 1;
                 }
             };
             let fetched = self

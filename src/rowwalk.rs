@@ -75,6 +75,8 @@ pub(crate) enum Walked {
         /// True when the user was not wanted and the rest of the row was
         /// only checked, not mapped.
         skipped: bool,
+        /// `user_id` was a string (its text, not its number, names the user).
+        user_text: bool,
     },
     /// Map this row the slow way.
     Fallback,
@@ -98,8 +100,15 @@ pub(crate) struct RowMapper {
     series_by_key: HashMap<SeriesKey, u32>,
     stamp: u64,
     pending: Vec<(u32, f64)>,
-    /// Additive leaves of the last walked row: (series id, value).
+    /// Leaves of the last walked row: (series id, value); additive ones
+    /// only unless `keep_all`.
     pub(crate) leaves: Vec<(u32, f64)>,
+    /// Keep non-additive leaves too (per-user series keep their first value).
+    keep_all: bool,
+    /// Rows without `user_id` are skipped (the team join) or mapped.
+    require_user: bool,
+    /// The last row's `user_login`, when it was a string.
+    pub(crate) login: Option<String>,
 }
 
 impl RowMapper {
@@ -122,6 +131,9 @@ impl RowMapper {
             stamp: 0,
             pending: Vec::new(),
             leaves: Vec::new(),
+            keep_all: false,
+            require_user: true,
+            login: None,
         };
         m.new_ctx(CtxKind::Object, prefix.to_string(), String::new());
         // Label set 0: the base labels.
@@ -129,6 +141,20 @@ impl RowMapper {
         m.labelsets.push(base.clone());
         m.labelset_ids.insert(base, 0);
         m
+    }
+
+    /// A mapper for per-user series: non-additive leaves are kept, rows
+    /// without `user_id` are mapped, and `user_login` is captured.
+    pub(crate) fn for_users(prefix: &str, base_labels: &Labels) -> Self {
+        let mut m = RowMapper::new(prefix, base_labels);
+        m.keep_all = true;
+        m.require_user = false;
+        m
+    }
+
+    /// Whether a series' name is additive.
+    pub(crate) fn series_additive(&self, id: u32) -> bool {
+        is_additive(&self.names[self.series[id as usize].0 as usize])
     }
 
     fn new_ctx(&mut self, kind: CtxKind, path: String, suffix: String) -> u32 {
@@ -222,6 +248,7 @@ impl RowMapper {
         let identity = match (ctx, name) {
             (0, "user_id") => 1,
             (0, "day") => 2,
+            (0, "user_login") => 3,
             _ => 0,
         };
         self.fields.push(Field {
@@ -348,10 +375,12 @@ impl RowMapper {
     pub(crate) fn walk(&mut self, line: &[u8], wants: &dyn Fn(u64) -> bool) -> Walked {
         self.leaves.clear();
         self.pending.clear();
+        self.login = None;
         let mut walker = Walker {
             m: self,
             wants,
             user: None,
+            user_text: false,
             day: None,
             skip: false,
         };
@@ -367,6 +396,7 @@ impl RowMapper {
                 user: walker.user,
                 day: walker.day,
                 skipped: walker.skip,
+                user_text: walker.user_text,
             },
             Err(_) => {
                 self.leaves.clear();
@@ -380,6 +410,7 @@ struct Walker<'m, 'w> {
     m: &'m mut RowMapper,
     wants: &'w dyn Fn(u64) -> bool,
     user: Option<u64>,
+    user_text: bool,
     day: Option<NaiveDate>,
     skip: bool,
 }
@@ -474,27 +505,58 @@ impl<'de> Visitor<'de> for Skip {
     }
 }
 
-/// `user_id`: a number, a string without escapes (digits or not), or null.
+/// `user_id`: a number, a string without escapes (digits or not), or
+/// null; with whether it was a non-empty string.
 struct UserIdSeed;
 
 impl<'de> DeserializeSeed<'de> for UserIdSeed {
-    type Value = Option<u64>;
+    type Value = (Option<u64>, bool);
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for UserIdSeed {
-    type Value = Option<u64>;
+    type Value = (Option<u64>, bool);
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a user id")
     }
     fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(v))
+        Ok((Some(v), false))
     }
     // Escaped strings are refused, as by the identity parse (borrowed `&str`).
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(v.trim().parse().ok())
+        Ok((v.trim().parse().ok(), !v.is_empty()))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok((None, false))
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok((None, false))
+    }
+}
+
+/// `user_login`: a string, or a boolean or null (which name nobody);
+/// anything else sends the row to the exact path.
+struct LoginSeed;
+
+impl<'de> DeserializeSeed<'de> for LoginSeed {
+    type Value = Option<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LoginSeed {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a login")
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
     }
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
         Ok(None)
@@ -502,6 +564,8 @@ impl<'de> Visitor<'de> for UserIdSeed {
     fn visit_none<E>(self) -> Result<Self::Value, E> {
         Ok(None)
     }
+    // A number, object or array under `user_login` is data for the naming
+    // rule: the exact path maps it.
 }
 
 /// `day`: a string without escapes, or null.
@@ -578,8 +642,8 @@ impl<'de> Visitor<'de> for ObjectSeed<'_, '_, '_> {
             match f.identity {
                 1 => {
                     seen_user = true;
-                    w.user = map.next_value_seed(UserIdSeed)?;
-                    if !w.user.is_some_and(|u| (w.wants)(u)) {
+                    (w.user, w.user_text) = map.next_value_seed(UserIdSeed)?;
+                    if w.m.require_user && !w.user.is_some_and(|u| (w.wants)(u)) {
                         w.skip = true;
                         w.m.leaves.clear();
                         w.m.pending.clear();
@@ -591,6 +655,10 @@ impl<'de> Visitor<'de> for ObjectSeed<'_, '_, '_> {
                     w.day = map.next_value_seed(DaySeed)?;
                     continue;
                 }
+                3 if !w.m.require_user => {
+                    w.m.login = map.next_value_seed(LoginSeed)?;
+                    continue;
+                }
                 _ => {}
             }
             if f.bookkeeping {
@@ -599,7 +667,7 @@ impl<'de> Visitor<'de> for ObjectSeed<'_, '_, '_> {
                 map.next_value_seed(ObjectValue { w, ctx, field })?;
             }
         }
-        if ctx == 0 && !seen_user {
+        if ctx == 0 && !seen_user && w.m.require_user {
             // No user id: no team member.
             w.skip = true;
             w.m.leaves.clear();
@@ -627,7 +695,7 @@ impl ObjectValue<'_, '_, '_> {
         let m = &mut *self.w.m;
         let leaf = m.leaf(self.ctx, self.field);
         let l = &m.leaves_info[leaf as usize];
-        if l.additive && v.is_finite() {
+        if (l.additive || m.keep_all) && v.is_finite() {
             let (name, value) = (l.name, v * l.factor);
             let series = m.series_of(name, 0);
             m.leaves.push((series, value));
@@ -796,7 +864,7 @@ impl ElementValue<'_, '_, '_> {
         let m = &mut *self.w.m;
         let leaf = m.leaf(self.ctx, self.field);
         let l = &m.leaves_info[leaf as usize];
-        if l.additive && v.is_finite() {
+        if (l.additive || m.keep_all) && v.is_finite() {
             let (name, value) = (l.name, v * l.factor);
             m.pending.push((name, value));
         }

@@ -360,7 +360,9 @@ impl TeamAggregator {
         let wants = |user: u64| !directory.teams_of(user).is_empty();
         let walked = self.mapper.walk(line, &wants);
         let (user, row_day, skipped) = match walked {
-            Walked::Row { user, day, skipped } => (user, day, skipped),
+            Walked::Row {
+                user, day, skipped, ..
+            } => (user, day, skipped),
             Walked::Fallback => return self.add_line_slow(line, day),
         };
         if row_day.is_some_and(|d| d != day) || skipped {

@@ -9,14 +9,16 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::NaiveDate;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::config::UserMetricsMode;
 use crate::mapping::{map_object, push_label};
-use crate::model::{Labels, SampleSet};
+use crate::model::{Labels, SampleSet, SeriesKey};
+use crate::rowwalk::{RowMapper, Walked};
 use crate::secret::Secret;
-use crate::teams::SumSet;
+use crate::teams::{LineOutcome, RowIdentity};
 
 /// Prefix of every per-user metric.
 pub const USER_PREFIX: &str = "copilot_user_";
@@ -33,16 +35,33 @@ pub fn hash_user(salt: &Secret, login: &str) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Stand-in value of the user label while rows are mapped (replaced by the
+/// user's label value in [`UserAggregator::finish`]).
+const USER_PLACEHOLDER: &str = "\u{1}user\u{1}";
+
 /// Collects per-user series for one day.
+///
+/// Like the team join, rows are walked once from their bytes into interned
+/// series ([`UserAggregator::add_line`]); each user keeps a small vector of
+/// (series id, value). Several rows of one user are summed (additive
+/// series) or keep the first value (averages and the like).
 #[derive(Debug)]
 pub struct UserAggregator {
-    scope_labels: Labels,
     mode: UserMetricsMode,
     salt: Option<Secret>,
     max: usize,
-    kept: HashMap<String, ()>,
+    /// User label value → index into `values` / `labels`.
+    kept: HashMap<String, u32>,
     dropped: HashSet<String>,
-    sums: SumSet,
+    base_labels: Labels,
+    mapper: RowMapper,
+    values: Vec<Vec<(u32, f64)>>,
+    labels: Vec<String>,
+    help: HashMap<String, String>,
+    help_known: Vec<bool>,
+    series_stamp: Vec<u64>,
+    rows: u64,
+    exact_rows: u64,
 }
 
 impl UserAggregator {
@@ -54,14 +73,23 @@ impl UserAggregator {
         salt: Option<Secret>,
         max: usize,
     ) -> Self {
+        let mut base_labels = scope_labels.clone();
+        push_label(&mut base_labels, USER_LABEL, USER_PLACEHOLDER);
         UserAggregator {
-            scope_labels: scope_labels.clone(),
             mode,
             salt,
             max,
             kept: HashMap::new(),
             dropped: HashSet::new(),
-            sums: SumSet::new(),
+            mapper: RowMapper::for_users(USER_PREFIX, &base_labels),
+            base_labels,
+            values: Vec::new(),
+            labels: Vec::new(),
+            help: HashMap::new(),
+            help_known: Vec::new(),
+            series_stamp: Vec::new(),
+            rows: 0,
+            exact_rows: 0,
         }
     }
 
@@ -74,6 +102,105 @@ impl UserAggregator {
                 self.salt.as_ref().unwrap_or(&Secret::new("")),
                 login,
             )),
+        }
+    }
+
+    /// The index of a user label, admitting it while under the cap.
+    fn admit(&mut self, user: String) -> Option<u32> {
+        if let Some(i) = self.kept.get(&user) {
+            return Some(*i);
+        }
+        if self.kept.len() >= self.max {
+            self.dropped.insert(user);
+            return None;
+        }
+        let i = self.values.len() as u32;
+        self.values.push(Vec::new());
+        self.labels.push(user.clone());
+        self.kept.insert(user, i);
+        Some(i)
+    }
+
+    fn accumulate(&mut self, user: u32, series: &[(u32, f64)]) {
+        let values = &mut self.values[user as usize];
+        if values.is_empty() {
+            values.extend_from_slice(series);
+            return;
+        }
+        for &(id, value) in series {
+            match values.iter_mut().find(|(s, _)| *s == id) {
+                Some(slot) if self.mapper.series_additive(id) => slot.1 += value,
+                Some(_) => {}
+                None => values.push((id, value)),
+            }
+        }
+    }
+
+    /// Takes one raw `users-1-day` line of report day `day`: the fast path,
+    /// equivalent to [`crate::teams::RowIdentity::parse`], the day check, a
+    /// parse into a JSON map and [`UserAggregator::add_row`]. Rows it cannot
+    /// take exactly that way go through that slow path.
+    pub fn add_line(&mut self, line: &[u8], day: NaiveDate) -> LineOutcome {
+        let (user, row_day, user_text) = match self.mapper.walk(line, &|_| true) {
+            Walked::Row {
+                user,
+                day,
+                user_text,
+                ..
+            } => (user, day, user_text),
+            Walked::Fallback => return self.add_line_slow(line, day),
+        };
+        if row_day.is_some_and(|d| d != day) {
+            return LineOutcome::Skipped;
+        }
+        let login = match (&self.mapper.login, user) {
+            (Some(login), _) if !login.is_empty() => login.clone(),
+            _ if user_text => return self.add_line_slow(line, day),
+            (_, Some(id)) => id.to_string(),
+            _ => return LineOutcome::Skipped,
+        };
+        self.rows += 1;
+        let stamp = self.rows;
+        if self.series_stamp.len() < self.mapper.series_count() {
+            self.series_stamp.resize(self.mapper.series_count(), 0);
+        }
+        for &(series, _) in &self.mapper.leaves {
+            let slot = &mut self.series_stamp[series as usize];
+            let name = self.mapper.series_name(series) as usize;
+            if *slot == stamp || !self.help_known.get(name).copied().unwrap_or(false) {
+                return self.add_line_slow(line, day);
+            }
+            *slot = stamp;
+        }
+        let Some(label) = self.label_for(&login) else {
+            return LineOutcome::Skipped;
+        };
+        let Some(index) = self.admit(label) else {
+            return LineOutcome::Skipped;
+        };
+        let leaves = std::mem::take(&mut self.mapper.leaves);
+        self.accumulate(index, &leaves);
+        self.mapper.leaves = leaves;
+        LineOutcome::Added
+    }
+
+    /// Lines [`UserAggregator::add_line`] handed to the exact (slow) path.
+    pub fn exact_path_lines(&self) -> u64 {
+        self.exact_rows
+    }
+
+    fn add_line_slow(&mut self, line: &[u8], day: NaiveDate) -> LineOutcome {
+        self.exact_rows += 1;
+        let Ok(identity) = RowIdentity::parse(line) else {
+            return LineOutcome::Invalid;
+        };
+        if identity.day.is_some_and(|d| d != day) {
+            return LineOutcome::Skipped;
+        }
+        match serde_json::from_slice::<Map<String, Value>>(line) {
+            Ok(row) if self.add_row(&row) => LineOutcome::Added,
+            Ok(_) => LineOutcome::Skipped,
+            Err(_) => LineOutcome::Invalid,
         }
     }
 
@@ -90,18 +217,25 @@ impl UserAggregator {
         let Some(user) = self.label_for(&login) else {
             return false;
         };
-        if !self.kept.contains_key(&user) {
-            if self.kept.len() >= self.max {
-                self.dropped.insert(user);
-                return false;
-            }
-            self.kept.insert(user.clone(), ());
-        }
-        let mut labels = self.scope_labels.clone();
-        push_label(&mut labels, USER_LABEL, &user);
+        let Some(index) = self.admit(user) else {
+            return false;
+        };
         let mut values = SampleSet::new();
-        map_object(USER_PREFIX, &labels, row, &mut values);
-        self.sums.add_all(&values);
+        map_object(USER_PREFIX, &self.base_labels, row, &mut values);
+        let mut series = Vec::with_capacity(values.len());
+        for (key, value) in values.iter() {
+            if !self.help.contains_key(&key.name) {
+                let help = values.help(&key.name).unwrap_or_default().to_string();
+                self.help.insert(key.name.clone(), help);
+                let id = self.mapper.name_id(&key.name) as usize;
+                if self.help_known.len() <= id {
+                    self.help_known.resize(id + 1, false);
+                }
+                self.help_known[id] = true;
+            }
+            series.push((self.mapper.series_for_key(key), value));
+        }
+        self.accumulate(index, &series);
         true
     }
 
@@ -112,7 +246,34 @@ impl UserAggregator {
 
     /// The series and the number of distinct users dropped by the cap.
     pub fn finish(self) -> (SampleSet, u64) {
-        (self.sums.into_samples(), self.dropped.len() as u64)
+        let user_label = self
+            .base_labels
+            .last()
+            .map(|(n, _)| n.clone())
+            .unwrap_or_default();
+        let keys: Vec<SeriesKey> = (0..self.mapper.series_count() as u32)
+            .map(|id| self.mapper.series_key(id))
+            .collect();
+        let mut out = SampleSet::new();
+        for (values, user) in self.values.iter().zip(&self.labels) {
+            for &(id, value) in values {
+                let key = &keys[id as usize];
+                let mut labels = key.labels.clone();
+                if let Some(pair) = labels
+                    .iter_mut()
+                    .find(|(n, v)| *n == user_label && v == USER_PLACEHOLDER)
+                {
+                    pair.1 = user.clone();
+                }
+                let help = self
+                    .help
+                    .get(&key.name)
+                    .map(String::as_str)
+                    .unwrap_or_default();
+                out.insert(SeriesKey::new(key.name.clone(), labels), value, help);
+            }
+        }
+        (out, self.dropped.len() as u64)
     }
 }
 
@@ -127,6 +288,127 @@ mod tests {
 
     fn row(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
+    }
+
+    /// The pre-issue-8 per-user path: identity parse, day check, map
+    /// parse, `map_object` with the real user label, `SumSet`.
+    fn reference(
+        lines: &[String],
+        mode: UserMetricsMode,
+        max: usize,
+    ) -> (SampleSet, u64, Vec<LineOutcome>) {
+        use crate::teams::SumSet;
+        let probe = UserAggregator::new(&org(), mode, Some(Secret::new("s")), max);
+        let mut kept = HashSet::new();
+        let mut dropped = HashSet::new();
+        let mut sums = SumSet::new();
+        let mut outcomes = Vec::new();
+        for line in lines {
+            let outcome = (|| {
+                let Ok(identity) = RowIdentity::parse(line.as_bytes()) else {
+                    return LineOutcome::Invalid;
+                };
+                if identity.day.is_some_and(|d| d != day()) {
+                    return LineOutcome::Skipped;
+                }
+                let Ok(row) = serde_json::from_str::<Map<String, Value>>(line) else {
+                    return LineOutcome::Invalid;
+                };
+                let login = match (row.get("user_login"), row.get("user_id")) {
+                    (Some(Value::String(l)), _) if !l.is_empty() => l.clone(),
+                    (_, Some(Value::Number(n))) => n.to_string(),
+                    (_, Some(Value::String(s))) if !s.is_empty() => s.clone(),
+                    _ => return LineOutcome::Skipped,
+                };
+                let Some(user) = probe.label_for(&login) else {
+                    return LineOutcome::Skipped;
+                };
+                if !kept.contains(&user) {
+                    if kept.len() >= max {
+                        dropped.insert(user);
+                        return LineOutcome::Skipped;
+                    }
+                    kept.insert(user.clone());
+                }
+                let mut labels = org();
+                push_label(&mut labels, USER_LABEL, &user);
+                let mut values = SampleSet::new();
+                map_object(USER_PREFIX, &labels, &row, &mut values);
+                sums.add_all(&values);
+                LineOutcome::Added
+            })();
+            outcomes.push(outcome);
+        }
+        (sums.into_samples(), dropped.len() as u64, outcomes)
+    }
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 5, 7).unwrap()
+    }
+
+    #[test]
+    fn fast_path_equals_the_exact_path() {
+        let docs: Vec<Value> = serde_json::from_str(include_str!(
+            "../tests/fixtures/github/usage-metrics-ndjson-users-1-day.docs-example.json"
+        ))
+        .unwrap();
+        let mut lines: Vec<String> = docs.iter().map(|r| r.to_string()).collect();
+        for extra in [
+            r#"{"user_id": 1, "user_login": "a", "day": "2026-05-07", "loc_added_sum": 8, "x_avg": 2.5, "totals_by_ide": [{"ide": "vscode", "loc_added_sum": 8, "median_minutes": 3}]}"#,
+            r#"{"user_id": 1, "user_login": "a", "loc_added_sum": 2, "x_avg": 9.5, "totals_by_ide": [{"ide": "vscode", "loc_added_sum": 1}, {"ide": "jb", "loc_added_sum": 1}]}"#,
+            r#"{"user_id": 2, "loc_added_sum": 4}"#,
+            r#"{"user_id": "3", "loc_added_sum": 4}"#,
+            r#"{"user_id": " 3 ", "loc_added_sum": 5}"#,
+            r#"{"user_id": "", "user_login": "", "loc_added_sum": 5}"#,
+            r#"{"user_login": 7, "user_id": 4, "loc_added_sum": 1}"#,
+            r#"{"user_login": "b\u0062", "loc_added_sum": 1}"#,
+            r#"{"user_login": "c", "user_login": "d", "loc_added_sum": 1}"#,
+            r#"{"user_login": "e", "day": "2026-05-06", "loc_added_sum": 1}"#,
+            r#"{"user_login": "f", "totals_by_org": [{"org": "x", "user": "y", "n": 1}], "loc_added_count": 1, "loc_added_sum": 2}"#,
+            r#"{"loc_added_sum": 100}"#,
+            r#"{"user_id": -1, "loc_added_sum": 100}"#,
+            r#"[1]"#,
+            r#"{"user_login": "g", "loc_added_sum": 1"#,
+            r#"{"user_login": "h", "user_id": null, "pull_requests": {"median_minutes_to_merge": 2.5, "total_created": 2}}"#,
+        ] {
+            lines.push(extra.to_string());
+        }
+        let mut all = lines.clone();
+        for shift in [3, 7] {
+            let mut l = lines.clone();
+            l.rotate_left(shift % lines.len());
+            all.extend(l);
+        }
+        for (mode, max) in [
+            (UserMetricsMode::Login, 100),
+            (UserMetricsMode::Hashed, 100),
+            (UserMetricsMode::Login, 3),
+        ] {
+            let mut fast = UserAggregator::new(&org(), mode, Some(Secret::new("s")), max);
+            let outcomes: Vec<LineOutcome> = all
+                .iter()
+                .map(|l| fast.add_line(l.as_bytes(), day()))
+                .collect();
+            let (set, dropped, expected) = reference(&all, mode, max);
+            assert_eq!(outcomes, expected, "{mode:?} {max}");
+            let before = fast.exact_path_lines();
+            let (fast_set, fast_dropped) = fast.finish();
+            assert_eq!(fast_dropped, dropped);
+            assert!(set.len() >= 3);
+            assert_eq!(fast_set, set, "{mode:?} {max}");
+            assert!(before < all.len() as u64);
+        }
+        // Known names, plain rows: the fast path only.
+        let mut fast = UserAggregator::new(&org(), UserMetricsMode::Login, None, 100);
+        fast.add_line(lines[docs.len()].as_bytes(), day());
+        let before = fast.exact_path_lines();
+        for _ in 0..3 {
+            assert_eq!(
+                fast.add_line(lines[docs.len()].as_bytes(), day()),
+                LineOutcome::Added
+            );
+        }
+        assert_eq!(fast.exact_path_lines(), before);
     }
 
     #[test]
