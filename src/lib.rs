@@ -16,5 +16,6 @@ pub mod collect;
 pub mod demo;
 pub mod exposition;
 pub mod snapshot;
+pub mod scheduler;
 pub mod sinks;
 pub mod app;
