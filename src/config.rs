@@ -11,8 +11,10 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use url::Url;
 
+use crate::scheduler::{Schedule, SchedulerArgs};
 use crate::scope::Scope;
 use crate::secret::Secret;
+use crate::sinks::pushgateway::{PushgatewayArgs, PushgatewayConfig};
 
 /// Exit code for a configuration error (also what clap uses for bad flags).
 pub const EXIT_CONFIG: i32 = 2;
@@ -68,7 +70,13 @@ pub struct Cli {
     pub listen_addr: String,
 
     /// Log format: text or json.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text", ignore_case = true)]
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        ignore_case = true
+    )]
     pub log_format: LogFormat,
 
     /// Log filter (error, warn, info, debug, trace, or a tracing filter
@@ -95,6 +103,14 @@ pub struct Cli {
     /// Use built-in sample reports instead of GitHub (no token needed).
     #[arg(long, env = "DEMO")]
     pub demo: bool,
+
+    /// Scheduler settings (`SCHEDULE`, `SHUTDOWN_GRACE_SECONDS`).
+    #[command(flatten)]
+    pub scheduler: SchedulerArgs,
+
+    /// Pushgateway sink settings (`PUSHGATEWAY_*`).
+    #[command(flatten)]
+    pub pushgateway: PushgatewayArgs,
 }
 
 fn parse_seconds(raw: &str) -> Result<u64, String> {
@@ -152,6 +168,12 @@ pub struct Config {
     pub once: bool,
     /// Built-in sample data instead of GitHub.
     pub demo: bool,
+    /// When refreshes run in the long-running mode.
+    pub schedule: Schedule,
+    /// How long an in-flight refresh may take to finish after SIGTERM.
+    pub shutdown_grace: Duration,
+    /// The Pushgateway sink; `None` when `PUSHGATEWAY_URL` is unset.
+    pub pushgateway: Option<PushgatewayConfig>,
 }
 
 /// Names of demo scopes used when `--demo` runs without `ORG`/`ENTERPRISE`.
@@ -166,7 +188,11 @@ impl Config {
         let mut scopes = Vec::new();
         for (var, names, make) in [
             ("ORG", &cli.org, Scope::org as fn(String) -> Scope),
-            ("ENTERPRISE", &cli.enterprise, Scope::enterprise as fn(String) -> Scope),
+            (
+                "ENTERPRISE",
+                &cli.enterprise,
+                Scope::enterprise as fn(String) -> Scope,
+            ),
         ] {
             for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
                 if name.chars().any(|c| c.is_control() || c == '/') {
@@ -217,6 +243,11 @@ impl Config {
             return Err(ConfigError("MAX_LINE_BYTES must be at least 1024".into()));
         }
 
+        let refresh_interval = Duration::from_secs(cli.cache_ttl_seconds);
+        let schedule = Schedule::from_settings(cli.scheduler.schedule.as_deref(), refresh_interval)
+            .map_err(ConfigError)?;
+        let pushgateway = PushgatewayConfig::from_args(&cli.pushgateway)?;
+
         Ok(Config {
             scopes,
             github: GithubSettings {
@@ -226,12 +257,15 @@ impl Config {
                 max_line_bytes: cli.max_line_bytes,
                 max_report_bytes: cli.max_report_bytes,
             },
-            refresh_interval: Duration::from_secs(cli.cache_ttl_seconds),
+            refresh_interval,
             listen,
             log_format: cli.log_format,
             log_level: cli.log_level.clone(),
             once: cli.once,
             demo: cli.demo,
+            schedule,
+            shutdown_grace: Duration::from_secs(cli.scheduler.shutdown_grace_seconds),
+            pushgateway,
         })
     }
 }
@@ -281,9 +315,22 @@ mod tests {
 
     #[test]
     fn scopes_from_comma_lists() {
-        let c = Config::from_cli(&cli(&["--github-token", "t", "--org", "a, b,,a", "--enterprise", "e"]), false)
-            .unwrap();
-        assert_eq!(c.scopes, vec![Scope::org("a"), Scope::org("b"), Scope::enterprise("e")]);
+        let c = Config::from_cli(
+            &cli(&[
+                "--github-token",
+                "t",
+                "--org",
+                "a, b,,a",
+                "--enterprise",
+                "e",
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            c.scopes,
+            vec![Scope::org("a"), Scope::org("b"), Scope::enterprise("e")]
+        );
     }
 
     #[test]
@@ -299,10 +346,14 @@ mod tests {
     #[test]
     fn bad_values_are_rejected() {
         assert!(Cli::try_parse_from(["x", "--cache-ttl-seconds", "0"]).is_err());
-        assert_eq!(cli(&["--cache-ttl-seconds", " 3600"]).cache_ttl_seconds, 3600);
+        assert_eq!(
+            cli(&["--cache-ttl-seconds", " 3600"]).cache_ttl_seconds,
+            3600
+        );
         let e = Config::from_cli(&cli(&["--demo", "--listen-addr", "nope"]), false).unwrap_err();
         assert!(e.to_string().contains("LISTEN_ADDR"));
-        let e = Config::from_cli(&cli(&["--demo", "--github-api-url", "ftp://x"]), false).unwrap_err();
+        let e =
+            Config::from_cli(&cli(&["--demo", "--github-api-url", "ftp://x"]), false).unwrap_err();
         assert!(e.to_string().contains("GITHUB_API_URL"));
         let c = Config::from_cli(&cli(&["--demo", "--listen-addr", ":9000"]), false).unwrap();
         assert_eq!(c.listen.unwrap().port(), 9000);
@@ -311,8 +362,42 @@ mod tests {
     }
 
     #[test]
+    fn schedule_and_pushgateway() {
+        let c = Config::from_cli(&cli(&["--demo", "--cache-ttl-seconds", "60"]), false).unwrap();
+        assert_eq!(c.schedule, Schedule::Every(Duration::from_secs(60)));
+        assert_eq!(c.shutdown_grace, Duration::from_secs(30));
+        assert!(c.pushgateway.is_none());
+        let c = Config::from_cli(&cli(&["--demo", "--schedule", "15 6 * * *"]), false).unwrap();
+        assert!(matches!(&c.schedule, Schedule::Cron(s) if s.normalized == "0 15 6 * * *"));
+        let e = Config::from_cli(&cli(&["--demo", "--schedule", "not cron"]), false).unwrap_err();
+        assert!(e.to_string().contains("SCHEDULE"), "{e}");
+        let c = Config::from_cli(
+            &cli(&[
+                "--demo",
+                "--pushgateway-url",
+                "http://pgw:9091",
+                "--pushgateway-username",
+                "u",
+                "--pushgateway-password",
+                "pw-topsecret",
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            c.pushgateway.as_ref().unwrap().url.as_str(),
+            "http://pgw:9091/"
+        );
+        assert!(!format!("{c:?}").contains("topsecret"));
+    }
+
+    #[test]
     fn debug_output_hides_the_token() {
-        let c = Config::from_cli(&cli(&["--github-token", "ghp_topsecret", "--org", "a"]), false).unwrap();
+        let c = Config::from_cli(
+            &cli(&["--github-token", "ghp_topsecret", "--org", "a"]),
+            false,
+        )
+        .unwrap();
         assert!(!format!("{c:?}").contains("topsecret"));
     }
 }

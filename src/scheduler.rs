@@ -113,7 +113,12 @@ pub fn parse_cron(raw: &str) -> Result<CronSchedule, String> {
         .dom_and_dow(false)
         .build()
         .parse(&normalized)
-        .map_err(|e| format!("SCHEDULE: `{}` is not a valid cron expression ({e})", raw.trim().escape_debug()))?;
+        .map_err(|e| {
+            format!(
+                "SCHEDULE: `{}` is not a valid cron expression ({e})",
+                raw.trim().escape_debug()
+            )
+        })?;
     let schedule = CronSchedule {
         original: raw.trim().to_string(),
         normalized,
@@ -372,7 +377,10 @@ mod tests {
     fn cron_forms() {
         assert_eq!(normalize_cron("15 6 * * *").unwrap(), "0 15 6 * * *");
         assert_eq!(normalize_cron(" 0 15 6 * * * ").unwrap(), "0 15 6 * * *");
-        assert_eq!(normalize_cron("0 15 6 * * * 2030").unwrap(), "0 15 6 * * * 2030");
+        assert_eq!(
+            normalize_cron("0 15 6 * * * 2030").unwrap(),
+            "0 15 6 * * * 2030"
+        );
         assert_eq!(normalize_cron("@daily").unwrap(), "@daily");
         let e = normalize_cron("* * *").unwrap_err();
         assert!(e.starts_with("SCHEDULE"), "{e}");
@@ -380,7 +388,12 @@ mod tests {
         assert!(e.starts_with("SCHEDULE"), "{e}");
         let e = parse_cron("0 0 0 1 1 * 2020").unwrap_err();
         assert!(e.contains("never"), "{e}");
-        for ok in ["15 6 * * *", "*/5 * * * * *", "@hourly", "0 0 9 * * MON-FRI"] {
+        for ok in [
+            "15 6 * * *",
+            "*/5 * * * * *",
+            "@hourly",
+            "0 0 9 * * MON-FRI",
+        ] {
             parse_cron(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
         assert_eq!(
@@ -413,13 +426,19 @@ mod tests {
         max_active: Arc<AtomicUsize>,
     }
 
-    fn probe(work: Duration) -> (Probe, impl Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync + 'static) {
+    fn probe(
+        work: Duration,
+    ) -> (
+        Probe,
+        impl Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync + 'static,
+    ) {
         let p = Probe {
             starts: Arc::default(),
             active: Arc::default(),
             max_active: Arc::default(),
         };
-        let (starts, active, max_active) = (p.starts.clone(), p.active.clone(), p.max_active.clone());
+        let (starts, active, max_active) =
+            (p.starts.clone(), p.active.clone(), p.max_active.clone());
         let job = move || {
             let (starts, active, max_active) = (starts.clone(), active.clone(), max_active.clone());
             Box::pin(async move {
@@ -482,10 +501,18 @@ mod tests {
         .await;
         assert_eq!(stopped, Stopped::Clean);
         assert_eq!(p.max_active.load(Ordering::SeqCst), 1);
-        assert_eq!(p.active.load(Ordering::SeqCst), 0, "shutdown waited for the run in flight");
+        assert_eq!(
+            p.active.load(Ordering::SeqCst),
+            0,
+            "shutdown waited for the run in flight"
+        );
         let n = p.starts.lock().unwrap().len();
         assert!((2..=3).contains(&n), "{n} runs");
-        assert!(metrics.ticks_skipped.get() >= 2, "skipped {}", metrics.ticks_skipped.get());
+        assert!(
+            metrics.ticks_skipped.get() >= 2,
+            "skipped {}",
+            metrics.ticks_skipped.get()
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -524,8 +551,22 @@ mod tests {
                 std::thread::sleep(Duration::from_secs(3));
                 tokio::time::sleep(Duration::from_millis(4000)).await;
             };
-            run_with(engine, &schedule, metrics, job, stop, Duration::from_secs(5)).await;
-            let after = p.starts.lock().unwrap().iter().filter(|t| **t > frozen_until).count();
+            run_with(
+                engine,
+                &schedule,
+                metrics,
+                job,
+                stop,
+                Duration::from_secs(5),
+            )
+            .await;
+            let after = p
+                .starts
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|t| **t > frozen_until)
+                .count();
             after
         })
     }
@@ -534,8 +575,14 @@ mod tests {
     fn ticks_resume_after_the_process_was_frozen() {
         let n = runs_after_a_freeze(Engine::Tokio, Schedule::Every(Duration::from_secs(1)));
         assert!((3..=5).contains(&n), "{n} runs in the 4 s after the freeze");
-        let n = runs_after_a_freeze(Engine::Tokio, Schedule::Cron(parse_cron("* * * * * *").unwrap()));
-        assert!((3..=5).contains(&n), "cron: {n} runs in the 4 s after the freeze");
+        let n = runs_after_a_freeze(
+            Engine::Tokio,
+            Schedule::Cron(parse_cron("* * * * * *").unwrap()),
+        );
+        assert!(
+            (3..=5).contains(&n),
+            "cron: {n} runs in the 4 s after the freeze"
+        );
     }
 
     /// Evidence for docs/scheduler.md: tokio-cron-scheduler 0.15.1 never
@@ -546,8 +593,14 @@ mod tests {
     #[test]
     #[ignore = "reproduces an upstream defect; see docs/scheduler.md"]
     fn tokio_cron_scheduler_stops_after_a_freeze() {
-        let n = runs_after_a_freeze(Engine::TokioCronScheduler, Schedule::Every(Duration::from_secs(1)));
-        assert!(n <= 1, "tokio-cron-scheduler resumed ({n} runs): upstream #113 is fixed");
+        let n = runs_after_a_freeze(
+            Engine::TokioCronScheduler,
+            Schedule::Every(Duration::from_secs(1)),
+        );
+        assert!(
+            n <= 1,
+            "tokio-cron-scheduler resumed ({n} runs): upstream #113 is fixed"
+        );
         // Its cron jobs recompute from `now` and do resume.
         let n = runs_after_a_freeze(
             Engine::TokioCronScheduler,

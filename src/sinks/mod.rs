@@ -2,3 +2,4 @@
 //! snapshot store or the data of a refresh round.
 
 pub mod http;
+pub mod pushgateway;
