@@ -208,7 +208,7 @@ impl App {
         let (round, failures) = self.refresh_and_publish().await;
         let code = summarize(&round);
         for failure in &failures {
-            tracing::error!(sink = failure.sink, error = %failure.message, "delivery failed");
+            tracing::error!(sink = failure.sink, error = %failure.message, "delivery failed; the target keeps what it had");
         }
         if code == EXIT_OK && failures.is_empty() {
             tracing::info!(
@@ -276,7 +276,7 @@ impl App {
                 async move {
                     let (_, failures) = app.refresh_and_publish().await;
                     for failure in failures {
-                        tracing::error!(sink = failure.sink, error = %failure.message, "delivery failed");
+                        tracing::error!(sink = failure.sink, error = %failure.message, "delivery failed; the target keeps what it had");
                     }
                 }
             }

@@ -70,13 +70,7 @@ pub struct Cli {
     pub listen_addr: String,
 
     /// Log format: text or json.
-    #[arg(
-        long,
-        env = "LOG_FORMAT",
-        value_enum,
-        default_value = "text",
-        ignore_case = true
-    )]
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text", ignore_case = true)]
     pub log_format: LogFormat,
 
     /// Log filter (error, warn, info, debug, trace, or a tracing filter
@@ -188,11 +182,7 @@ impl Config {
         let mut scopes = Vec::new();
         for (var, names, make) in [
             ("ORG", &cli.org, Scope::org as fn(String) -> Scope),
-            (
-                "ENTERPRISE",
-                &cli.enterprise,
-                Scope::enterprise as fn(String) -> Scope,
-            ),
+            ("ENTERPRISE", &cli.enterprise, Scope::enterprise as fn(String) -> Scope),
         ] {
             for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
                 if name.chars().any(|c| c.is_control() || c == '/') {
@@ -315,22 +305,9 @@ mod tests {
 
     #[test]
     fn scopes_from_comma_lists() {
-        let c = Config::from_cli(
-            &cli(&[
-                "--github-token",
-                "t",
-                "--org",
-                "a, b,,a",
-                "--enterprise",
-                "e",
-            ]),
-            false,
-        )
-        .unwrap();
-        assert_eq!(
-            c.scopes,
-            vec![Scope::org("a"), Scope::org("b"), Scope::enterprise("e")]
-        );
+        let c = Config::from_cli(&cli(&["--github-token", "t", "--org", "a, b,,a", "--enterprise", "e"]), false)
+            .unwrap();
+        assert_eq!(c.scopes, vec![Scope::org("a"), Scope::org("b"), Scope::enterprise("e")]);
     }
 
     #[test]
@@ -346,14 +323,10 @@ mod tests {
     #[test]
     fn bad_values_are_rejected() {
         assert!(Cli::try_parse_from(["x", "--cache-ttl-seconds", "0"]).is_err());
-        assert_eq!(
-            cli(&["--cache-ttl-seconds", " 3600"]).cache_ttl_seconds,
-            3600
-        );
+        assert_eq!(cli(&["--cache-ttl-seconds", " 3600"]).cache_ttl_seconds, 3600);
         let e = Config::from_cli(&cli(&["--demo", "--listen-addr", "nope"]), false).unwrap_err();
         assert!(e.to_string().contains("LISTEN_ADDR"));
-        let e =
-            Config::from_cli(&cli(&["--demo", "--github-api-url", "ftp://x"]), false).unwrap_err();
+        let e = Config::from_cli(&cli(&["--demo", "--github-api-url", "ftp://x"]), false).unwrap_err();
         assert!(e.to_string().contains("GITHUB_API_URL"));
         let c = Config::from_cli(&cli(&["--demo", "--listen-addr", ":9000"]), false).unwrap();
         assert_eq!(c.listen.unwrap().port(), 9000);
@@ -393,11 +366,7 @@ mod tests {
 
     #[test]
     fn debug_output_hides_the_token() {
-        let c = Config::from_cli(
-            &cli(&["--github-token", "ghp_topsecret", "--org", "a"]),
-            false,
-        )
-        .unwrap();
+        let c = Config::from_cli(&cli(&["--github-token", "ghp_topsecret", "--org", "a"]), false).unwrap();
         assert!(!format!("{c:?}").contains("topsecret"));
     }
 }

@@ -31,10 +31,7 @@ fn main() -> ExitCode {
         return ExitCode::from(EXIT_CONFIG as u8);
     }
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("copilot-metrics-exporter: cannot start the async runtime: {e}");
@@ -69,9 +66,8 @@ fn main() -> ExitCode {
 
 fn init_logging(format: LogFormat, level: &str) -> Result<(), String> {
     let filter = match std::env::var("RUST_LOG") {
-        Ok(v) if !v.trim().is_empty() => {
-            EnvFilter::try_new(v.trim()).map_err(|e| format!("RUST_LOG: {e}"))?
-        }
+        Ok(v) if !v.trim().is_empty() => EnvFilter::try_new(v.trim())
+            .map_err(|e| format!("RUST_LOG: {e}"))?,
         _ => EnvFilter::try_new(level.trim()).map_err(|e| format!("LOG_LEVEL `{level}`: {e}"))?,
     };
     let builder = tracing_subscriber::fmt()

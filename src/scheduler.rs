@@ -51,7 +51,7 @@ pub enum Schedule {
     Every(Duration),
     /// A cron expression in UTC, normalised to the 6/7-field form (seconds
     /// first).
-    Cron(CronSchedule),
+    Cron(Box<CronSchedule>),
 }
 
 /// A validated cron expression.
@@ -80,7 +80,7 @@ impl Schedule {
     pub fn from_settings(schedule: Option<&str>, interval: Duration) -> Result<Schedule, String> {
         match schedule.map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(Schedule::Every(interval)),
-            Some(raw) => parse_cron(raw).map(Schedule::Cron),
+            Some(raw) => parse_cron(raw).map(|c| Schedule::Cron(Box::new(c))),
         }
     }
 }
@@ -476,7 +476,7 @@ mod tests {
         let (p, job) = probe(Duration::from_millis(10));
         let metrics = SchedulerMetrics::register(&Registry::new());
         run(
-            &Schedule::Cron(parse_cron("* * * * * *").unwrap()),
+            &Schedule::Cron(Box::new(parse_cron("* * * * * *").unwrap())),
             metrics,
             job,
             tokio::time::sleep(Duration::from_millis(4600)),
@@ -577,7 +577,7 @@ mod tests {
         assert!((3..=5).contains(&n), "{n} runs in the 4 s after the freeze");
         let n = runs_after_a_freeze(
             Engine::Tokio,
-            Schedule::Cron(parse_cron("* * * * * *").unwrap()),
+            Schedule::Cron(Box::new(parse_cron("* * * * * *").unwrap())),
         );
         assert!(
             (3..=5).contains(&n),
@@ -604,7 +604,7 @@ mod tests {
         // Its cron jobs recompute from `now` and do resume.
         let n = runs_after_a_freeze(
             Engine::TokioCronScheduler,
-            Schedule::Cron(parse_cron("* * * * * *").unwrap()),
+            Schedule::Cron(Box::new(parse_cron("* * * * * *").unwrap())),
         );
         assert!(n >= 3, "cron: {n}");
     }

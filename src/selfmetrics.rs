@@ -46,16 +46,12 @@ impl SelfMetrics {
         let registry = Registry::new();
         let counter = |name: &str, help: &str| {
             let c = IntCounter::new(name, help).expect("valid metric name");
-            registry
-                .register(Box::new(c.clone()))
-                .expect("unique metric");
+            registry.register(Box::new(c.clone())).expect("unique metric");
             c
         };
         let counter_vec = |name: &str, help: &str, labels: &[&str]| {
             let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric name");
-            registry
-                .register(Box::new(c.clone()))
-                .expect("unique metric");
+            registry.register(Box::new(c.clone())).expect("unique metric");
             c
         };
         // Registered on first use (see `record_rate_limit`): a 0 before
@@ -138,12 +134,8 @@ impl SelfMetrics {
             return;
         }
         self.rate_limit_registered.call_once(|| {
-            let _ = self
-                .registry
-                .register(Box::new(self.rate_limit_remaining.clone()));
-            let _ = self
-                .registry
-                .register(Box::new(self.rate_limit_reset.clone()));
+            let _ = self.registry.register(Box::new(self.rate_limit_remaining.clone()));
+            let _ = self.registry.register(Box::new(self.rate_limit_reset.clone()));
         });
         if let Some(v) = remaining {
             self.rate_limit_remaining.set(v as f64);

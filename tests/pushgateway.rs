@@ -68,7 +68,10 @@ impl Pushgateway {
 /// Parses the text exposition format into series → value (comments skipped).
 fn parse_exposition(text: &str) -> BTreeMap<Series, f64> {
     let mut out = BTreeMap::new();
-    for line in text.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
+    for line in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
         let (name, rest) = match line.find(['{', ' ']) {
             Some(i) => line.split_at(i),
             None => continue,
@@ -139,7 +142,9 @@ fn stderr(out: &Output) -> String {
 /// `job` / `instance` labels.
 fn report_series(all: &BTreeMap<Series, f64>) -> BTreeMap<Series, f64> {
     all.iter()
-        .filter(|((name, _), _)| name.starts_with("copilot_") && !name.starts_with("copilot_exporter_"))
+        .filter(|((name, _), _)| {
+            name.starts_with("copilot_") && !name.starts_with("copilot_exporter_")
+        })
         .map(|((name, labels), v)| {
             let mut labels = labels.clone();
             labels.remove("job");
@@ -150,15 +155,23 @@ fn report_series(all: &BTreeMap<Series, f64>) -> BTreeMap<Series, f64> {
 }
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[test]
 fn once_demo_push_lands_the_same_values_as_the_exposition() {
-    let Some(pgw) = Pushgateway::start(None) else { return };
+    let Some(pgw) = Pushgateway::start(None) else {
+        return;
+    };
     let out = run_exporter(&["--once", "--demo"], &[("PUSHGATEWAY_URL", &pgw.url())]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(out.stdout.is_empty(), "with a push target --once prints nothing");
+    assert!(
+        out.stdout.is_empty(),
+        "with a push target --once prints nothing"
+    );
     let expected = run_exporter(&["--once", "--demo"], &[]);
     assert_eq!(expected.status.code(), Some(0));
     let expected = parse_exposition(&String::from_utf8_lossy(&expected.stdout));
@@ -167,17 +180,32 @@ fn once_demo_push_lands_the_same_values_as_the_exposition() {
     let want = report_series(&expected);
     let got = report_series(&landed);
     assert!(want.len() > 100, "demo data has {} series", want.len());
-    assert_eq!(got, want, "the Pushgateway holds exactly the exposition's report series");
+    assert_eq!(
+        got, want,
+        "the Pushgateway holds exactly the exposition's report series"
+    );
 
     // Grouping, batch-job gauges and push_time_seconds per scope.
     for (label, name) in [("org", "octo-demo"), ("enterprise", "octo-enterprise")] {
-        let group = labels(&[("instance", ""), ("job", "copilot-metrics-exporter"), (label, name)]);
+        let group = labels(&[
+            ("instance", ""),
+            ("job", "copilot-metrics-exporter"),
+            (label, name),
+        ]);
         let push_time = landed[&("push_time_seconds".to_string(), group.clone())];
         assert!(push_time > 1.7e9, "{push_time}");
-        let last_success =
-            landed[&("copilot_exporter_last_success_timestamp_seconds".to_string(), group.clone())];
-        assert!((push_time - last_success).abs() < 60.0, "{push_time} vs {last_success}");
-        assert!(landed.contains_key(&("copilot_exporter_collect_duration_seconds".to_string(), group)));
+        let last_success = landed[&(
+            "copilot_exporter_last_success_timestamp_seconds".to_string(),
+            group.clone(),
+        )];
+        assert!(
+            (push_time - last_success).abs() < 60.0,
+            "{push_time} vs {last_success}"
+        );
+        assert!(landed.contains_key(&(
+            "copilot_exporter_collect_duration_seconds".to_string(),
+            group
+        )));
     }
     // Only the two batch-job gauges of the exporter's own metrics are pushed.
     let own: Vec<_> = landed
@@ -215,7 +243,10 @@ fn scope_data(scope: Scope, series: &[(&str, f64)]) -> Arc<ScopeData> {
     let mut data = ScopeData::new(scope.clone());
     for (name, value) in series {
         data.current.insert(
-            SeriesKey::new(*name, vec![scope.label(), ("editor".into(), "vscode".into())]),
+            SeriesKey::new(
+                *name,
+                vec![scope.label(), ("editor".into(), "vscode".into())],
+            ),
             *value,
             "Test metric.",
         );
@@ -225,12 +256,17 @@ fn scope_data(scope: Scope, series: &[(&str, f64)]) -> Arc<ScopeData> {
 
 #[tokio::test]
 async fn put_replaces_the_group_and_base64_carries_a_slash() {
-    let Some(pgw) = Pushgateway::start(None) else { return };
+    let Some(pgw) = Pushgateway::start(None) else {
+        return;
+    };
     let sink = sink_for(&pgw.url());
     let scope = Scope::enterprise("team/a b");
     let other = Scope::org("other-org");
 
-    let first = scope_data(scope.clone(), &[("copilot_keep", 1.5), ("copilot_vanish", 2.0)]);
+    let first = scope_data(
+        scope.clone(),
+        &[("copilot_keep", 1.5), ("copilot_vanish", 2.0)],
+    );
     let others = scope_data(other.clone(), &[("copilot_keep", 7.0)]);
     assert!(sink.publish(&[first, others]).await.is_empty());
     let series = |name: &str, scope: &Scope| {
@@ -245,7 +281,11 @@ async fn put_replaces_the_group_and_base64_carries_a_slash() {
         )
     };
     let landed = pgw.scrape();
-    assert_eq!(landed.get(&series("copilot_keep", &scope)), Some(&1.5), "{landed:#?}");
+    assert_eq!(
+        landed.get(&series("copilot_keep", &scope)),
+        Some(&1.5),
+        "{landed:#?}"
+    );
     assert_eq!(landed.get(&series("copilot_vanish", &scope)), Some(&2.0));
     assert_eq!(landed.get(&series("copilot_keep", &other)), Some(&7.0));
 
@@ -255,7 +295,10 @@ async fn put_replaces_the_group_and_base64_carries_a_slash() {
     assert!(sink.publish(&[second]).await.is_empty());
     let landed = pgw.scrape();
     assert_eq!(landed.get(&series("copilot_keep", &scope)), Some(&3.0));
-    assert!(!landed.keys().any(|(n, _)| n == "copilot_vanish"), "vanished series still there");
+    assert!(
+        !landed.keys().any(|(n, _)| n == "copilot_vanish"),
+        "vanished series still there"
+    );
     assert_eq!(landed.get(&series("copilot_keep", &other)), Some(&7.0));
 
     // The grouping key decoded from `enterprise@base64/…` is the raw value.
@@ -279,11 +322,20 @@ fn basic_auth_against_a_protected_pushgateway() {
     let password = "s3cret-Pa55-word";
     let hash = bcrypt::hash(password, 4).unwrap();
     let web_config = dir.path().join("web.yml");
-    std::fs::write(&web_config, format!("basic_auth_users:\n  pusher: '{hash}'\n")).unwrap();
+    std::fs::write(
+        &web_config,
+        format!("basic_auth_users:\n  pusher: '{hash}'\n"),
+    )
+    .unwrap();
     let password_file = dir.path().join("password");
     std::fs::write(&password_file, format!("{password}\n")).unwrap();
-    let Some(pgw) = Pushgateway::start(Some(&web_config)) else { return };
-    assert_eq!(common::http_get_status(&format!("{}/metrics", pgw.url())).unwrap(), 401);
+    let Some(pgw) = Pushgateway::start(Some(&web_config)) else {
+        return;
+    };
+    assert_eq!(
+        common::http_get_status(&format!("{}/metrics", pgw.url())).unwrap(),
+        401
+    );
 
     // Wrong password: 401, not retried, exit 1; the password never shows.
     let out = run_exporter(
@@ -296,7 +348,10 @@ fn basic_auth_against_a_protected_pushgateway() {
     );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("HTTP 401") && err.contains("after 1 attempt"), "{err}");
+    assert!(
+        err.contains("HTTP 401") && err.contains("after 1 attempt"),
+        "{err}"
+    );
     assert!(err.contains(&pgw.url()), "{err}");
     assert!(!err.contains("wrong-password-xyz"), "{err}");
 
@@ -315,7 +370,8 @@ fn basic_auth_against_a_protected_pushgateway() {
     assert!(!err.contains(password), "password leaked into the logs");
 
     // Read back with the same credentials.
-    let response = get_with_basic_auth(&format!("{}/api/v1/metrics", pgw.url()), "pusher", password);
+    let response =
+        get_with_basic_auth(&format!("{}/api/v1/metrics", pgw.url()), "pusher", password);
     assert!(response.contains("octo-demo"), "{response}");
 }
 
@@ -324,9 +380,11 @@ fn get_with_basic_auth(url: &str, user: &str, password: &str) -> String {
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_at(rest.find('/').unwrap());
     let mut stream = std::net::TcpStream::connect(host).unwrap();
-    let token = copilot_metrics_exporter::sinks::pushgateway::base64_url(format!("{user}:{password}").as_bytes())
-        .replace('-', "+")
-        .replace('_', "/");
+    let token = copilot_metrics_exporter::sinks::pushgateway::base64_url(
+        format!("{user}:{password}").as_bytes(),
+    )
+    .replace('-', "+")
+    .replace('_', "/");
     let token = format!("{token}{}", "=".repeat((4 - token.len() % 4) % 4));
     write!(
         stream,
@@ -335,7 +393,10 @@ fn get_with_basic_auth(url: &str, user: &str, password: &str) -> String {
     .unwrap();
     let mut raw = String::new();
     stream.read_to_string(&mut raw).unwrap();
-    assert!(raw.starts_with("HTTP/1.0 200") || raw.starts_with("HTTP/1.1 200"), "{raw}");
+    assert!(
+        raw.starts_with("HTTP/1.0 200") || raw.starts_with("HTTP/1.1 200"),
+        "{raw}"
+    );
     raw
 }
 
@@ -345,12 +406,23 @@ fn pushgateway_down_makes_once_exit_1_naming_the_url() {
     let started = Instant::now();
     let out = run_exporter(
         &["--once", "--demo"],
-        &[("PUSHGATEWAY_URL", &url), ("PUSHGATEWAY_RETRY_DELAY_MS", "20")],
+        &[
+            ("PUSHGATEWAY_URL", &url),
+            ("PUSHGATEWAY_RETRY_DELAY_MS", "20"),
+        ],
     );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains(&format!("{url}/metrics/job/copilot-metrics-exporter/org/octo-demo")), "{err}");
-    assert!(err.contains("cannot connect") && err.contains("after 3 attempt"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{url}/metrics/job/copilot-metrics-exporter/org/octo-demo"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("cannot connect") && err.contains("after 3 attempt"),
+        "{err}"
+    );
     assert!(started.elapsed() < Duration::from_secs(20));
 }
 
@@ -402,7 +474,10 @@ fn server_errors_are_retried_and_client_errors_are_not() {
     let (url, count) = stub_server(500, "boom", Duration::ZERO);
     let out = run_exporter(
         &["--once", "--demo", "--org", "octo-demo"],
-        &[("PUSHGATEWAY_URL", &url), ("PUSHGATEWAY_RETRY_DELAY_MS", "20")],
+        &[
+            ("PUSHGATEWAY_URL", &url),
+            ("PUSHGATEWAY_RETRY_DELAY_MS", "20"),
+        ],
     );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -417,13 +492,18 @@ fn server_errors_are_retried_and_client_errors_are_not() {
     );
     let out = run_exporter(
         &["--once", "--demo", "--org", "octo-demo"],
-        &[("PUSHGATEWAY_URL", &url), ("PUSHGATEWAY_RETRY_DELAY_MS", "20")],
+        &[
+            ("PUSHGATEWAY_URL", &url),
+            ("PUSHGATEWAY_RETRY_DELAY_MS", "20"),
+        ],
     );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(count.load(Ordering::SeqCst), 1, "a 4xx is not retried");
     assert!(
-        err.contains("HTTP 400: pushed metrics are invalid or inconsistent with existing metrics: details"),
+        err.contains(
+            "HTTP 400: pushed metrics are invalid or inconsistent with existing metrics: details"
+        ),
         "{err}"
     );
 }
@@ -438,7 +518,10 @@ fn sigterm(child: &std::process::Child) {
 }
 
 /// Waits for a child to exit, at most `timeout`.
-fn wait_exit(child: &mut std::process::Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+fn wait_exit(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> Option<std::process::ExitStatus> {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait().unwrap() {
@@ -459,7 +542,9 @@ fn stderr_of(child: &mut std::process::Child) -> String {
 
 #[test]
 fn service_pushes_every_tick_without_listener_and_stops_on_sigterm() {
-    let Some(pgw) = Pushgateway::start(None) else { return };
+    let Some(pgw) = Pushgateway::start(None) else {
+        return;
+    };
     let mut child = spawn(
         Command::new(exporter_bin())
             .args(["--demo", "--org", "octo-demo"])
@@ -471,7 +556,11 @@ fn service_pushes_every_tick_without_listener_and_stops_on_sigterm() {
             .stderr(Stdio::piped()),
     );
     // Several consecutive ticks: push_time_seconds keeps moving.
-    let group = labels(&[("instance", ""), ("job", "copilot-metrics-exporter"), ("org", "octo-demo")]);
+    let group = labels(&[
+        ("instance", ""),
+        ("job", "copilot-metrics-exporter"),
+        ("org", "octo-demo"),
+    ]);
     let key = ("push_time_seconds".to_string(), group);
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -491,7 +580,10 @@ fn service_pushes_every_tick_without_listener_and_stops_on_sigterm() {
     let status = wait_exit(&mut child.0, Duration::from_secs(10)).expect("exits after SIGTERM");
     assert_eq!(status.code(), Some(0));
     let err = stderr_of(&mut child.0);
-    assert!(err.contains("LISTEN_ADDR is empty: no /metrics endpoint"), "{err}");
+    assert!(
+        err.contains("LISTEN_ADDR is empty: no /metrics endpoint"),
+        "{err}"
+    );
     assert!(err.contains("SIGTERM received"), "{err}");
     assert!(!err.contains("serving /metrics"), "{err}");
 }
@@ -521,8 +613,14 @@ fn slow_pushes_skip_ticks_and_sigterm_waits_for_the_push_in_flight() {
     std::thread::sleep(Duration::from_millis(1200));
     let (_, body) = http_get(&metrics_url).unwrap();
     let metrics = parse_exposition(&body);
-    let skipped = metrics[&("copilot_exporter_refresh_ticks_skipped_total".to_string(), BTreeMap::new())];
-    let runs = metrics[&("copilot_exporter_refresh_runs_total".to_string(), BTreeMap::new())];
+    let skipped = metrics[&(
+        "copilot_exporter_refresh_ticks_skipped_total".to_string(),
+        BTreeMap::new(),
+    )];
+    let runs = metrics[&(
+        "copilot_exporter_refresh_runs_total".to_string(),
+        BTreeMap::new(),
+    )];
     assert!(skipped >= 1.0, "skipped {skipped}\n{body}");
     assert_eq!(runs, 2.0, "one run at a time: {body}");
     let successes = metrics[&(
@@ -535,10 +633,19 @@ fn slow_pushes_skip_ticks_and_sigterm_waits_for_the_push_in_flight() {
     let before = pushes.load(Ordering::SeqCst);
     let signalled = Instant::now();
     sigterm(&child.0);
-    let status = wait_exit(&mut child.0, Duration::from_secs(10)).expect("exits within the grace period");
+    let status =
+        wait_exit(&mut child.0, Duration::from_secs(10)).expect("exits within the grace period");
     assert_eq!(status.code(), Some(0));
-    assert_eq!(pushes.load(Ordering::SeqCst), before + 1, "the push in flight finished");
-    assert!(signalled.elapsed() < Duration::from_secs(5), "{:?}", signalled.elapsed());
+    assert_eq!(
+        pushes.load(Ordering::SeqCst),
+        before + 1,
+        "the push in flight finished"
+    );
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        signalled.elapsed()
+    );
     let err = stderr_of(&mut child.0);
     assert!(err.contains("tick skipped"), "{err}");
     assert!(err.contains("stopped"), "{err}");
@@ -546,7 +653,10 @@ fn slow_pushes_skip_ticks_and_sigterm_waits_for_the_push_in_flight() {
 
 #[test]
 fn bad_schedule_is_a_configuration_error() {
-    let out = run_exporter(&["--demo"], &[("SCHEDULE", "every hour"), ("LISTEN_ADDR", "")]);
+    let out = run_exporter(
+        &["--demo"],
+        &[("SCHEDULE", "every hour"), ("LISTEN_ADDR", "")],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("SCHEDULE"), "{err}");

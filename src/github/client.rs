@@ -116,11 +116,7 @@ impl GithubClient {
 
     /// `GET` an API path (`/orgs/x/...?...`), relative to the base URL.
     pub async fn get(&self, path_and_query: &str) -> Result<ApiResponse, GithubError> {
-        let url = format!(
-            "{}{}",
-            self.base.as_str().trim_end_matches('/'),
-            path_and_query
-        );
+        let url = format!("{}{}", self.base.as_str().trim_end_matches('/'), path_and_query);
         let url = Url::parse(&url).map_err(|e| GithubError {
             what: path_and_query.to_string(),
             kind: FailureKind::InvalidResponse,

@@ -424,7 +424,7 @@ impl PushgatewaySink {
     }
 
     /// Pushes every scope in turn; returns the failures (empty when every
-    /// group was replaced).
+    /// group was replaced). A failed group keeps its previous metrics.
     pub async fn publish(&self, scopes: &[Arc<ScopeData>]) -> Vec<PushError> {
         let mut failed = Vec::new();
         for data in scopes {
@@ -445,9 +445,9 @@ impl PushgatewaySink {
                 self.metrics.pushes.with_label_values(&["success"]).inc();
                 tracing::info!(scope = %data.scope, url = %url, attempts, "pushed to the Pushgateway");
             }
-            Err(e) => {
+            Err(_) => {
+                // The caller logs the error (once, with the other sinks').
                 self.metrics.pushes.with_label_values(&["failure"]).inc();
-                tracing::error!(scope = %data.scope, error = %e, "Pushgateway push failed; the group keeps its previous metrics");
             }
         }
         result.map(|_| ())
