@@ -139,6 +139,10 @@ impl App {
     /// Collects every scope once and records the results in the store.
     pub async fn refresh(&self) -> Round {
         let mut round = Round::default();
+        if let Source::Github(client) = self.collector.source() {
+            // A retry never waits into the next refresh.
+            client.set_deadline(Some(Instant::now() + self.config.refresh_interval));
+        }
         let request = CollectRequest {
             history_from: None,
             today: Some(Utc::now().date_naive()),

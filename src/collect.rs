@@ -106,7 +106,9 @@ impl Collector {
 
         if let Some(from) = request.history_from {
             let first_known = acc.days.keys().next().copied();
-            let today = request.today.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let today = request
+                .today
+                .unwrap_or_else(|| chrono::Utc::now().date_naive());
             let until = first_known.unwrap_or(today);
             let mut day = from;
             while day < until {
@@ -135,7 +137,10 @@ impl Collector {
         acc: &mut EntityAccumulator,
     ) -> Result<(), CollectError> {
         let report = kind.name(scope.kind);
-        let invalid_counter = self.metrics.invalid_report_lines.with_label_values(&[report]);
+        let invalid_counter = self
+            .metrics
+            .invalid_report_lines
+            .with_label_values(&[report]);
         let mut on_line = |line: Line<'_>| {
             if let Some(problem) = acc.take(line) {
                 invalid_counter.inc();
@@ -161,7 +166,12 @@ impl Collector {
             ReportOutcome::NoReport => {
                 tracing::info!(%scope, report, ?day, "no report for this day yet (204)")
             }
-            ReportOutcome::Delivered { files, bytes, lines, end_day } => {
+            ReportOutcome::Delivered {
+                files,
+                bytes,
+                lines,
+                end_day,
+            } => {
                 tracing::debug!(%scope, report, ?day, files, bytes, lines, ?end_day, "report read")
             }
         }
@@ -215,7 +225,10 @@ impl EntityAccumulator {
         }
         if skipped > 0 {
             self.invalid += 1;
-            return Some((line_no, format!("{skipped} day object(s) without a valid `day`")));
+            return Some((
+                line_no,
+                format!("{skipped} day object(s) without a valid `day`"),
+            ));
         }
         None
     }

@@ -70,7 +70,13 @@ pub struct Cli {
     pub listen_addr: String,
 
     /// Log format: text or json.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text", ignore_case = true)]
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        ignore_case = true
+    )]
     pub log_format: LogFormat,
 
     /// Log filter (error, warn, info, debug, trace, or a tracing filter
@@ -81,6 +87,19 @@ pub struct Cli {
     /// Timeout of one GitHub request, in seconds (report downloads: per read).
     #[arg(long, env = "GITHUB_TIMEOUT_SECONDS", default_value = "30", value_parser = parse_seconds)]
     pub github_timeout_seconds: u64,
+
+    /// Retries of a failed GitHub call (rate limit, 5xx, timeout, connection).
+    #[arg(long, env = "GITHUB_MAX_RETRIES", default_value = "3")]
+    pub github_max_retries: u32,
+
+    /// First retry delay in milliseconds; doubles each retry, with jitter.
+    #[arg(long, env = "GITHUB_RETRY_MIN_MS", default_value = "1000")]
+    pub github_retry_min_ms: u64,
+
+    /// Longest retry delay in milliseconds (also caps the 60 s rate-limit
+    /// fallback; GitHub's own retry-after / x-ratelimit-reset are honoured).
+    #[arg(long, env = "GITHUB_RETRY_MAX_MS", default_value = "60000")]
+    pub github_retry_max_ms: u64,
 
     /// Longest accepted NDJSON line, in bytes; longer lines are skipped and counted.
     #[arg(long, env = "MAX_LINE_BYTES", default_value = "16777216")]
@@ -141,6 +160,56 @@ pub struct GithubSettings {
     pub max_line_bytes: usize,
     /// Largest accepted report (all shards).
     pub max_report_bytes: u64,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+}
+
+/// How failed GitHub calls are retried.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// First delay.
+    pub min: Duration,
+    /// Longest delay of our own choosing.
+    pub max: Duration,
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `attempt` (0-based) after `error`:
+    /// GitHub's `retry-after` (or rate-limit reset) when it gave one, else
+    /// exponential backoff with ±25 % jitter; rate limits without a hint wait
+    /// at least 60 s (capped by `max`), as GitHub's guidelines ask.
+    pub fn wait(&self, error: &crate::github::GithubError, attempt: u32) -> Duration {
+        if let Some(seconds) = error.retry_after {
+            return Duration::from_secs(seconds);
+        }
+        let base = self
+            .min
+            .saturating_mul(2u32.saturating_pow(attempt.min(16)));
+        let base = if error.kind == crate::github::FailureKind::RateLimited {
+            base.max(Duration::from_secs(60))
+        } else {
+            base
+        };
+        let capped = base.min(self.max);
+        let jitter = 0.75 + 0.5 * pseudo_random_unit();
+        capped.mul_f64(jitter).min(self.max)
+    }
+}
+
+/// A number in [0, 1) that differs between calls (jitter does not need
+/// cryptographic randomness).
+fn pseudo_random_unit() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// The validated configuration.
@@ -182,7 +251,11 @@ impl Config {
         let mut scopes = Vec::new();
         for (var, names, make) in [
             ("ORG", &cli.org, Scope::org as fn(String) -> Scope),
-            ("ENTERPRISE", &cli.enterprise, Scope::enterprise as fn(String) -> Scope),
+            (
+                "ENTERPRISE",
+                &cli.enterprise,
+                Scope::enterprise as fn(String) -> Scope,
+            ),
         ] {
             for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
                 if name.chars().any(|c| c.is_control() || c == '/') {
@@ -246,6 +319,13 @@ impl Config {
                 timeout: Duration::from_secs(cli.github_timeout_seconds),
                 max_line_bytes: cli.max_line_bytes,
                 max_report_bytes: cli.max_report_bytes,
+                retry: RetryPolicy {
+                    max_retries: cli.github_max_retries,
+                    min: Duration::from_millis(cli.github_retry_min_ms),
+                    max: Duration::from_millis(
+                        cli.github_retry_max_ms.max(cli.github_retry_min_ms),
+                    ),
+                },
             },
             refresh_interval,
             listen,
@@ -305,9 +385,22 @@ mod tests {
 
     #[test]
     fn scopes_from_comma_lists() {
-        let c = Config::from_cli(&cli(&["--github-token", "t", "--org", "a, b,,a", "--enterprise", "e"]), false)
-            .unwrap();
-        assert_eq!(c.scopes, vec![Scope::org("a"), Scope::org("b"), Scope::enterprise("e")]);
+        let c = Config::from_cli(
+            &cli(&[
+                "--github-token",
+                "t",
+                "--org",
+                "a, b,,a",
+                "--enterprise",
+                "e",
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            c.scopes,
+            vec![Scope::org("a"), Scope::org("b"), Scope::enterprise("e")]
+        );
     }
 
     #[test]
@@ -323,10 +416,14 @@ mod tests {
     #[test]
     fn bad_values_are_rejected() {
         assert!(Cli::try_parse_from(["x", "--cache-ttl-seconds", "0"]).is_err());
-        assert_eq!(cli(&["--cache-ttl-seconds", " 3600"]).cache_ttl_seconds, 3600);
+        assert_eq!(
+            cli(&["--cache-ttl-seconds", " 3600"]).cache_ttl_seconds,
+            3600
+        );
         let e = Config::from_cli(&cli(&["--demo", "--listen-addr", "nope"]), false).unwrap_err();
         assert!(e.to_string().contains("LISTEN_ADDR"));
-        let e = Config::from_cli(&cli(&["--demo", "--github-api-url", "ftp://x"]), false).unwrap_err();
+        let e =
+            Config::from_cli(&cli(&["--demo", "--github-api-url", "ftp://x"]), false).unwrap_err();
         assert!(e.to_string().contains("GITHUB_API_URL"));
         let c = Config::from_cli(&cli(&["--demo", "--listen-addr", ":9000"]), false).unwrap();
         assert_eq!(c.listen.unwrap().port(), 9000);
@@ -366,7 +463,11 @@ mod tests {
 
     #[test]
     fn debug_output_hides_the_token() {
-        let c = Config::from_cli(&cli(&["--github-token", "ghp_topsecret", "--org", "a"]), false).unwrap();
+        let c = Config::from_cli(
+            &cli(&["--github-token", "ghp_topsecret", "--org", "a"]),
+            false,
+        )
+        .unwrap();
         assert!(!format!("{c:?}").contains("topsecret"));
     }
 }

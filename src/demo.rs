@@ -44,7 +44,12 @@ impl DemoSource {
     }
 
     /// The report as NDJSON text (`None`: no report for that day).
-    pub fn report_text(&self, scope: &Scope, kind: ReportKind, day: Option<NaiveDate>) -> Option<String> {
+    pub fn report_text(
+        &self,
+        scope: &Scope,
+        kind: ReportKind,
+        day: Option<NaiveDate>,
+    ) -> Option<String> {
         let rows: Vec<Value> = match (kind, day) {
             (ReportKind::Entity28Day, _) => {
                 let start = self.newest_day - Duration::days(27);
@@ -160,7 +165,11 @@ fn with(mut base: Value, extra: Value) -> Value {
 /// One `day_totals` element for `scope` on `day`.
 pub fn day_totals(scope: &Scope, day: NaiveDate) -> Value {
     let mut rng = Rng::new(seed(&format!("{}/{day}", scope.name)));
-    let size = if scope.kind == ScopeKind::Enterprise { 3 } else { 1 };
+    let size = if scope.kind == ScopeKind::Enterprise {
+        3
+    } else {
+        1
+    };
     let weekend = matches!(day.format("%a").to_string().as_str(), "Sat" | "Sun");
     let dau = (40 + rng.below(20)) * size / if weekend { 4 } else { 1 };
     let by_ide: Vec<Value> = IDES
@@ -187,7 +196,12 @@ pub fn day_totals(scope: &Scope, day: NaiveDate) -> Value {
         .collect();
     let by_model_feature: Vec<Value> = MODELS
         .iter()
-        .map(|m| with(json!({"model": m, "feature": "chat_panel_agent_mode"}), activity(&mut rng, size)))
+        .map(|m| {
+            with(
+                json!({"model": m, "feature": "chat_panel_agent_mode"}),
+                activity(&mut rng, size),
+            )
+        })
         .collect();
     let created = 10 + rng.below(20) * size;
     let mut totals = with(
@@ -253,8 +267,18 @@ mod tests {
         let newest = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
         let demo = DemoSource::new(newest);
         let s = Scope::org("x");
-        assert!(demo.report_text(&s, ReportKind::Entity1Day, newest.succ_opt()).is_none());
-        assert!(demo.report_text(&s, ReportKind::Entity1Day, Some(newest)).is_some());
-        assert_eq!(demo.report_text(&s, ReportKind::Entity28Day, None).unwrap().lines().count(), 1);
+        assert!(demo
+            .report_text(&s, ReportKind::Entity1Day, newest.succ_opt())
+            .is_none());
+        assert!(demo
+            .report_text(&s, ReportKind::Entity1Day, Some(newest))
+            .is_some());
+        assert_eq!(
+            demo.report_text(&s, ReportKind::Entity28Day, None)
+                .unwrap()
+                .lines()
+                .count(),
+            1
+        );
     }
 }

@@ -39,7 +39,9 @@ impl FamilyBuilder {
     /// Adds every series of a set.
     pub fn samples(&mut self, set: &SampleSet) {
         for (key, value) in set.iter() {
-            let help = set.help(&key.name).unwrap_or("GitHub Copilot usage metric.");
+            let help = set
+                .help(&key.name)
+                .unwrap_or("GitHub Copilot usage metric.");
             self.gauge(&key.name, help, &key.labels, value);
         }
     }
@@ -102,7 +104,9 @@ pub fn add_scope_data(builder: &mut FamilyBuilder, data: &ScopeData) {
 
 /// Unix seconds of a time, as a float.
 pub fn unix_seconds(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// Per-scope self-metrics, from the store.

@@ -5,17 +5,17 @@
 //! [`collect`]) → the metric model ([`model`], built by the pure functions in
 //! [`mapping`]) → sinks ([`sinks`]).
 
-pub mod model;
-pub mod scope;
-pub mod mapping;
-pub mod secret;
-pub mod config;
-pub mod selfmetrics;
-pub mod github;
+pub mod app;
 pub mod collect;
+pub mod config;
 pub mod demo;
 pub mod exposition;
-pub mod snapshot;
+pub mod github;
+pub mod mapping;
+pub mod model;
 pub mod scheduler;
+pub mod scope;
+pub mod secret;
+pub mod selfmetrics;
 pub mod sinks;
-pub mod app;
+pub mod snapshot;

@@ -31,7 +31,10 @@ fn main() -> ExitCode {
         return ExitCode::from(EXIT_CONFIG as u8);
     }
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("copilot-metrics-exporter: cannot start the async runtime: {e}");
@@ -66,9 +69,11 @@ fn main() -> ExitCode {
 
 fn init_logging(format: LogFormat, level: &str) -> Result<(), String> {
     let filter = match std::env::var("RUST_LOG") {
-        Ok(v) if !v.trim().is_empty() => EnvFilter::try_new(v.trim())
-            .map_err(|e| format!("RUST_LOG: {e}"))?,
-        _ => EnvFilter::try_new(level.trim()).map_err(|e| format!("LOG_LEVEL `{level}`: {e}"))?,
+        Ok(v) if !v.trim().is_empty() => {
+            EnvFilter::try_new(v.trim()).map_err(|e| format!("RUST_LOG: {e}"))?
+        }
+        _ => EnvFilter::try_new(level_filter(level.trim()))
+            .map_err(|e| format!("LOG_LEVEL `{level}`: {e}"))?,
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -79,4 +84,18 @@ fn init_logging(format: LogFormat, level: &str) -> Result<(), String> {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
     result.map_err(|e| e.to_string())
+}
+
+/// A plain level applies to the exporter's own logs; libraries stay at
+/// `warn` so that their debug and trace output (HTTP frames and the like)
+/// can never carry a credential into the logs. A full filter directive
+/// (`RUST_LOG` syntax) is used as given.
+fn level_filter(level: &str) -> String {
+    match level.to_ascii_lowercase().as_str() {
+        l @ ("error" | "warn" | "info" | "debug" | "trace") => {
+            format!("warn,copilot_metrics_exporter={l}")
+        }
+        "off" => "off".to_string(),
+        _ => level.to_string(),
+    }
 }

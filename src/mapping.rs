@@ -30,10 +30,7 @@ pub const PREFIX: &str = "copilot_";
 
 /// True for fields that identify or partition a row rather than measure it.
 pub fn is_bookkeeping(field: &str) -> bool {
-    field == "day"
-        || field == "etl_id"
-        || field.ends_with("_id")
-        || field.ends_with("_partition")
+    field == "day" || field == "etl_id" || field.ends_with("_id") || field.ends_with("_partition")
 }
 
 /// Makes any string a valid Prometheus metric or label name
@@ -115,7 +112,12 @@ fn number(value: &Value) -> Option<f64> {
 /// record, or a per-user row) into series named `<prefix><path>…`, each
 /// carrying `base_labels`. The first value of a duplicated series wins and
 /// the duplicate is counted by the set.
-pub fn map_object(prefix: &str, base_labels: &Labels, object: &Map<String, Value>, out: &mut SampleSet) {
+pub fn map_object(
+    prefix: &str,
+    base_labels: &Labels,
+    object: &Map<String, Value>,
+    out: &mut SampleSet,
+) {
     let mut path = String::from(prefix);
     walk_object(&mut path, "", base_labels, object, out);
 }
@@ -205,12 +207,25 @@ fn element_leaves(
                 if let Some(v) = number(value) {
                     let (leaf, factor) = base_unit(leaf_name(key));
                     let name = format!("{prefix}{}{suffix}", sanitize_name(&leaf));
-                    insert(out, name, labels.clone(), v * factor, &format!("{source}[].{key}"));
+                    insert(
+                        out,
+                        name,
+                        labels.clone(),
+                        v * factor,
+                        &format!("{source}[].{key}"),
+                    );
                 }
             }
             Value::Object(inner) => {
                 let nested = format!("{prefix}{}_", sanitize_name(object_segment(key)));
-                element_leaves(&nested, suffix, &format!("{source}[].{key}"), labels, inner, out);
+                element_leaves(
+                    &nested,
+                    suffix,
+                    &format!("{source}[].{key}"),
+                    labels,
+                    inner,
+                    out,
+                );
             }
             _ => {}
         }
@@ -236,11 +251,14 @@ fn insert(out: &mut SampleSet, name: String, labels: Labels, value: f64, source:
     out.insert(SeriesKey::new(name, labels), value, &help);
 }
 
+/// A day-level object of a report row, with its day.
+pub type DayObject<'a> = (NaiveDate, &'a Map<String, Value>);
+
 /// The day-level objects of one entity-report row: the elements of
 /// `day_totals[]` in a 28-day report, or the row itself in a 1-day report.
 /// Each comes with its `day`; objects without a parseable `day` are skipped
 /// (and reported through the returned count).
-pub fn entity_days(row: &Value) -> (Vec<(NaiveDate, &Map<String, Value>)>, usize) {
+pub fn entity_days(row: &Value) -> (Vec<DayObject<'_>>, usize) {
     let mut days = Vec::new();
     let mut skipped = 0;
     let candidates: Vec<&Value> = match row.get("day_totals") {
@@ -256,7 +274,7 @@ pub fn entity_days(row: &Value) -> (Vec<(NaiveDate, &Map<String, Value>)>, usize
     (days, skipped)
 }
 
-fn dated_object(value: &Value) -> Option<(NaiveDate, &Map<String, Value>)> {
+fn dated_object(value: &Value) -> Option<DayObject<'_>> {
     let map = value.as_object()?;
     let day = map.get("day")?.as_str()?;
     let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
@@ -290,9 +308,17 @@ mod tests {
 
     #[test]
     fn leaves_lose_count_and_sum() {
-        let s = map(json!({"daily_active_users": 3, "code_acceptance_activity_count": 4, "loc_added_sum": 5}));
-        assert_eq!(s.value("copilot_daily_active_users", &[("org", "octo")]), Some(3.0));
-        assert_eq!(s.value("copilot_code_acceptance_activity", &[("org", "octo")]), Some(4.0));
+        let s = map(
+            json!({"daily_active_users": 3, "code_acceptance_activity_count": 4, "loc_added_sum": 5}),
+        );
+        assert_eq!(
+            s.value("copilot_daily_active_users", &[("org", "octo")]),
+            Some(3.0)
+        );
+        assert_eq!(
+            s.value("copilot_code_acceptance_activity", &[("org", "octo")]),
+            Some(4.0)
+        );
         assert_eq!(s.value("copilot_loc_added", &[("org", "octo")]), Some(5.0));
     }
 
@@ -302,11 +328,26 @@ mod tests {
             "pull_requests": {"total_created": 2, "median_minutes_to_merge": 2.5},
             "totals_by_cli": {"session_count": 3, "token_usage": {"output_tokens_sum": 7000}}
         }));
-        assert_eq!(s.value("copilot_pull_requests_total_created", &[("org", "octo")]), Some(2.0));
+        assert_eq!(
+            s.value("copilot_pull_requests_total_created", &[("org", "octo")]),
+            Some(2.0)
+        );
         // Base units: minutes become seconds.
-        assert_eq!(s.value("copilot_pull_requests_median_seconds_to_merge", &[("org", "octo")]), Some(150.0));
-        assert_eq!(s.value("copilot_cli_session", &[("org", "octo")]), Some(3.0));
-        assert_eq!(s.value("copilot_cli_token_usage_output_tokens", &[("org", "octo")]), Some(7000.0));
+        assert_eq!(
+            s.value(
+                "copilot_pull_requests_median_seconds_to_merge",
+                &[("org", "octo")]
+            ),
+            Some(150.0)
+        );
+        assert_eq!(
+            s.value("copilot_cli_session", &[("org", "octo")]),
+            Some(3.0)
+        );
+        assert_eq!(
+            s.value("copilot_cli_token_usage_output_tokens", &[("org", "octo")]),
+            Some(7000.0)
+        );
     }
 
     #[test]
@@ -317,13 +358,29 @@ mod tests {
             "totals_by_language_feature": [{"language": "rust", "feature": "code_completion", "loc_added_sum": 9}],
             "pull_requests": {"copilot_suggestions_by_comment_type": [{"comment_type": "nit", "total_copilot_suggestions": 4}]}
         }));
-        assert_eq!(s.value("copilot_code_generation_activity_by_ide", &[("org", "octo"), ("ide", "vscode")]), Some(7.0));
         assert_eq!(
-            s.value("copilot_loc_added_by_language_feature", &[("org", "octo"), ("language", "rust"), ("feature", "code_completion")]),
+            s.value(
+                "copilot_code_generation_activity_by_ide",
+                &[("org", "octo"), ("ide", "vscode")]
+            ),
+            Some(7.0)
+        );
+        assert_eq!(
+            s.value(
+                "copilot_loc_added_by_language_feature",
+                &[
+                    ("org", "octo"),
+                    ("language", "rust"),
+                    ("feature", "code_completion")
+                ]
+            ),
             Some(9.0)
         );
         assert_eq!(
-            s.value("copilot_pull_requests_total_copilot_suggestions_by_comment_type", &[("org", "octo"), ("comment_type", "nit")]),
+            s.value(
+                "copilot_pull_requests_total_copilot_suggestions_by_comment_type",
+                &[("org", "octo"), ("comment_type", "nit")]
+            ),
             Some(4.0)
         );
         // Version strings are not labels (unbounded cardinality) and have no numbers.
@@ -347,9 +404,21 @@ mod tests {
             "totals_by_galaxy": [{"galaxy": "andromeda", "stars_sum": 2}],
             "quantum": {"qubits": 3}
         }));
-        assert_eq!(s.value("copilot_brand_new_metric", &[("org", "octo")]), Some(11.0));
-        assert_eq!(s.value("copilot_stars_by_galaxy", &[("org", "octo"), ("galaxy", "andromeda")]), Some(2.0));
-        assert_eq!(s.value("copilot_quantum_qubits", &[("org", "octo")]), Some(3.0));
+        assert_eq!(
+            s.value("copilot_brand_new_metric", &[("org", "octo")]),
+            Some(11.0)
+        );
+        assert_eq!(
+            s.value(
+                "copilot_stars_by_galaxy",
+                &[("org", "octo"), ("galaxy", "andromeda")]
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            s.value("copilot_quantum_qubits", &[("org", "octo")]),
+            Some(3.0)
+        );
     }
 
     #[test]
@@ -358,7 +427,14 @@ mod tests {
             {"authored_by": "human", "reviewed_by": "copilot", "total_merged": 3}
         ]}));
         assert_eq!(
-            s.value("copilot_pull_request_review_times_total_merged", &[("org", "octo"), ("authored_by", "human"), ("reviewed_by", "copilot")]),
+            s.value(
+                "copilot_pull_request_review_times_total_merged",
+                &[
+                    ("org", "octo"),
+                    ("authored_by", "human"),
+                    ("reviewed_by", "copilot")
+                ]
+            ),
             Some(3.0)
         );
     }
@@ -370,10 +446,20 @@ mod tests {
             "9lives_sum": 2,
             "totals_by_org": [{"org": "other", "__name__": "x", "n": 1}]
         }));
-        assert_eq!(s.value("copilot_weird_field_count", &[("org", "octo")]), Some(1.0));
+        assert_eq!(
+            s.value("copilot_weird_field_count", &[("org", "octo")]),
+            Some(1.0)
+        );
         assert_eq!(s.value("copilot__9lives", &[("org", "octo")]), Some(2.0));
         assert_eq!(
-            s.value("copilot_n_by_org", &[("org", "octo"), ("exported_org", "other"), ("exported__name__", "x")]),
+            s.value(
+                "copilot_n_by_org",
+                &[
+                    ("org", "octo"),
+                    ("exported_org", "other"),
+                    ("exported__name__", "x")
+                ]
+            ),
             Some(1.0)
         );
     }
@@ -384,7 +470,13 @@ mod tests {
             {"ide": "vscode", "loc_added_sum": 1},
             {"ide": "vscode", "loc_added_sum": 2}
         ]}));
-        assert_eq!(s.value("copilot_loc_added_by_ide", &[("org", "octo"), ("ide", "vscode")]), Some(1.0));
+        assert_eq!(
+            s.value(
+                "copilot_loc_added_by_ide",
+                &[("org", "octo"), ("ide", "vscode")]
+            ),
+            Some(1.0)
+        );
         assert_eq!(s.duplicates(), 1);
     }
 
@@ -393,7 +485,10 @@ mod tests {
         let s = map(json!({"a": -5, "b": 1e300, "c": 18446744073709551615u64}));
         assert_eq!(s.value("copilot_a", &[("org", "octo")]), Some(-5.0));
         assert_eq!(s.value("copilot_b", &[("org", "octo")]), Some(1e300));
-        assert_eq!(s.value("copilot_c", &[("org", "octo")]), Some(18446744073709551615u64 as f64));
+        assert_eq!(
+            s.value("copilot_c", &[("org", "octo")]),
+            Some(18446744073709551615u64 as f64)
+        );
     }
 
     #[test]

@@ -18,13 +18,17 @@ pub type Labels = Vec<(String, String)>;
 pub struct SeriesKey {
     /// Metric name, valid per `[a-zA-Z_][a-zA-Z0-9_]*`.
     pub name: String,
-    /// Labels sorted by name; the scope label (`org` / `enterprise`) included.
+    /// Labels sorted by name, none with an empty value; the scope label
+    /// (`org` / `enterprise`) included.
     pub labels: Labels,
 }
 
 impl SeriesKey {
-    /// Builds a key, sorting the labels by name.
+    /// Builds a key, sorting the labels by name. A label with an empty value
+    /// is dropped: Prometheus treats it as absent, so keeping it would make
+    /// two keys for one series.
     pub fn new(name: impl Into<String>, mut labels: Labels) -> Self {
+        labels.retain(|(_, v)| !v.is_empty());
         labels.sort();
         SeriesKey {
             name: name.into(),
@@ -136,10 +140,11 @@ impl SampleSet {
             self.help.entry(name).or_insert(help);
         }
         for (key, value) in other.series {
-            if self.series.contains_key(&key) {
-                self.duplicates += 1;
-            } else {
-                self.series.insert(key, value);
+            match self.series.entry(key) {
+                std::collections::btree_map::Entry::Occupied(_) => self.duplicates += 1,
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
             }
         }
     }

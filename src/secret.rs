@@ -91,6 +91,9 @@ mod tests {
         let err = Secret::from_value_or_file("GHC_TOKEN", None, Some(&dir.path().join("missing")))
             .unwrap_err();
         assert!(err.starts_with("GHC_TOKEN_FILE"), "{err}");
-        assert_eq!(Secret::from_value_or_file("GHC_TOKEN", Some("  "), None).unwrap(), None);
+        assert_eq!(
+            Secret::from_value_or_file("GHC_TOKEN", Some("  "), None).unwrap(),
+            None
+        );
     }
 }

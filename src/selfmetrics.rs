@@ -25,6 +25,8 @@ pub struct SelfMetrics {
     pub cache_hits: IntCounter,
     /// Failed GitHub calls by classified reason.
     pub github_failures: IntCounterVec,
+    /// Retries of failed GitHub calls, by reason.
+    pub github_retries: IntCounterVec,
     /// Malformed NDJSON lines skipped, by report.
     pub invalid_report_lines: IntCounterVec,
     /// Series dropped because a report repeated a label set.
@@ -46,12 +48,16 @@ impl SelfMetrics {
         let registry = Registry::new();
         let counter = |name: &str, help: &str| {
             let c = IntCounter::new(name, help).expect("valid metric name");
-            registry.register(Box::new(c.clone())).expect("unique metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
             c
         };
         let counter_vec = |name: &str, help: &str, labels: &[&str]| {
             let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric name");
-            registry.register(Box::new(c.clone())).expect("unique metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
             c
         };
         // Registered on first use (see `record_rate_limit`): a 0 before
@@ -99,6 +105,11 @@ impl SelfMetrics {
                 "Failed GitHub calls by reason (bad_credentials, forbidden, policy_disabled, not_found, rate_limited, server_error, timeout, invalid_response, unreachable, client_error).",
                 &["reason"],
             ),
+            github_retries: counter_vec(
+                "copilot_exporter_github_retries_total",
+                "Retries of failed GitHub calls, by reason (rate_limited, server_error, timeout, unreachable).",
+                &["reason"],
+            ),
             invalid_report_lines: counter_vec(
                 "copilot_exporter_invalid_report_lines_total",
                 "Malformed report lines skipped, by report.",
@@ -134,8 +145,12 @@ impl SelfMetrics {
             return;
         }
         self.rate_limit_registered.call_once(|| {
-            let _ = self.registry.register(Box::new(self.rate_limit_remaining.clone()));
-            let _ = self.registry.register(Box::new(self.rate_limit_reset.clone()));
+            let _ = self
+                .registry
+                .register(Box::new(self.rate_limit_remaining.clone()));
+            let _ = self
+                .registry
+                .register(Box::new(self.rate_limit_reset.clone()));
         });
         if let Some(v) = remaining {
             self.rate_limit_remaining.set(v as f64);

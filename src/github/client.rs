@@ -2,7 +2,7 @@
 //! credential-free client for signed report links.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -57,6 +57,7 @@ pub struct GithubClient {
     metrics: Arc<SelfMetrics>,
     // GitHub asks integrations to send API requests serially per credential.
     serial: tokio::sync::Mutex<()>,
+    deadline: std::sync::Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for GithubClient {
@@ -106,6 +107,7 @@ impl GithubClient {
             settings: settings.clone(),
             metrics,
             serial: tokio::sync::Mutex::new(()),
+            deadline: std::sync::Mutex::new(None),
         })
     }
 
@@ -116,7 +118,11 @@ impl GithubClient {
 
     /// `GET` an API path (`/orgs/x/...?...`), relative to the base URL.
     pub async fn get(&self, path_and_query: &str) -> Result<ApiResponse, GithubError> {
-        let url = format!("{}{}", self.base.as_str().trim_end_matches('/'), path_and_query);
+        let url = format!(
+            "{}{}",
+            self.base.as_str().trim_end_matches('/'),
+            path_and_query
+        );
         let url = Url::parse(&url).map_err(|e| GithubError {
             what: path_and_query.to_string(),
             kind: FailureKind::InvalidResponse,
@@ -129,7 +135,61 @@ impl GithubClient {
 
     /// `GET` an absolute API URL (a pagination link). The token is sent only
     /// when the URL has the API base's scheme, host and port.
+    ///
+    /// Rate limits, 5xx, timeouts and connection failures are retried: a
+    /// rate limit waits for `retry-after`, else until `x-ratelimit-reset`,
+    /// else backs off exponentially (at least 60 s, capped by
+    /// `GITHUB_RETRY_MAX_MS`); other failures back off exponentially with
+    /// jitter. No wait runs past the refresh deadline: the call fails at once
+    /// with the reason instead.
     pub async fn get_url(&self, url: &Url) -> Result<ApiResponse, GithubError> {
+        let mut attempt = 0u32;
+        loop {
+            let error = match self.attempt(url).await {
+                Ok(answer) => return Ok(answer),
+                Err(e) => e,
+            };
+            let retryable = matches!(
+                error.kind,
+                FailureKind::RateLimited
+                    | FailureKind::ServerError
+                    | FailureKind::Timeout
+                    | FailureKind::Unreachable
+            );
+            if !retryable || attempt >= self.settings.retry.max_retries {
+                return Err(error);
+            }
+            let wait = self.settings.retry.wait(&error, attempt);
+            let deadline = *self.deadline.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(deadline) = deadline {
+                if Instant::now() + wait > deadline {
+                    return Err(GithubError {
+                        message: format!(
+                            "{}; waiting {:.0} s more would pass this refresh's deadline, so the scope fails for now and the next refresh retries",
+                            error.message,
+                            wait.as_secs_f64()
+                        ),
+                        ..error
+                    });
+                }
+            }
+            attempt += 1;
+            self.metrics
+                .github_retries
+                .with_label_values(&[error.kind.as_str()])
+                .inc();
+            tracing::warn!(endpoint = %error.what, reason = %error.kind, wait_seconds = wait.as_secs_f64(), attempt, "GitHub call failed; retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Sets the instant after which no retry may still be waiting (the end
+    /// of the current refresh); `None` removes it.
+    pub fn set_deadline(&self, deadline: Option<Instant>) {
+        *self.deadline.lock().unwrap_or_else(|p| p.into_inner()) = deadline;
+    }
+
+    async fn attempt(&self, url: &Url) -> Result<ApiResponse, GithubError> {
         let what = describe(url);
         if url.origin() != self.base.origin() {
             return Err(self.fail(GithubError {
@@ -168,6 +228,7 @@ impl GithubClient {
             });
         }
         let remaining = header_u64(response.headers(), "x-ratelimit-remaining");
+        let reset = header_u64(response.headers(), "x-ratelimit-reset");
         let retry_after = header_u64(response.headers(), "retry-after");
         let accepted = response
             .headers()
@@ -194,7 +255,13 @@ impl GithubClient {
             kind,
             status: Some(status.as_u16()),
             message,
-            retry_after,
+            retry_after: retry_after.or_else(|| {
+                // Primary limit: wait until the window resets.
+                (kind == FailureKind::RateLimited && remaining == Some(0))
+                    .then_some(reset)
+                    .flatten()
+                    .map(|reset| reset.saturating_sub(unix_now()).saturating_add(1))
+            }),
         }))
     }
 
@@ -321,6 +388,13 @@ pub fn describe(url: &Url) -> String {
             url.path().to_string()
         }
     )
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {

@@ -105,9 +105,7 @@ pub fn classify(status: u16, message: &str, rate_limit_remaining: Option<u64>) -
     match status {
         401 => FailureKind::BadCredentials,
         403 | 429
-            if rate_limit_remaining == Some(0)
-                || lower.contains("rate limit")
-                || status == 429 =>
+            if rate_limit_remaining == Some(0) || lower.contains("rate limit") || status == 429 =>
         {
             FailureKind::RateLimited
         }
@@ -148,14 +146,30 @@ mod tests {
 
     #[test]
     fn classification_follows_the_catalogue() {
-        assert_eq!(classify(401, "Bad credentials", None), FailureKind::BadCredentials);
         assert_eq!(
-            classify(403, "The 'Copilot usage metrics' policy must be enabled to use this API", None),
+            classify(401, "Bad credentials", None),
+            FailureKind::BadCredentials
+        );
+        assert_eq!(
+            classify(
+                403,
+                "The 'Copilot usage metrics' policy must be enabled to use this API",
+                None
+            ),
             FailureKind::PolicyDisabled
         );
-        assert_eq!(classify(403, "Resource not accessible by integration", None), FailureKind::Forbidden);
-        assert_eq!(classify(403, "API rate limit exceeded for x", Some(0)), FailureKind::RateLimited);
-        assert_eq!(classify(403, "You have exceeded a secondary rate limit", Some(10)), FailureKind::RateLimited);
+        assert_eq!(
+            classify(403, "Resource not accessible by integration", None),
+            FailureKind::Forbidden
+        );
+        assert_eq!(
+            classify(403, "API rate limit exceeded for x", Some(0)),
+            FailureKind::RateLimited
+        );
+        assert_eq!(
+            classify(403, "You have exceeded a secondary rate limit", Some(10)),
+            FailureKind::RateLimited
+        );
         assert_eq!(classify(429, "", None), FailureKind::RateLimited);
         assert_eq!(classify(404, "Not Found", None), FailureKind::NotFound);
         assert_eq!(classify(502, "", None), FailureKind::ServerError);
@@ -164,7 +178,10 @@ mod tests {
 
     #[test]
     fn messages_from_bodies() {
-        assert_eq!(error_message(br#"{"message":"Not Found","documentation_url":"x"}"#), "Not Found");
+        assert_eq!(
+            error_message(br#"{"message":"Not Found","documentation_url":"x"}"#),
+            "Not Found"
+        );
         assert_eq!(error_message(b"<html>\n</html>"), "<html> </html>");
         assert_eq!(error_message(b""), "(empty body)");
         assert_eq!(error_message(&[b'a'; 2000]).len(), 512);

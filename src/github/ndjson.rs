@@ -119,7 +119,10 @@ mod tests {
 
     #[test]
     fn lines_across_chunk_boundaries() {
-        assert_eq!(split(&[b"ab", b"c\nde\r\n", b"f"], 100), ["1:abc", "2:de", "3:f"]);
+        assert_eq!(
+            split(&[b"ab", b"c\nde\r\n", b"f"], 100),
+            ["1:abc", "2:de", "3:f"]
+        );
         assert_eq!(split(&[b"a\n\n", b"b\n"], 100), ["1:a", "2:", "3:b"]);
     }
 

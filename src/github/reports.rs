@@ -197,10 +197,16 @@ mod tests {
 
     #[test]
     fn envelopes_parse() {
-        let one: Envelope = serde_json::from_str(include_str!("../../tests/fixtures/github/usage-metrics-report-1-day.json")).unwrap();
+        let one: Envelope = serde_json::from_str(include_str!(
+            "../../tests/fixtures/github/usage-metrics-report-1-day.json"
+        ))
+        .unwrap();
         assert_eq!(one.download_links.len(), 2);
         assert!(one.report_day.is_some());
-        let many: Envelope = serde_json::from_str(include_str!("../../tests/fixtures/github/usage-metrics-report-28-day.json")).unwrap();
+        let many: Envelope = serde_json::from_str(include_str!(
+            "../../tests/fixtures/github/usage-metrics-report-28-day.json"
+        ))
+        .unwrap();
         assert_eq!(many.report_end_day, NaiveDate::from_ymd_opt(2025, 7, 28));
     }
 }

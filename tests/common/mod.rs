@@ -38,9 +38,7 @@ pub fn find_tool(name: &str) -> Option<PathBuf> {
     dirs.push(root.join(".ci-deps/venv/bin"));
     dirs.push(root.join(".ci-deps/node_modules/.bin"));
     dirs.push(root.join(".ci-deps/bin"));
-    dirs.into_iter()
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
@@ -121,4 +119,72 @@ pub fn http_get(url: &str) -> std::io::Result<(u16, String)> {
 /// Path of the exporter binary built for integration tests.
 pub fn exporter_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_copilot-metrics-exporter"))
+}
+
+pub mod fake_github;
+
+/// Runs `promtool check metrics` on an exposition; fails the test on any
+/// problem. Skips (loudly) where promtool is missing and not in CI.
+pub fn promtool_check_metrics(exposition: &str) {
+    use std::io::Write;
+    let Some(promtool) = require_tool("promtool") else {
+        return;
+    };
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run promtool");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(exposition.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// What a run of the exporter binary printed.
+pub struct Run {
+    /// Exit code (-1 when killed by a signal).
+    pub code: i32,
+    /// Standard output (the exposition in `--once` mode).
+    pub stdout: String,
+    /// Standard error (the logs).
+    pub stderr: String,
+}
+
+/// Runs the exporter with a clean environment plus `env`, and waits for it.
+pub async fn run_exporter(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = tokio::process::Command::new(exporter_bin());
+    cmd.args(args).env_clear();
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().await.expect("run exporter");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The value of one series (`name{labels}` exactly as exposed) in a text
+/// exposition.
+pub fn value(exposition: &str, series: &str) -> Option<f64> {
+    exposition
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.strip_prefix(' '))
+        })
+        .and_then(|v| v.trim().parse().ok())
 }

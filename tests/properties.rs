@@ -1,0 +1,173 @@
+//! Property tests (a bounded fuzz pass run by `cargo test`): arbitrary report
+//! rows never panic the row → samples → encoder path, and whatever comes out
+//! is a valid exposition with valid names and correctly escaped values.
+//!
+//! `PROPTEST_CASES` raises the number of cases for a longer local run.
+
+use copilot_metrics_exporter::exposition::{encode_text, FamilyBuilder};
+use copilot_metrics_exporter::github::ndjson::{Line, LineSplitter};
+use copilot_metrics_exporter::mapping::{entity_days, map_object, PREFIX};
+use copilot_metrics_exporter::model::SampleSet;
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+
+fn arb_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("daily_active_users".to_string()),
+        Just("totals_by_ide".to_string()),
+        Just("pull_requests".to_string()),
+        Just("loc_added_sum".to_string()),
+        Just("day".to_string()),
+        Just("x_by_y".to_string()),
+        Just("org".to_string()),
+        Just("__name__".to_string()),
+        "[a-z_]{1,12}",
+        ".{0,8}",
+    ]
+}
+
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)),
+        prop_oneof![
+            Just("NaN".to_string()),
+            Just("Infinity".to_string()),
+            ".{0,10}",
+            "[\"\\\\\n\u{e9}\u{1F600}]{0,6}"
+        ]
+        .prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::vec((arb_key(), inner), 0..6)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+fn valid_name(name: &str, allow_colon: bool) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || (allow_colon && c == ':'))
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || (allow_colon && c == ':'))
+}
+
+/// Parses one sample line of the text format strictly; returns the label
+/// values unescaped.
+type ParsedSample = (String, Vec<(String, String)>, f64);
+
+fn parse_sample(line: &str) -> Result<ParsedSample, String> {
+    let name_end = line.find(['{', ' ']).ok_or("no name end")?;
+    let name = &line[..name_end];
+    let mut rest = &line[name_end..];
+    let mut labels = Vec::new();
+    if let Some(r) = rest.strip_prefix('{') {
+        rest = r;
+        loop {
+            if let Some(r) = rest.strip_prefix('}') {
+                rest = r;
+                break;
+            }
+            let eq = rest.find('=').ok_or("no =")?;
+            let lname = rest[..eq].to_string();
+            rest = rest[eq + 1..].strip_prefix('"').ok_or("no opening quote")?;
+            let mut value = String::new();
+            let mut chars = rest.char_indices();
+            let close = loop {
+                let (i, c) = chars.next().ok_or("unterminated value")?;
+                match c {
+                    '\\' => match chars.next().ok_or("dangling escape")?.1 {
+                        'n' => value.push('\n'),
+                        '\\' => value.push('\\'),
+                        '"' => value.push('"'),
+                        other => return Err(format!("bad escape \\{other}")),
+                    },
+                    '"' => break i,
+                    '\n' => return Err("raw newline".into()),
+                    c => value.push(c),
+                }
+            };
+            labels.push((lname, value));
+            rest = &rest[close + 1..];
+            rest = rest.strip_prefix(',').unwrap_or(rest);
+        }
+    }
+    let value = rest.trim().parse::<f64>().map_err(|e| e.to_string())?;
+    Ok((name.to_string(), labels, value))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    #[test]
+    fn any_row_maps_to_valid_series_and_exposition(
+        fields in prop::collection::vec((arb_key(), arb_json()), 0..10),
+        scope in ".{0,6}",
+    ) {
+        let row = Value::Object(fields.into_iter().collect());
+        let mut set = SampleSet::new();
+        let labels = vec![("org".to_string(), scope)];
+        if let Value::Object(map) = &row {
+            map_object(PREFIX, &labels, map, &mut set);
+        }
+        let _ = entity_days(&row);
+        for (key, value) in set.iter() {
+            prop_assert!(valid_name(&key.name, false), "bad metric name {:?}", key.name);
+            prop_assert!(key.name.starts_with(PREFIX));
+            prop_assert!(value.is_finite());
+            let mut names: Vec<&str> = key.labels.iter().map(|(n, _)| n.as_str()).collect();
+            prop_assert!(names.iter().all(|n| valid_name(n, false) && !n.starts_with("__")), "{:?}", names);
+            let before = names.len();
+            names.dedup();
+            prop_assert_eq!(before, names.len(), "duplicate label names");
+        }
+        let mut builder = FamilyBuilder::new();
+        builder.samples(&set);
+        let text = encode_text(&builder.build());
+        let mut parsed = 0;
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (name, parsed_labels, value) = parse_sample(line).map_err(|e| TestCaseError::fail(format!("{e}: {line:?}")))?;
+            let original = set.iter().find(|(k, _)| {
+                k.name == name && {
+                    let mut a: Vec<_> = k.labels.iter().filter(|(_, v)| !v.is_empty()).cloned().collect();
+                    let mut b = parsed_labels.clone();
+                    a.sort();
+                    b.sort();
+                    a == b
+                }
+            });
+            let (_, want) = original.ok_or_else(|| TestCaseError::fail(format!("series not in the set: {line:?}")))?;
+            prop_assert!(want == value || (want - value).abs() <= want.abs() * 1e-15, "{} != {}", want, value);
+            parsed += 1;
+        }
+        prop_assert_eq!(parsed, set.len());
+    }
+
+    #[test]
+    fn line_splitting_never_panics_and_never_loses_lines(
+        chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 0..12),
+        max in 1usize..64,
+    ) {
+        let mut splitter = LineSplitter::new(max);
+        let mut complete = 0u64;
+        let mut too_long = 0u64;
+        let mut count = |l: Line<'_>| match l {
+            Line::Complete(_, bytes) => { assert!(bytes.len() <= max); complete += 1 }
+            Line::TooLong(_) => too_long += 1,
+        };
+        for c in &chunks {
+            splitter.feed(c, &mut count);
+        }
+        splitter.finish(&mut count);
+        let all: Vec<u8> = chunks.concat();
+        let newlines = all.iter().filter(|b| **b == b'\n').count() as u64;
+        let trailing = u64::from(!all.is_empty() && *all.last().unwrap() != b'\n');
+        prop_assert_eq!(complete + too_long, newlines + trailing);
+    }
+}
