@@ -22,39 +22,60 @@ use url::Url;
 /// A series: metric name and its labels.
 type Series = (String, BTreeMap<String, String>);
 
-/// A running Pushgateway on a free loopback port.
+/// A running Pushgateway on a free loopback port, under a route prefix
+/// unique to this test: another server that grabbed the same port (tests
+/// run in parallel) answers 404 there, so a test only ever talks to its own.
 struct Pushgateway {
-    port: u16,
+    base: String,
     _child: KillOnDrop,
 }
 
 impl Pushgateway {
     /// Starts one, or `None` (test skipped) when it is not installed.
     fn start(web_config: Option<&Path>) -> Option<Pushgateway> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
         let bin = require_tool("prometheus-pushgateway")?;
-        let port = free_port();
-        let mut cmd = Command::new(bin);
-        cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if let Some(path) = web_config {
-            cmd.arg(format!("--web.config.file={}", path.display()));
+        for _ in 0..5 {
+            let port = free_port();
+            let prefix = format!(
+                "/t{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::SeqCst)
+            );
+            let mut cmd = Command::new(&bin);
+            cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .arg(format!("--web.route-prefix={prefix}"))
+                // Debian's default persists to /var/lib/prometheus: keep it
+                // in memory so every test starts empty.
+                .arg("--persistence.file=")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            if let Some(path) = web_config {
+                cmd.arg(format!("--web.config.file={}", path.display()));
+            }
+            let mut child = spawn(&mut cmd);
+            let base = format!("http://127.0.0.1:{port}{prefix}");
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while Instant::now() < deadline {
+                if child.0.try_wait().ok().flatten().is_some() {
+                    break; // could not bind: try another port
+                }
+                // 401 when it is behind basic auth.
+                if let Ok(200 | 401) = common::http_get_status(&format!("{base}/-/ready")) {
+                    return Some(Pushgateway {
+                        base,
+                        _child: child,
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
-        let child = spawn(&mut cmd);
-        let deadline = Instant::now() + Duration::from_secs(15);
-        // /-/ready answers 401 behind basic auth: wait for any answer.
-        while common::http_get_status(&format!("http://127.0.0.1:{port}/-/ready")).is_err() {
-            assert!(Instant::now() < deadline, "Pushgateway did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Some(Pushgateway {
-            port,
-            _child: child,
-        })
+        panic!("the Pushgateway did not start");
     }
 
+    /// Base URL (with the route prefix) for PUSHGATEWAY_URL.
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.base.clone()
     }
 
     /// Scrapes the Pushgateway's `/metrics` (no auth).
