@@ -674,8 +674,9 @@ fn slow_pushes_skip_ticks_and_sigterm_waits_for_the_push_in_flight() {
 
 #[test]
 fn bad_schedule_is_a_configuration_error() {
+    // `--once`, so a binary that wrongly accepted it would still exit.
     let out = run_exporter(
-        &["--demo"],
+        &["--demo", "--once"],
         &[("SCHEDULE", "every hour"), ("LISTEN_ADDR", "")],
     );
     assert_eq!(out.status.code(), Some(2));
