@@ -14,6 +14,7 @@ pub mod github;
 pub mod mapping;
 pub mod model;
 pub mod repos;
+pub mod scheduler;
 pub mod scope;
 pub mod seats;
 pub mod secret;

@@ -3,3 +3,4 @@
 
 pub mod http;
 pub mod remote_write;
+pub mod pushgateway;
