@@ -21,6 +21,7 @@ use crate::scope::Scope;
 use crate::selfmetrics::SelfMetrics;
 use crate::sinks::http::{self, HttpState};
 use crate::sinks::pushgateway::PushgatewaySink;
+use crate::sinks::remote_write::RemoteWriteSink;
 use crate::snapshot::Store;
 
 /// Exit code: every scope collected and every sink delivered.
@@ -60,6 +61,8 @@ pub struct SinkFailure {
 pub struct Sinks {
     /// The Pushgateway sink (`PUSHGATEWAY_URL`).
     pub pushgateway: Option<PushgatewaySink>,
+    /// The remote-write sink (`REMOTE_WRITE_URL`).
+    pub remote_write: Option<Arc<RemoteWriteSink>>,
 }
 
 impl Sinks {
@@ -69,26 +72,69 @@ impl Sinks {
             Some(pg) => Some(PushgatewaySink::new(pg.clone(), &metrics.registry)?),
             None => None,
         };
-        Ok(Sinks { pushgateway })
+        let remote_write = match &config.remote_write {
+            Some(rw) => Some(Arc::new(
+                RemoteWriteSink::new(rw.clone(), &metrics.registry).map_err(|e| e.to_string())?,
+            )),
+            None => None,
+        };
+        Ok(Sinks {
+            pushgateway,
+            remote_write,
+        })
     }
 
     /// True when no push sink is configured.
     pub fn is_empty(&self) -> bool {
-        self.pushgateway.is_none()
+        self.pushgateway.is_none() && self.remote_write.is_none()
+    }
+
+    /// The oldest report day the sinks still need for `scope` (remote-write
+    /// `report-day` history); `None` when the newest data is enough.
+    pub fn history_wanted(
+        &self,
+        scope: &Scope,
+        today: chrono::NaiveDate,
+    ) -> Option<chrono::NaiveDate> {
+        self.remote_write
+            .as_ref()
+            .and_then(|rw| rw.history_wanted(scope, today))
     }
 
     /// Hands the scopes collected in a round to every sink; returns what
     /// failed.
-    pub async fn publish(&self, scopes: &[Arc<ScopeData>], _now: SystemTime) -> Vec<SinkFailure> {
+    pub async fn publish(
+        &self,
+        scopes: &[Arc<ScopeData>],
+        now: SystemTime,
+        store: &Store,
+    ) -> Vec<SinkFailure> {
         let mut failures = Vec::new();
         if scopes.is_empty() {
             return failures;
         }
         if let Some(pg) = &self.pushgateway {
-            failures.extend(pg.publish(scopes).await.into_iter().map(|e| SinkFailure {
+            let errors = pg.publish(scopes).await;
+            for data in scopes {
+                if !errors.iter().any(|e| e.scope == data.scope) {
+                    store.record_sink_success("pushgateway", &data.scope, now);
+                }
+            }
+            failures.extend(errors.into_iter().map(|e| SinkFailure {
                 sink: "pushgateway",
                 message: e.to_string(),
             }));
+        }
+        if let Some(rw) = &self.remote_write {
+            if let Err(e) = rw.publish(scopes, now).await {
+                failures.push(SinkFailure {
+                    sink: "remote_write",
+                    message: e.to_string(),
+                });
+            }
+            for (scope, at) in rw.last_success() {
+                store.record_sink_success("remote_write", &scope, at);
+            }
         }
         failures
     }
@@ -148,13 +194,18 @@ impl App {
             // A retry never waits into the next refresh.
             client.set_deadline(Some(Instant::now() + self.config.refresh_interval));
         }
-        let request = CollectRequest {
-            history_from: None,
-            detail_from: None,
-            today: Some(Utc::now().date_naive()),
-        };
+        let today = Utc::now().date_naive();
         for scope in &self.config.scopes {
             let started = Instant::now();
+            // Report-day history: every day a sink still needs, with team
+            // and repository detail for those days too (they flow through
+            // the same sinks with the same timestamps).
+            let history_from = self.sinks.history_wanted(scope, today);
+            let request = CollectRequest {
+                history_from,
+                detail_from: history_from,
+                today: Some(today),
+            };
             match self.collector.collect(scope, &request).await {
                 Ok(data) => {
                     let newest = data.newest_day().map(|(d, _)| d);
@@ -191,13 +242,16 @@ impl App {
 
     /// The exposition of everything collected so far plus self-metrics.
     pub fn render(&self) -> String {
-        encode_text(&gather_all(&self.store.view(), &self.metrics.registry))
+        encode_text(&gather_all(&self.store, &self.metrics.registry))
     }
 
     /// Refreshes, then hands the fresh scopes to the sinks.
     pub async fn refresh_and_publish(&self) -> (Round, Vec<SinkFailure>) {
         let round = self.refresh().await;
-        let failures = self.sinks.publish(&round.fresh, SystemTime::now()).await;
+        let failures = self
+            .sinks
+            .publish(&round.fresh, SystemTime::now(), &self.store)
+            .await;
         (round, failures)
     }
 

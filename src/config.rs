@@ -17,6 +17,7 @@ use crate::scheduler::{Schedule, SchedulerArgs};
 use crate::scope::Scope;
 use crate::secret::Secret;
 use crate::sinks::pushgateway::{PushgatewayArgs, PushgatewayConfig};
+use crate::sinks::remote_write::{RemoteWriteArgs, RemoteWriteConfig};
 
 /// Exit code for a configuration error (also what clap uses for bad flags).
 pub const EXIT_CONFIG: i32 = 2;
@@ -201,6 +202,10 @@ pub struct Cli {
     /// Pushgateway sink settings (`PUSHGATEWAY_*`).
     #[command(flatten)]
     pub pushgateway: PushgatewayArgs,
+
+    /// Remote-write sink settings (`REMOTE_WRITE_*`, `BACKFILL_DAYS`, `STATE_DIR`).
+    #[command(flatten)]
+    pub remote_write: RemoteWriteArgs,
 }
 
 fn parse_seconds(raw: &str) -> Result<u64, String> {
@@ -357,6 +362,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// The Pushgateway sink; `None` when `PUSHGATEWAY_URL` is unset.
     pub pushgateway: Option<PushgatewayConfig>,
+    /// The remote-write sink; `None` when `REMOTE_WRITE_URL` is unset.
+    pub remote_write: Option<RemoteWriteConfig>,
 }
 
 /// Names of demo scopes used when `--demo` runs without `ORG`/`ENTERPRISE`.
@@ -468,6 +475,8 @@ impl Config {
         let schedule = Schedule::from_settings(cli.scheduler.schedule.as_deref(), refresh_interval)
             .map_err(ConfigError)?;
         let pushgateway = PushgatewayConfig::from_args(&cli.pushgateway)?;
+        let remote_write = RemoteWriteConfig::from_args(&cli.remote_write)
+            .map_err(|e| ConfigError(e.to_string()))?;
 
         Ok(Config {
             scopes,
@@ -504,6 +513,7 @@ impl Config {
             schedule,
             shutdown_grace: Duration::from_secs(cli.scheduler.shutdown_grace_seconds),
             pushgateway,
+            remote_write,
         })
     }
 }

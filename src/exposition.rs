@@ -9,7 +9,7 @@ use prometheus::{Encoder, TextEncoder};
 
 use crate::model::{Labels, SampleSet, ScopeData};
 use crate::scope::Scope;
-use crate::snapshot::ScopeState;
+use crate::snapshot::{ScopeState, Store};
 
 /// `Content-Type` of the text exposition format 0.0.4.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -134,12 +134,27 @@ pub fn add_scope_health(builder: &mut FamilyBuilder, states: &[(Scope, ScopeStat
     );
 }
 
+/// Per-scope delivery gauges of the push sinks:
+/// `copilot_exporter_<sink>_last_success_timestamp_seconds{org|enterprise}`.
+pub fn add_sink_health(
+    builder: &mut FamilyBuilder,
+    successes: &[(&'static str, Scope, SystemTime)],
+) {
+    for (sink, scope, at) in successes {
+        builder.gauge(
+            &format!("copilot_exporter_{sink}_last_success_timestamp_seconds"),
+            "When this scope's data was last delivered by the sink (Unix seconds).",
+            &vec![scope.label()],
+            unix_seconds(*at),
+        );
+    }
+}
+
 /// Everything `/metrics` and `--once` show: every scope's data, per-scope
 /// health, and the registry's self-metrics.
-pub fn gather_all(
-    states: &[(Scope, ScopeState)],
-    registry: &prometheus::Registry,
-) -> Vec<MetricFamily> {
+pub fn gather_all(store: &Store, registry: &prometheus::Registry) -> Vec<MetricFamily> {
+    let states = store.view();
+    let states = &states[..];
     let mut builder = FamilyBuilder::new();
     for (_, state) in states {
         if let Some(data) = &state.data {
@@ -147,6 +162,7 @@ pub fn gather_all(
         }
     }
     add_scope_health(&mut builder, states);
+    add_sink_health(&mut builder, &store.sink_successes());
     let mut families = builder.build();
     families.extend(registry.gather());
     families.sort_by(|a, b| a.name().cmp(b.name()));

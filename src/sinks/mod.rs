@@ -2,5 +2,5 @@
 //! snapshot store or the data of a refresh round.
 
 pub mod http;
-pub mod remote_write;
 pub mod pushgateway;
+pub mod remote_write;
