@@ -16,15 +16,13 @@
 use std::hint::black_box;
 
 use chrono::NaiveDate;
-use std::sync::Arc;
-
 use copilot_metrics_exporter::exposition::{encode_text, gather_all, render_text};
 use copilot_metrics_exporter::github::ndjson::{Line, LineSplitter};
 use copilot_metrics_exporter::mapping::map_object;
 use copilot_metrics_exporter::model::ScopeData;
 use copilot_metrics_exporter::model::{Labels, SampleSet, SeriesKey};
 use copilot_metrics_exporter::scope::Scope;
-use copilot_metrics_exporter::snapshot::ScopeState;
+use copilot_metrics_exporter::snapshot::Store;
 use copilot_metrics_exporter::synth::{user_row, Rng};
 use copilot_metrics_exporter::teams::{LineOutcome, RowIdentity, TeamAggregator, TeamDirectory};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -174,19 +172,14 @@ fn bench(c: &mut Criterion) {
     expo.throughput(Throughput::Elements(set.len() as u64));
     let mut data = ScopeData::new(Scope::enterprise("bench-ent"));
     data.days.insert(day(), set);
-    let states = vec![(
-        Scope::enterprise("bench-ent"),
-        ScopeState {
-            data: Some(Arc::new(data)),
-            ..ScopeState::default()
-        },
-    )];
+    let store = Store::new(&[Scope::enterprise("bench-ent")]);
+    store.record_success(data);
     let registry = prometheus::Registry::new();
     expo.bench_function("render_text_100k", |b| {
-        b.iter(|| render_text(black_box(&states), &registry))
+        b.iter(|| render_text(black_box(&store), &registry))
     });
     expo.bench_function("proto_encode_text_100k", |b| {
-        b.iter(|| encode_text(&gather_all(black_box(&states), &registry)))
+        b.iter(|| encode_text(&gather_all(black_box(&store), &registry)))
     });
     expo.finish();
 }

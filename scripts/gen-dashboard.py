@@ -305,6 +305,9 @@ def build():
     ], w=8, field={"min": 0, "max": 1}, desc="1 = the last attempt succeeded (deployment mode).")
     b.panel("timeseries", "GitHub API errors by reason", [
         ("sum by (reason) (increase(copilot_exporter_github_failures_total[$__rate_interval]))", "{{reason}}"),
+        # No failure yet means no status_code series: show 0, not "No data".
+        ("sum by (status_code) (increase(copilot_exporter_requests_failed_total[$__rate_interval])) or vector(0)",
+         "HTTP {{status_code}}"),
     ], unit="short", w=8, stack=True,
         desc="bad_credentials / forbidden / policy_disabled need a human (alert CopilotExporterGitHubAuthError).")
     b.panel("timeseries", "GitHub API requests and cache hits", [
@@ -316,8 +319,8 @@ def build():
     ], unit="s", w=8)
     b.panel("timeseries", "Pushgateway pushes", [
         ("sum by (result) (increase(copilot_exporter_pushgateway_pushes_total[$__rate_interval]))", "{{result}}"),
-        ("sum by (status) (increase(copilot_exporter_pushgateway_push_failures_total[$__rate_interval]))",
-         "failed {{status}}"),
+        ("sum by (status) (increase(copilot_exporter_pushgateway_push_failures_total[$__rate_interval]))"
+         " or vector(0)", "failed {{status}}"),
     ], unit="short", w=8)
     b.panel("timeseries", "Time since last Pushgateway push", [
         ("time() - (\n  push_time_seconds\n  and on (job, instance, org, enterprise)\n  "
@@ -331,8 +334,6 @@ def build():
     ], unit="short", w=8, desc="Lines of GitHub reports the exporter could not parse.")
     b.panel("timeseries", "/metrics requests", [
         ("sum(rate(copilot_exporter_requests_total[$__rate_interval]))", "requests/s"),
-        ("sum by (status_code) (rate(copilot_exporter_requests_failed_total[$__rate_interval]))",
-         "failed {{status_code}}"),
     ], unit="reqps", w=8)
     b.panel("table", "Exporter versions", [
         ("count by (version, job) (copilot_exporter_build_info)", ""),

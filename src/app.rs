@@ -6,7 +6,7 @@
 
 use std::io::Write;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use chrono::Utc;
 
@@ -16,9 +16,12 @@ use crate::demo::DemoSource;
 use crate::exposition::render_text;
 use crate::github::{AppAuth, Auth, GithubClient};
 use crate::model::ScopeData;
+use crate::scheduler::{self, SchedulerMetrics, Stopped};
 use crate::scope::Scope;
 use crate::selfmetrics::SelfMetrics;
 use crate::sinks::http::{self, HttpState};
+use crate::sinks::pushgateway::PushgatewaySink;
+use crate::sinks::remote_write::RemoteWriteSink;
 use crate::snapshot::Store;
 
 /// Exit code: every scope collected and every sink delivered.
@@ -42,6 +45,101 @@ impl Round {
     }
 }
 
+/// A sink that did not deliver (part of) a round.
+#[derive(Debug, Clone)]
+pub struct SinkFailure {
+    /// Which sink (`pushgateway`, `remote_write`).
+    pub sink: &'static str,
+    /// What failed, naming the target URL (never credentials).
+    pub message: String,
+}
+
+/// The push sinks a refresh round is handed to. (`/metrics` is not one: it
+/// reads the snapshot store.) Each sink receives only the scopes collected
+/// in the round, so a failed scope's last pushed data stays untouched.
+#[derive(Clone, Default)]
+pub struct Sinks {
+    /// The Pushgateway sink (`PUSHGATEWAY_URL`).
+    pub pushgateway: Option<PushgatewaySink>,
+    /// The remote-write sink (`REMOTE_WRITE_URL`).
+    pub remote_write: Option<Arc<RemoteWriteSink>>,
+}
+
+impl Sinks {
+    /// Builds the configured sinks, registering their self-metrics.
+    pub fn from_config(config: &Config, metrics: &SelfMetrics) -> Result<Sinks, String> {
+        let pushgateway = match &config.pushgateway {
+            Some(pg) => Some(PushgatewaySink::new(pg.clone(), &metrics.registry)?),
+            None => None,
+        };
+        let remote_write = match &config.remote_write {
+            Some(rw) => Some(Arc::new(
+                RemoteWriteSink::new(rw.clone(), &metrics.registry).map_err(|e| e.to_string())?,
+            )),
+            None => None,
+        };
+        Ok(Sinks {
+            pushgateway,
+            remote_write,
+        })
+    }
+
+    /// True when no push sink is configured.
+    pub fn is_empty(&self) -> bool {
+        self.pushgateway.is_none() && self.remote_write.is_none()
+    }
+
+    /// The oldest report day the sinks still need for `scope` (remote-write
+    /// `report-day` history); `None` when the newest data is enough.
+    pub fn history_wanted(
+        &self,
+        scope: &Scope,
+        today: chrono::NaiveDate,
+    ) -> Option<chrono::NaiveDate> {
+        self.remote_write
+            .as_ref()
+            .and_then(|rw| rw.history_wanted(scope, today))
+    }
+
+    /// Hands the scopes collected in a round to every sink; returns what
+    /// failed.
+    pub async fn publish(
+        &self,
+        scopes: &[Arc<ScopeData>],
+        now: SystemTime,
+        store: &Store,
+    ) -> Vec<SinkFailure> {
+        let mut failures = Vec::new();
+        if scopes.is_empty() {
+            return failures;
+        }
+        if let Some(pg) = &self.pushgateway {
+            let errors = pg.publish(scopes).await;
+            for data in scopes {
+                if !errors.iter().any(|e| e.scope == data.scope) {
+                    store.record_sink_success("pushgateway", &data.scope, now);
+                }
+            }
+            failures.extend(errors.into_iter().map(|e| SinkFailure {
+                sink: "pushgateway",
+                message: e.to_string(),
+            }));
+        }
+        if let Some(rw) = &self.remote_write {
+            if let Err(e) = rw.publish(scopes, now).await {
+                failures.push(SinkFailure {
+                    sink: "remote_write",
+                    message: e.to_string(),
+                });
+            }
+            for (scope, at) in rw.last_success() {
+                store.record_sink_success("remote_write", &scope, at);
+            }
+        }
+        failures
+    }
+}
+
 /// The assembled pipeline.
 pub struct App {
     /// Validated configuration.
@@ -50,6 +148,8 @@ pub struct App {
     pub store: Arc<Store>,
     /// Self-metrics.
     pub metrics: Arc<SelfMetrics>,
+    /// The push sinks.
+    pub sinks: Sinks,
     collector: Collector,
 }
 
@@ -77,10 +177,12 @@ impl App {
         };
         let collector = Collector::new(source, metrics.clone(), config.github.max_report_bytes)
             .with_features(config.features.clone());
+        let sinks = Sinks::from_config(&config, &metrics)?;
         Ok(App {
             store: Arc::new(Store::new(&config.scopes)),
             config,
             metrics,
+            sinks,
             collector,
         })
     }
@@ -92,13 +194,18 @@ impl App {
             // A retry never waits into the next refresh.
             client.set_deadline(Some(Instant::now() + self.config.refresh_interval));
         }
-        let request = CollectRequest {
-            history_from: None,
-            detail_from: None,
-            today: Some(Utc::now().date_naive()),
-        };
+        let today = Utc::now().date_naive();
         for scope in &self.config.scopes {
             let started = Instant::now();
+            // Report-day history: every day a sink still needs, with team
+            // and repository detail for those days too (they flow through
+            // the same sinks with the same timestamps).
+            let history_from = self.sinks.history_wanted(scope, today);
+            let request = CollectRequest {
+                history_from,
+                detail_from: history_from,
+                today: Some(today),
+            };
             match self.collector.collect(scope, &request).await {
                 Ok(data) => {
                     let newest = data.newest_day().map(|(d, _)| d);
@@ -135,25 +242,62 @@ impl App {
 
     /// The exposition of everything collected so far plus self-metrics.
     pub fn render(&self) -> String {
-        String::from_utf8(render_text(&self.store.view(), &self.metrics.registry))
-            .unwrap_or_default()
+        String::from_utf8(render_text(&self.store, &self.metrics.registry)).unwrap_or_default()
     }
 
-    /// `--once`: collect, print the exposition to stdout, exit code.
-    pub async fn run_once(self) -> i32 {
+    /// Refreshes, then hands the fresh scopes to the sinks.
+    pub async fn refresh_and_publish(&self) -> (Round, Vec<SinkFailure>) {
         let round = self.refresh().await;
-        let text = self.render();
-        let mut out = std::io::stdout().lock();
-        if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-            tracing::error!(error = %e, "cannot write metrics to stdout");
-            return EXIT_FAILURE;
-        }
-        summarize(&round)
+        let failures = self
+            .sinks
+            .publish(&round.fresh, SystemTime::now(), &self.store)
+            .await;
+        (round, failures)
     }
 
-    /// The service: serve `/metrics`, refresh every `CACHE_TTL_SECONDS`
-    /// until SIGTERM or SIGINT.
+    /// `--once`: collect, then push to the configured sinks, or (without a
+    /// push target) print the exposition to stdout; returns the exit code:
+    /// 0 only when every scope was collected and delivered.
+    pub async fn run_once(self) -> i32 {
+        if self.sinks.is_empty() {
+            let round = self.refresh().await;
+            let text = self.render();
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                tracing::error!(error = %e, "cannot write metrics to stdout");
+                return EXIT_FAILURE;
+            }
+            return summarize(&round);
+        }
+        let (round, failures) = self.refresh_and_publish().await;
+        let code = summarize(&round);
+        for failure in &failures {
+            tracing::error!(sink = failure.sink, error = %failure.message, "delivery failed; the target keeps what it had");
+        }
+        if code == EXIT_OK && failures.is_empty() {
+            tracing::info!(
+                scopes = round.fresh.len(),
+                "collected and delivered every scope"
+            );
+            EXIT_OK
+        } else {
+            tracing::error!(
+                scopes_failed = round.failed.len(),
+                deliveries_failed = failures.len(),
+                "--once failed"
+            );
+            EXIT_FAILURE
+        }
+    }
+
+    /// The service: serve `/metrics` (unless `LISTEN_ADDR` is empty),
+    /// refresh at start-up and on the schedule, push after every refresh,
+    /// until SIGTERM or SIGINT; then let the refresh in flight finish within
+    /// `SHUTDOWN_GRACE_SECONDS`.
     pub async fn run_service(self) -> i32 {
+        // Install the handlers before anything else, so an early SIGTERM
+        // is a clean shutdown too.
+        let stop = shutdown_signal();
         let app = Arc::new(self);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut server = None;
@@ -174,34 +318,55 @@ impl App {
             server = Some(tokio::spawn(http::serve(listener, state, async move {
                 let _ = rx.wait_for(|stop| *stop).await;
             })));
+        } else {
+            tracing::info!("LISTEN_ADDR is empty: no /metrics endpoint");
+        }
+        if let Some(pg) = &app.sinks.pushgateway {
+            tracing::info!(url = %pg.url(), job = %pg.config().job, "pushing to the Pushgateway after every refresh");
+        }
+        match &app.config.schedule {
+            scheduler::Schedule::Every(d) => {
+                tracing::info!(every_seconds = d.as_secs(), "refresh schedule")
+            }
+            scheduler::Schedule::Cron(c) => {
+                tracing::info!(schedule = %c.original, "refresh schedule (cron, UTC)")
+            }
         }
 
-        let interval = app.config.refresh_interval;
-        let refresher = {
+        let job = {
             let app = app.clone();
-            let mut rx = stop_rx.clone();
-            tokio::spawn(async move {
-                loop {
-                    let started = Instant::now();
-                    app.refresh().await;
-                    let wait = interval.saturating_sub(started.elapsed());
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = rx.wait_for(|stop| *stop) => break,
+            move || {
+                let app = app.clone();
+                async move {
+                    let (_, failures) = app.refresh_and_publish().await;
+                    for failure in failures {
+                        tracing::error!(sink = failure.sink, error = %failure.message, "delivery failed; the target keeps what it had");
                     }
                 }
-            })
+            }
         };
-
-        shutdown_signal().await;
-        tracing::info!("shutting down");
+        let metrics = SchedulerMetrics::register(&app.metrics.registry);
+        let grace = app.config.shutdown_grace;
+        let stopped = scheduler::run(&app.config.schedule, metrics, job, stop, grace).await;
+        let code = match stopped {
+            Stopped::Clean => {
+                tracing::info!("stopped");
+                EXIT_OK
+            }
+            Stopped::GraceExpired => {
+                tracing::warn!(
+                    grace_seconds = grace.as_secs_f64(),
+                    "the refresh in flight did not finish within SHUTDOWN_GRACE_SECONDS; exiting anyway"
+                );
+                EXIT_OK
+            }
+            Stopped::Failed => EXIT_FAILURE,
+        };
         let _ = stop_tx.send(true);
-        let grace = Duration::from_secs(10);
-        let _ = tokio::time::timeout(grace, refresher).await;
         if let Some(server) = server {
-            let _ = tokio::time::timeout(grace, server).await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
         }
-        EXIT_OK
+        code
     }
 }
 
@@ -217,26 +382,32 @@ pub fn summarize(round: &Round) -> i32 {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Resolves on SIGTERM or SIGINT. The handlers are installed when this is
+/// called, not when the future is first polled.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => tracing::info!("SIGTERM received; shutting down"),
+                        _ = int.recv() => tracing::info!("SIGINT received; shutting down"),
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = ctrl_c.await;
+        async move {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -13,8 +13,11 @@ use clap::{ArgAction, Parser, ValueEnum};
 use url::Url;
 
 use crate::github::auth::{AppAuth, AppCredentials};
+use crate::scheduler::{Schedule, SchedulerArgs};
 use crate::scope::Scope;
 use crate::secret::Secret;
+use crate::sinks::pushgateway::{PushgatewayArgs, PushgatewayConfig};
+use crate::sinks::remote_write::{RemoteWriteArgs, RemoteWriteConfig};
 
 /// Exit code for a configuration error (also what clap uses for bad flags).
 pub const EXIT_CONFIG: i32 = 2;
@@ -192,6 +195,17 @@ pub struct Cli {
     #[arg(long, env = "REPO_METRICS", num_args = 0..=1, default_value = "false", default_missing_value = "true",
           action = ArgAction::Set, value_parser = BoolishValueParser::new(), value_name = "BOOL")]
     pub repo_metrics: bool,
+    /// Scheduler settings (`SCHEDULE`, `SHUTDOWN_GRACE_SECONDS`).
+    #[command(flatten)]
+    pub scheduler: SchedulerArgs,
+
+    /// Pushgateway sink settings (`PUSHGATEWAY_*`).
+    #[command(flatten)]
+    pub pushgateway: PushgatewayArgs,
+
+    /// Remote-write sink settings (`REMOTE_WRITE_*`, `BACKFILL_DAYS`, `STATE_DIR`).
+    #[command(flatten)]
+    pub remote_write: RemoteWriteArgs,
 }
 
 fn parse_seconds(raw: &str) -> Result<u64, String> {
@@ -342,6 +356,14 @@ pub struct Config {
     pub demo: bool,
     /// Optional collections (teams, seats, users, repositories).
     pub features: Features,
+    /// When refreshes run in the long-running mode.
+    pub schedule: Schedule,
+    /// How long an in-flight refresh may take to finish after SIGTERM.
+    pub shutdown_grace: Duration,
+    /// The Pushgateway sink; `None` when `PUSHGATEWAY_URL` is unset.
+    pub pushgateway: Option<PushgatewayConfig>,
+    /// The remote-write sink; `None` when `REMOTE_WRITE_URL` is unset.
+    pub remote_write: Option<RemoteWriteConfig>,
 }
 
 /// Names of demo scopes used when `--demo` runs without `ORG`/`ENTERPRISE`.
@@ -449,6 +471,13 @@ impl Config {
             return Err(ConfigError("MAX_LINE_BYTES must be at least 1024".into()));
         }
 
+        let refresh_interval = Duration::from_secs(cli.cache_ttl_seconds);
+        let schedule = Schedule::from_settings(cli.scheduler.schedule.as_deref(), refresh_interval)
+            .map_err(ConfigError)?;
+        let pushgateway = PushgatewayConfig::from_args(&cli.pushgateway)?;
+        let remote_write = RemoteWriteConfig::from_args(&cli.remote_write)
+            .map_err(|e| ConfigError(e.to_string()))?;
+
         Ok(Config {
             scopes,
             github: GithubSettings {
@@ -467,7 +496,7 @@ impl Config {
                     ),
                 },
             },
-            refresh_interval: Duration::from_secs(cli.cache_ttl_seconds),
+            refresh_interval,
             listen,
             log_format: cli.log_format,
             log_level: cli.log_level.clone(),
@@ -481,6 +510,10 @@ impl Config {
                 user_metrics_max: cli.user_metrics_max,
                 repo_metrics: cli.repo_metrics,
             },
+            schedule,
+            shutdown_grace: Duration::from_secs(cli.scheduler.shutdown_grace_seconds),
+            pushgateway,
+            remote_write,
         })
     }
 }
@@ -756,6 +789,36 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("GITHUB_CA_FILE"), "{e}");
+    }
+
+    #[test]
+    fn schedule_and_pushgateway() {
+        let c = Config::from_cli(&cli(&["--demo", "--cache-ttl-seconds", "60"]), false).unwrap();
+        assert_eq!(c.schedule, Schedule::Every(Duration::from_secs(60)));
+        assert_eq!(c.shutdown_grace, Duration::from_secs(30));
+        assert!(c.pushgateway.is_none());
+        let c = Config::from_cli(&cli(&["--demo", "--schedule", "15 6 * * *"]), false).unwrap();
+        assert!(matches!(&c.schedule, Schedule::Cron(s) if s.normalized == "0 15 6 * * *"));
+        let e = Config::from_cli(&cli(&["--demo", "--schedule", "not cron"]), false).unwrap_err();
+        assert!(e.to_string().contains("SCHEDULE"), "{e}");
+        let c = Config::from_cli(
+            &cli(&[
+                "--demo",
+                "--pushgateway-url",
+                "http://pgw:9091",
+                "--pushgateway-username",
+                "u",
+                "--pushgateway-password",
+                "pw-topsecret",
+            ]),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            c.pushgateway.as_ref().unwrap().url.as_str(),
+            "http://pgw:9091/"
+        );
+        assert!(!format!("{c:?}").contains("topsecret"));
     }
 
     #[test]

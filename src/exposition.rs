@@ -10,7 +10,7 @@ use prometheus::{Encoder, TextEncoder};
 
 use crate::model::{Labels, SampleSet, ScopeData};
 use crate::scope::Scope;
-use crate::snapshot::ScopeState;
+use crate::snapshot::{ScopeState, Store};
 
 /// `Content-Type` of the text exposition format 0.0.4.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -135,12 +135,27 @@ pub fn add_scope_health(builder: &mut FamilyBuilder, states: &[(Scope, ScopeStat
     );
 }
 
+/// Per-scope delivery gauges of the push sinks:
+/// `copilot_exporter_<sink>_last_success_timestamp_seconds{org|enterprise}`.
+pub fn add_sink_health(
+    builder: &mut FamilyBuilder,
+    successes: &[(&'static str, Scope, SystemTime)],
+) {
+    for (sink, scope, at) in successes {
+        builder.gauge(
+            &format!("copilot_exporter_{sink}_last_success_timestamp_seconds"),
+            "When this scope's data was last delivered by the sink (Unix seconds).",
+            &vec![scope.label()],
+            unix_seconds(*at),
+        );
+    }
+}
+
 /// Everything `/metrics` and `--once` show: every scope's data, per-scope
 /// health, and the registry's self-metrics.
-pub fn gather_all(
-    states: &[(Scope, ScopeState)],
-    registry: &prometheus::Registry,
-) -> Vec<MetricFamily> {
+pub fn gather_all(store: &Store, registry: &prometheus::Registry) -> Vec<MetricFamily> {
+    let states = store.view();
+    let states = &states[..];
     let mut builder = FamilyBuilder::new();
     for (_, state) in states {
         if let Some(data) = &state.data {
@@ -148,22 +163,26 @@ pub fn gather_all(
         }
     }
     add_scope_health(&mut builder, states);
+    add_sink_health(&mut builder, &store.sink_successes());
     let mut families = builder.build();
     families.extend(registry.gather());
     families.sort_by(|a, b| a.name().cmp(b.name()));
     families
 }
 
-/// Exactly `encode_text(&gather_all(states, registry))`, written straight
+/// Exactly `encode_text(&gather_all(store, registry))`, written straight
 /// from the store's sample sets: the data families (possibly hundreds of
 /// thousands of series) are never copied into protobuf messages, which
 /// cost about half a kilobyte a series; only the per-scope health gauges
 /// and the registry's self-metrics go through the Prometheus encoder.
-pub fn render_text(states: &[(Scope, ScopeState)], registry: &prometheus::Registry) -> Vec<u8> {
+pub fn render_text(store: &Store, registry: &prometheus::Registry) -> Vec<u8> {
     const DEFAULT_HELP: &str = "GitHub Copilot usage metric.";
+    let states = store.view();
+    let states = &states[..];
     // Health gauges first, owned, so that the family map can borrow them.
     let mut health = FamilyBuilder::new();
     add_scope_health(&mut health, states);
+    add_sink_health(&mut health, &store.sink_successes());
     let health: Vec<(String, String, Labels, f64)> = health
         .build()
         .into_iter()
@@ -295,7 +314,6 @@ pub fn encode_text(families: &[MetricFamily]) -> String {
 
 #[cfg(test)]
 mod render_tests {
-    use std::sync::Arc;
     use std::time::Duration;
 
     use super::*;
@@ -311,11 +329,13 @@ mod render_tests {
     #[test]
     fn direct_text_equals_the_prometheus_encoder() {
         let day = chrono::NaiveDate::from_ymd_opt(2026, 5, 7).unwrap();
-        let mut states = Vec::new();
-        for (i, scope) in [Scope::org("octo"), Scope::enterprise("ent")]
-            .into_iter()
-            .enumerate()
-        {
+        let scopes = [
+            Scope::org("octo"),
+            Scope::enterprise("ent"),
+            Scope::org("empty"),
+        ];
+        let store = Store::new(&scopes);
+        for (i, scope) in scopes.iter().take(2).enumerate() {
             let mut data = ScopeData::new(scope.clone());
             let mut set = SampleSet::new();
             set.insert(
@@ -343,18 +363,17 @@ mod render_tests {
                 3.0,
                 "other help",
             );
-            states.push((
-                scope,
-                ScopeState {
-                    data: Some(Arc::new(data)),
-                    last_success: Some(UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)),
-                    last_duration: Some(Duration::from_millis(1234)),
-                    last_ok: Some(i == 0),
-                    last_error: None,
-                },
-            ));
+            data.duration = Duration::from_millis(1234);
+            store.record_success(data);
+            if i == 1 {
+                store.record_failure(scope, "down".into(), Duration::from_millis(5));
+            }
         }
-        states.push((Scope::org("empty"), ScopeState::default()));
+        store.record_sink_success(
+            "pushgateway",
+            &scopes[0],
+            UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+        );
         let registry = prometheus::Registry::new();
         let counter = prometheus::IntCounterVec::new(
             prometheus::Opts::new("copilot_exporter_things_total", "Things."),
@@ -370,8 +389,8 @@ mod render_tests {
         .unwrap();
         histogram.observe(0.3);
         registry.register(Box::new(histogram)).unwrap();
-        let direct = String::from_utf8(render_text(&states, &registry)).unwrap();
-        let proto = encode_text(&gather_all(&states, &registry));
+        let direct = String::from_utf8(render_text(&store, &registry)).unwrap();
+        let proto = encode_text(&gather_all(&store, &registry));
         assert_eq!(direct, proto);
         assert!(direct.contains("copilot_exporter_things_total"));
     }

@@ -15,6 +15,7 @@ pub mod mapping;
 pub mod model;
 pub mod repos;
 mod rowwalk;
+pub mod scheduler;
 pub mod scope;
 pub mod seats;
 pub mod secret;

@@ -83,7 +83,19 @@ impl SelfMetrics {
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1.0);
 
+        let github_failures = counter_vec(
+            "copilot_exporter_github_failures_total",
+            "Failed GitHub calls by reason (bad_credentials, forbidden, policy_disabled, not_found, rate_limited, server_error, timeout, invalid_response, unreachable, client_error).",
+            &["reason"],
+        );
+        // Every reason exists from the start, so rate() and alerts see the
+        // first failure as an increase from 0.
+        for kind in crate::github::error::FailureKind::ALL {
+            github_failures.with_label_values(&[kind.as_str()]);
+        }
+
         SelfMetrics {
+            github_failures,
             requests: counter(
                 "copilot_exporter_requests_total",
                 "Requests to the /metrics endpoint.",
@@ -104,11 +116,6 @@ impl SelfMetrics {
             cache_hits: counter(
                 "copilot_exporter_cache_hits_total",
                 "Scrapes answered from the snapshot built by the background refresh instead of calling GitHub.",
-            ),
-            github_failures: counter_vec(
-                "copilot_exporter_github_failures_total",
-                "Failed GitHub calls by reason (bad_credentials, forbidden, policy_disabled, not_found, rate_limited, server_error, timeout, invalid_response, unreachable, client_error).",
-                &["reason"],
             ),
             github_retries: counter_vec(
                 "copilot_exporter_github_retries_total",

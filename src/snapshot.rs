@@ -28,6 +28,7 @@ pub struct ScopeState {
 #[derive(Debug)]
 pub struct Store {
     scopes: RwLock<BTreeMap<Scope, ScopeState>>,
+    sink_success: RwLock<BTreeMap<(&'static str, Scope), SystemTime>>,
     ready: AtomicBool,
 }
 
@@ -41,8 +42,27 @@ impl Store {
                     .map(|s| (s.clone(), ScopeState::default()))
                     .collect(),
             ),
+            sink_success: RwLock::new(BTreeMap::new()),
             ready: AtomicBool::new(false),
         }
+    }
+
+    /// Records that `sink` delivered `scope`'s data at `at`.
+    pub fn record_sink_success(&self, sink: &'static str, scope: &Scope, at: SystemTime) {
+        self.sink_success
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((sink, scope.clone()), at);
+    }
+
+    /// Last successful delivery per sink and scope.
+    pub fn sink_successes(&self) -> Vec<(&'static str, Scope, SystemTime)> {
+        self.sink_success
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|((sink, scope), at)| (*sink, scope.clone(), *at))
+            .collect()
     }
 
     /// Records a successful collection; returns the shared data.

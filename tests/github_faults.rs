@@ -298,3 +298,31 @@ async fn envelopes_and_reports_are_size_bounded() {
         Some(1.0)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn download_host_errors_before_the_first_byte_are_retried() {
+    let fake = FakeGithub::start().await;
+    good_report(&fake, 9);
+    let row = serde_json::json!({"day_totals": [{"day": "2025-10-01", "daily_active_users": 9}]})
+        .to_string();
+    fake.file(
+        "r.ndjson",
+        vec![
+            Reply::raw(503, b"busy"),
+            Reply::raw(500, b"oops"),
+            Reply::raw(200, row.as_bytes()),
+        ],
+    );
+    let run = run_once(&fake, &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        value(&run.stdout, "copilot_daily_active_users{org=\"octo\"}"),
+        Some(9.0)
+    );
+    assert_eq!(fake.requests_to(Host::Download).len(), 3);
+    assert_eq!(
+        fake.requests_to(Host::Api).len(),
+        1,
+        "no new envelope needed"
+    );
+}

@@ -171,3 +171,102 @@ proptest! {
         prop_assert_eq!(complete + too_long, newlines + trailing);
     }
 }
+
+mod encoders {
+    use super::*;
+    use base64::Engine;
+    use copilot_metrics_exporter::model::ScopeData;
+    use copilot_metrics_exporter::scope::Scope;
+    use copilot_metrics_exporter::sinks::pushgateway::{
+        encode_protobuf, label_segments, scope_families,
+    };
+    use copilot_metrics_exporter::sinks::remote_write::encode::{encode, Batch};
+    use copilot_metrics_exporter::sinks::remote_write::proto::WriteRequest;
+    use prost::Message;
+
+    fn percent_decode(s: &str) -> Vec<u8> {
+        let bytes = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' && i + 2 < bytes.len() {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, .. ProptestConfig::default() })]
+
+        /// row → samples → remote-write request → snappy → protobuf, and back.
+        #[test]
+        fn remote_write_round_trips_any_row(
+            fields in prop::collection::vec((arb_key(), arb_json()), 0..10),
+            max_samples in 1usize..50,
+        ) {
+            let row: Map<String, Value> = fields.into_iter().collect();
+            let mut set = SampleSet::new();
+            map_object(PREFIX, &vec![("org".to_string(), "o\"\\\n\u{e9}".to_string())], &row, &mut set);
+            let mut batch = Batch::new();
+            batch.add_set(&set, 1_700_000_000_000);
+            let mut seen = 0;
+            for request in batch.into_requests(max_samples) {
+                let body = encode(&request);
+                let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
+                let decoded = WriteRequest::decode(raw.as_slice()).unwrap();
+                let samples: usize = decoded.timeseries.iter().map(|s| s.samples.len()).sum();
+                prop_assert!(samples <= max_samples);
+                for series in &decoded.timeseries {
+                    let names: Vec<&str> = series.labels.iter().map(|l| l.name.as_str()).collect();
+                    let mut sorted = names.clone();
+                    sorted.sort();
+                    sorted.dedup();
+                    prop_assert_eq!(&names, &sorted, "labels sorted and unique");
+                    prop_assert!(series.labels.iter().all(|l| !l.value.is_empty()));
+                    let name = series.labels.iter().find(|l| l.name == "__name__").map(|l| l.value.clone());
+                    let name = name.ok_or_else(|| TestCaseError::fail("no __name__"))?;
+                    let labels: Vec<(&str, &str)> = series.labels.iter().filter(|l| l.name != "__name__").map(|l| (l.name.as_str(), l.value.as_str())).collect();
+                    let want = set.value(&name, &labels).ok_or_else(|| TestCaseError::fail(format!("{name} {labels:?} not in the set")))?;
+                    prop_assert_eq!(series.samples[0].value, want);
+                    seen += series.samples.len();
+                }
+            }
+            prop_assert_eq!(seen, set.len());
+        }
+
+        /// Any grouping value survives the Pushgateway path encoding.
+        #[test]
+        fn pushgateway_grouping_values_round_trip(value in ".{0,12}") {
+            let segment = label_segments("org", &value);
+            let decoded = if let Some(encoded) = segment.strip_prefix("org@base64/") {
+                let encoded = encoded.trim_end_matches('=');
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded).unwrap()
+            } else {
+                let raw = segment.strip_prefix("org/").unwrap();
+                prop_assert!(!raw.contains('/'), "{segment}");
+                percent_decode(raw)
+            };
+            prop_assert_eq!(decoded, value.as_bytes().to_vec(), "{}", segment);
+        }
+
+        /// Any row can be encoded for the Pushgateway.
+        #[test]
+        fn pushgateway_body_encodes_any_row(fields in prop::collection::vec((arb_key(), arb_json()), 0..10)) {
+            let row: Map<String, Value> = fields.into_iter().collect();
+            let scope = Scope::org("o");
+            let mut data = ScopeData::new(scope.clone());
+            let mut set = SampleSet::new();
+            map_object(PREFIX, &vec![scope.label()], &row, &mut set);
+            data.days.insert(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), set);
+            let families = scope_families(&data);
+            let body = encode_protobuf(&families).map_err(TestCaseError::fail)?;
+            prop_assert!(!body.is_empty());
+        }
+    }
+}

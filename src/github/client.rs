@@ -331,9 +331,36 @@ impl GithubClient {
         }
         self.metrics.report_downloads.inc();
         tracing::debug!(link = %what, "downloading report file");
-        let response = match self.downloads.get(link.clone()).send().await {
-            Ok(r) => r,
-            Err(e) => return Err(self.fail(transport_error(what, e))),
+        // Failures before the first byte (connection, 5xx) are retried like
+        // API calls; once lines were handed on, a failure fails the report.
+        let mut attempt = 0u32;
+        let response = loop {
+            let failure = match self.downloads.get(link.clone()).send().await {
+                Ok(r) if r.status().is_server_error() => {
+                    let status = r.status().as_u16();
+                    GithubError {
+                        what: what.clone(),
+                        kind: FailureKind::ServerError,
+                        status: Some(status),
+                        message: "report download failed".into(),
+                        retry_after: None,
+                    }
+                }
+                Ok(r) => break r,
+                Err(e) => transport_error(what.clone(), e),
+            };
+            let failure = self.fail(failure);
+            if attempt >= self.settings.retry.max_retries {
+                return Err(failure);
+            }
+            let wait = self.settings.retry.wait(&failure, attempt);
+            attempt += 1;
+            self.metrics
+                .github_retries
+                .with_label_values(&[failure.kind.as_str()])
+                .inc();
+            tracing::warn!(link = %what, reason = %failure.kind, wait_seconds = wait.as_secs_f64(), attempt, "report download failed; retrying");
+            tokio::time::sleep(wait).await;
         };
         let status = response.status();
         if !status.is_success() {

@@ -29,6 +29,20 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// Every kind, in label order.
+    pub const ALL: [FailureKind; 10] = [
+        FailureKind::BadCredentials,
+        FailureKind::Forbidden,
+        FailureKind::PolicyDisabled,
+        FailureKind::NotFound,
+        FailureKind::RateLimited,
+        FailureKind::ServerError,
+        FailureKind::Timeout,
+        FailureKind::InvalidResponse,
+        FailureKind::Unreachable,
+        FailureKind::ClientError,
+    ];
+
     /// The label value.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -174,7 +174,7 @@ impl AsyncWrite for BoundedStream {
 async fn metrics(State(state): State<HttpState>) -> Response {
     state.metrics.requests.inc();
     state.metrics.cache_hits.inc();
-    let body = render_text(&state.store.view(), &state.metrics.registry);
+    let body = render_text(&state.store, &state.metrics.registry);
     ([(header::CONTENT_TYPE, TEXT_CONTENT_TYPE)], body).into_response()
 }
 

@@ -2,4 +2,5 @@
 //! snapshot store or the data of a refresh round.
 
 pub mod http;
+pub mod pushgateway;
 pub mod remote_write;

@@ -188,3 +188,5 @@ pub fn value(exposition: &str, series: &str) -> Option<f64> {
         })
         .and_then(|v| v.trim().parse().ok())
 }
+pub mod fake_receiver;
+pub mod servers;

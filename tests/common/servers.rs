@@ -1,0 +1,113 @@
+//! Real Prometheus-ecosystem servers on free loopback ports, killed on drop.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::{free_port, http_get_status, require_tool, spawn, wait_http_ok, KillOnDrop};
+
+/// A running server: its base URL, process and data directory.
+pub struct Server {
+    /// `http://127.0.0.1:PORT[/prefix]`.
+    pub base: String,
+    _child: KillOnDrop,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts a Pushgateway kept in memory (Debian's default persists to
+/// /var/lib/prometheus), or `None` when it is not installed (skipped).
+pub fn pushgateway() -> Option<Server> {
+    let bin = require_tool("prometheus-pushgateway")?;
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..5 {
+        let port = free_port();
+        let mut child = spawn(
+            Command::new(&bin)
+                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .arg("--persistence.file=")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if child.0.try_wait().ok().flatten().is_some() {
+                break; // port taken meanwhile: try another
+            }
+            if let Ok(200) = http_get_status(&format!("{base}/-/ready")) {
+                return Some(Server {
+                    base,
+                    _child: child,
+                    _dir: dir,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    panic!("the Pushgateway did not start");
+}
+
+/// Starts Prometheus with the remote-write receiver, `config` as its
+/// configuration file (YAML), long retention; `None` when not installed.
+pub fn prometheus(config: &str) -> Option<Server> {
+    let bin = require_tool("prometheus")?;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("prometheus.yml");
+    std::fs::write(&file, config).unwrap();
+    let port = free_port();
+    let child = spawn(
+        Command::new(bin)
+            .arg(format!("--config.file={}", file.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg("--storage.tsdb.retention.time=400d")
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--web.enable-remote-write-receiver")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(
+        wait_http_ok(&format!("{base}/-/ready"), Duration::from_secs(60)),
+        "prometheus did not become ready"
+    );
+    Some(Server {
+        base,
+        _child: child,
+        _dir: dir,
+    })
+}
+
+/// A PromQL instant query at `at` (now when `None`); the `result` array.
+pub async fn query(base: &str, promql: &str, at: Option<SystemTime>) -> Vec<serde_json::Value> {
+    let at = at.unwrap_or_else(SystemTime::now);
+    let t = at.duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+    let url = url::Url::parse_with_params(
+        &format!("{base}/api/v1/query"),
+        &[("query", promql.to_string()), ("time", format!("{t:.3}"))],
+    )
+    .unwrap();
+    let response = reqwest::get(url).await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "{promql}: HTTP {status}: {text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+/// Polls `promql` until it returns at least one series or `timeout` passes.
+pub async fn wait_for_series(
+    base: &str,
+    promql: &str,
+    timeout: Duration,
+) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let result = query(base, promql, None).await;
+        if !result.is_empty() || Instant::now() > deadline {
+            return result;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

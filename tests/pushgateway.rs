@@ -1,0 +1,685 @@
+//! The Pushgateway sink and the scheduler against a real Pushgateway
+//! (`prometheus-pushgateway`, Debian 1.5.1) and small stub servers, through
+//! the real binary where the acceptance is about the binary.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{exporter_bin, free_port, http_get, require_tool, spawn, wait_http_ok, KillOnDrop};
+use copilot_metrics_exporter::model::{ScopeData, SeriesKey};
+use copilot_metrics_exporter::scope::Scope;
+use copilot_metrics_exporter::sinks::pushgateway::{PushgatewayConfig, PushgatewaySink};
+use url::Url;
+
+/// A series: metric name and its labels.
+type Series = (String, BTreeMap<String, String>);
+
+/// A running Pushgateway on a free loopback port, under a route prefix
+/// unique to this test: another server that grabbed the same port (tests
+/// run in parallel) answers 404 there, so a test only ever talks to its own.
+struct Pushgateway {
+    base: String,
+    _child: KillOnDrop,
+}
+
+impl Pushgateway {
+    /// Starts one, or `None` (test skipped) when it is not installed.
+    fn start(web_config: Option<&Path>) -> Option<Pushgateway> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let bin = require_tool("prometheus-pushgateway")?;
+        for _ in 0..5 {
+            let port = free_port();
+            let prefix = format!(
+                "/t{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::SeqCst)
+            );
+            let mut cmd = Command::new(&bin);
+            cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                .arg(format!("--web.route-prefix={prefix}"))
+                // Debian's default persists to /var/lib/prometheus: keep it
+                // in memory so every test starts empty.
+                .arg("--persistence.file=")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            if let Some(path) = web_config {
+                cmd.arg(format!("--web.config.file={}", path.display()));
+            }
+            let mut child = spawn(&mut cmd);
+            let base = format!("http://127.0.0.1:{port}{prefix}");
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while Instant::now() < deadline {
+                if child.0.try_wait().ok().flatten().is_some() {
+                    break; // could not bind: try another port
+                }
+                // 401 when it is behind basic auth.
+                if let Ok(200 | 401) = common::http_get_status(&format!("{base}/-/ready")) {
+                    return Some(Pushgateway {
+                        base,
+                        _child: child,
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        panic!("the Pushgateway did not start");
+    }
+
+    /// Base URL (with the route prefix) for PUSHGATEWAY_URL.
+    fn url(&self) -> String {
+        self.base.clone()
+    }
+
+    /// Scrapes the Pushgateway's `/metrics` (no auth).
+    fn scrape(&self) -> BTreeMap<Series, f64> {
+        let (status, body) = http_get(&format!("{}/metrics", self.url())).expect("scrape");
+        assert_eq!(status, 200, "{body}");
+        parse_exposition(&body)
+    }
+}
+
+/// Parses the text exposition format into series → value (comments skipped).
+fn parse_exposition(text: &str) -> BTreeMap<Series, f64> {
+    let mut out = BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let (name, rest) = match line.find(['{', ' ']) {
+            Some(i) => line.split_at(i),
+            None => continue,
+        };
+        let mut labels = BTreeMap::new();
+        let mut rest = rest;
+        if let Some(body) = rest.strip_prefix('{') {
+            let mut chars = body.char_indices();
+            let mut key = String::new();
+            let mut end = 0;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '}' => {
+                        end = i + 1;
+                        break;
+                    }
+                    ',' => {}
+                    '=' => {
+                        let _ = chars.next(); // opening quote
+                        let mut value = String::new();
+                        while let Some((_, c)) = chars.next() {
+                            match c {
+                                '\\' => match chars.next().map(|(_, c)| c) {
+                                    Some('n') => value.push('\n'),
+                                    Some(other) => value.push(other),
+                                    None => {}
+                                },
+                                '"' => break,
+                                other => value.push(other),
+                            }
+                        }
+                        labels.insert(std::mem::take(&mut key), value);
+                    }
+                    other => key.push(other),
+                }
+            }
+            rest = &body[end..];
+        }
+        let value = rest.split_whitespace().next().expect("value");
+        let value = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            v => v.parse().unwrap_or_else(|_| panic!("bad value in {line}")),
+        };
+        out.insert((name.to_string(), labels), value);
+    }
+    out
+}
+
+/// Runs the exporter to completion with `env`, returning its output.
+fn run_exporter(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(exporter_bin());
+    cmd.args(args)
+        .env_remove("PUSHGATEWAY_URL")
+        .env("LOG_LEVEL", "info")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run exporter")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Report series (not the exporter's own) without the Pushgateway's
+/// `job` / `instance` labels.
+fn report_series(all: &BTreeMap<Series, f64>) -> BTreeMap<Series, f64> {
+    all.iter()
+        .filter(|((name, _), _)| {
+            name.starts_with("copilot_") && !name.starts_with("copilot_exporter_")
+        })
+        .map(|((name, labels), v)| {
+            let mut labels = labels.clone();
+            labels.remove("job");
+            labels.remove("instance");
+            ((name.clone(), labels), *v)
+        })
+        .collect()
+}
+
+fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn once_demo_push_lands_the_same_values_as_the_exposition() {
+    let Some(pgw) = Pushgateway::start(None) else {
+        return;
+    };
+    let out = run_exporter(&["--once", "--demo"], &[("PUSHGATEWAY_URL", &pgw.url())]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        out.stdout.is_empty(),
+        "with a push target --once prints nothing"
+    );
+    let expected = run_exporter(&["--once", "--demo"], &[]);
+    assert_eq!(expected.status.code(), Some(0));
+    let expected = parse_exposition(&String::from_utf8_lossy(&expected.stdout));
+
+    let landed = pgw.scrape();
+    let want = report_series(&expected);
+    let got = report_series(&landed);
+    assert!(want.len() > 100, "demo data has {} series", want.len());
+    assert_eq!(
+        got, want,
+        "the Pushgateway holds exactly the exposition's report series"
+    );
+
+    // Grouping, batch-job gauges and push_time_seconds per scope.
+    for (label, name) in [("org", "octo-demo"), ("enterprise", "octo-enterprise")] {
+        let group = labels(&[
+            ("instance", ""),
+            ("job", "copilot-metrics-exporter"),
+            (label, name),
+        ]);
+        let push_time = landed[&("push_time_seconds".to_string(), group.clone())];
+        assert!(push_time > 1.7e9, "{push_time}");
+        let last_success = landed[&(
+            "copilot_exporter_last_success_timestamp_seconds".to_string(),
+            group.clone(),
+        )];
+        assert!(
+            (push_time - last_success).abs() < 60.0,
+            "{push_time} vs {last_success}"
+        );
+        assert!(landed.contains_key(&(
+            "copilot_exporter_collect_duration_seconds".to_string(),
+            group
+        )));
+    }
+    // Only the two batch-job gauges of the exporter's own metrics are pushed.
+    let own: Vec<_> = landed
+        .keys()
+        .filter(|(n, _)| n.starts_with("copilot_exporter_"))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(own.len(), 4, "{own:?}");
+
+    // The JSON API agrees on the group labels.
+    let (status, body) = http_get(&format!("{}/api/v1/metrics", pgw.url())).unwrap();
+    assert_eq!(status, 200);
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let groups = json["data"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "one group per scope");
+    for group in groups {
+        assert_eq!(group["labels"]["job"], "copilot-metrics-exporter");
+        assert!(group["labels"].get("org").is_some() ^ group["labels"].get("enterprise").is_some());
+    }
+}
+
+fn sink_for(url: &str) -> PushgatewaySink {
+    let config = PushgatewayConfig {
+        url: Url::parse(url).unwrap(),
+        job: "copilot-test".into(),
+        auth: None,
+        timeout: Duration::from_secs(10),
+        attempts: 3,
+        retry_delay: Duration::from_millis(10),
+    };
+    PushgatewaySink::new(config, &prometheus::Registry::new()).unwrap()
+}
+
+fn scope_data(scope: Scope, series: &[(&str, f64)]) -> Arc<ScopeData> {
+    let mut data = ScopeData::new(scope.clone());
+    for (name, value) in series {
+        data.current.insert(
+            SeriesKey::new(
+                *name,
+                vec![scope.label(), ("editor".into(), "vscode".into())],
+            ),
+            *value,
+            "Test metric.",
+        );
+    }
+    Arc::new(data)
+}
+
+#[tokio::test]
+async fn put_replaces_the_group_and_base64_carries_a_slash() {
+    let Some(pgw) = Pushgateway::start(None) else {
+        return;
+    };
+    let sink = sink_for(&pgw.url());
+    let scope = Scope::enterprise("team/a b");
+    let other = Scope::org("other-org");
+
+    let first = scope_data(
+        scope.clone(),
+        &[("copilot_keep", 1.5), ("copilot_vanish", 2.0)],
+    );
+    let others = scope_data(other.clone(), &[("copilot_keep", 7.0)]);
+    assert!(sink.publish(&[first, others]).await.is_empty());
+    let series = |name: &str, scope: &Scope| {
+        (
+            name.to_string(),
+            labels(&[
+                ("editor", "vscode"),
+                ("instance", ""),
+                ("job", "copilot-test"),
+                (scope.label_name(), &scope.name),
+            ]),
+        )
+    };
+    let landed = pgw.scrape();
+    assert_eq!(
+        landed.get(&series("copilot_keep", &scope)),
+        Some(&1.5),
+        "{landed:#?}"
+    );
+    assert_eq!(landed.get(&series("copilot_vanish", &scope)), Some(&2.0));
+    assert_eq!(landed.get(&series("copilot_keep", &other)), Some(&7.0));
+
+    // Second push of the same scope without one series: PUT removes it;
+    // the other scope's group is untouched.
+    let second = scope_data(scope.clone(), &[("copilot_keep", 3.0)]);
+    assert!(sink.publish(&[second]).await.is_empty());
+    let landed = pgw.scrape();
+    assert_eq!(landed.get(&series("copilot_keep", &scope)), Some(&3.0));
+    assert!(
+        !landed.keys().any(|(n, _)| n == "copilot_vanish"),
+        "vanished series still there"
+    );
+    assert_eq!(landed.get(&series("copilot_keep", &other)), Some(&7.0));
+
+    // The grouping key decoded from `enterprise@base64/…` is the raw value.
+    let (_, body) = http_get(&format!("{}/api/v1/metrics", pgw.url())).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let enterprises: Vec<_> = json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["labels"]["enterprise"].as_str())
+        .collect();
+    assert_eq!(enterprises, ["team/a b"]);
+}
+
+#[test]
+fn basic_auth_against_a_protected_pushgateway() {
+    if require_tool("prometheus-pushgateway").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let password = "s3cret-Pa55-word";
+    let hash = bcrypt::hash(password, 4).unwrap();
+    let web_config = dir.path().join("web.yml");
+    std::fs::write(
+        &web_config,
+        format!("basic_auth_users:\n  pusher: '{hash}'\n"),
+    )
+    .unwrap();
+    let password_file = dir.path().join("password");
+    std::fs::write(&password_file, format!("{password}\n")).unwrap();
+    let Some(pgw) = Pushgateway::start(Some(&web_config)) else {
+        return;
+    };
+    assert_eq!(
+        common::http_get_status(&format!("{}/metrics", pgw.url())).unwrap(),
+        401
+    );
+
+    // Wrong password: 401, not retried, exit 1; the password never shows.
+    let out = run_exporter(
+        &["--once", "--demo", "--org", "octo-demo"],
+        &[
+            ("PUSHGATEWAY_URL", &pgw.url()),
+            ("PUSHGATEWAY_USERNAME", "pusher"),
+            ("PUSHGATEWAY_PASSWORD", "wrong-password-xyz"),
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("HTTP 401") && err.contains("after 1 attempt"),
+        "{err}"
+    );
+    assert!(err.contains(&pgw.url()), "{err}");
+    assert!(!err.contains("wrong-password-xyz"), "{err}");
+
+    // Right password from a file.
+    let out = run_exporter(
+        &["--once", "--demo", "--org", "octo-demo"],
+        &[
+            ("PUSHGATEWAY_URL", &pgw.url()),
+            ("PUSHGATEWAY_USERNAME", "pusher"),
+            ("PUSHGATEWAY_PASSWORD_FILE", password_file.to_str().unwrap()),
+            ("LOG_LEVEL", "debug"),
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains(password), "password leaked into the logs");
+
+    // Read back with the same credentials.
+    let response =
+        get_with_basic_auth(&format!("{}/api/v1/metrics", pgw.url()), "pusher", password);
+    assert!(response.contains("octo-demo"), "{response}");
+}
+
+/// GET with basic auth over a raw socket (the tests avoid a blocking client).
+fn get_with_basic_auth(url: &str, user: &str, password: &str) -> String {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    let token = copilot_metrics_exporter::sinks::pushgateway::base64_url(
+        format!("{user}:{password}").as_bytes(),
+    )
+    .replace('-', "+")
+    .replace('_', "/");
+    let token = format!("{token}{}", "=".repeat((4 - token.len() % 4) % 4));
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {host}\r\nAuthorization: Basic {token}\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    assert!(
+        raw.starts_with("HTTP/1.0 200") || raw.starts_with("HTTP/1.1 200"),
+        "{raw}"
+    );
+    raw
+}
+
+#[test]
+fn pushgateway_down_makes_once_exit_1_naming_the_url() {
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let started = Instant::now();
+    let out = run_exporter(
+        &["--once", "--demo"],
+        &[
+            ("PUSHGATEWAY_URL", &url),
+            ("PUSHGATEWAY_RETRY_DELAY_MS", "20"),
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{url}/metrics/job/copilot-metrics-exporter/org/octo-demo"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("cannot connect") && err.contains("after 3 attempt"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+/// A stub HTTP server answering every request with `status` and `body`
+/// after `delay`; counts requests. Runs until the test process ends.
+fn stub_server(status: u16, body: &'static str, delay: Duration) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let counter = counter.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream);
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut request_body = vec![0; length];
+                if reader.read_exact(&mut request_body).is_err() {
+                    return;
+                }
+                std::thread::sleep(delay);
+                counter.fetch_add(1, Ordering::SeqCst);
+                let mut stream = reader.into_inner();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} Stub\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn server_errors_are_retried_and_client_errors_are_not() {
+    let (url, count) = stub_server(500, "boom", Duration::ZERO);
+    let out = run_exporter(
+        &["--once", "--demo", "--org", "octo-demo"],
+        &[
+            ("PUSHGATEWAY_URL", &url),
+            ("PUSHGATEWAY_RETRY_DELAY_MS", "20"),
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(count.load(Ordering::SeqCst), 3, "three attempts");
+    assert!(err.contains("after 3 attempt(s): HTTP 500: boom"), "{err}");
+    assert!(err.contains(&url), "{err}");
+
+    let (url, count) = stub_server(
+        400,
+        "pushed metrics are invalid or inconsistent with existing metrics: details",
+        Duration::ZERO,
+    );
+    let out = run_exporter(
+        &["--once", "--demo", "--org", "octo-demo"],
+        &[
+            ("PUSHGATEWAY_URL", &url),
+            ("PUSHGATEWAY_RETRY_DELAY_MS", "20"),
+        ],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(count.load(Ordering::SeqCst), 1, "a 4xx is not retried");
+    assert!(
+        err.contains(
+            "HTTP 400: pushed metrics are invalid or inconsistent with existing metrics: details"
+        ),
+        "{err}"
+    );
+}
+
+/// Sends SIGTERM with `kill`.
+fn sigterm(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
+
+/// Waits for a child to exit, at most `timeout`.
+fn wait_exit(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+fn stderr_of(child: &mut std::process::Child) -> String {
+    let mut text = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut text);
+    }
+    text
+}
+
+#[test]
+fn service_pushes_every_tick_without_listener_and_stops_on_sigterm() {
+    let Some(pgw) = Pushgateway::start(None) else {
+        return;
+    };
+    let mut child = spawn(
+        Command::new(exporter_bin())
+            .args(["--demo", "--org", "octo-demo"])
+            .env("CACHE_TTL_SECONDS", "1")
+            .env("LISTEN_ADDR", "")
+            .env("PUSHGATEWAY_URL", pgw.url())
+            .env("LOG_LEVEL", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    // Several consecutive ticks: push_time_seconds keeps moving.
+    let group = labels(&[
+        ("instance", ""),
+        ("job", "copilot-metrics-exporter"),
+        ("org", "octo-demo"),
+    ]);
+    let key = ("push_time_seconds".to_string(), group);
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while seen.len() < 4 && Instant::now() < deadline {
+        if let Some(t) = pgw.scrape().get(&key) {
+            if seen.last() != Some(t) {
+                seen.push(*t);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(seen.len() >= 4, "push times seen: {seen:?}");
+    let gaps: Vec<f64> = seen.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.iter().all(|g| (0.3..3.5).contains(g)), "gaps {gaps:?}");
+
+    sigterm(&child.0);
+    let status = wait_exit(&mut child.0, Duration::from_secs(10)).expect("exits after SIGTERM");
+    assert_eq!(status.code(), Some(0));
+    let err = stderr_of(&mut child.0);
+    assert!(
+        err.contains("LISTEN_ADDR is empty: no /metrics endpoint"),
+        "{err}"
+    );
+    assert!(err.contains("SIGTERM received"), "{err}");
+    assert!(!err.contains("serving /metrics"), "{err}");
+}
+
+#[test]
+fn slow_pushes_skip_ticks_and_sigterm_waits_for_the_push_in_flight() {
+    // Every push takes 2.5 s; the interval is 1 s.
+    let (url, pushes) = stub_server(200, "", Duration::from_millis(2500));
+    let port = free_port();
+    let mut child = spawn(
+        Command::new(exporter_bin())
+            .args(["--demo", "--org", "octo-demo"])
+            .env("CACHE_TTL_SECONDS", "1")
+            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("PUSHGATEWAY_URL", &url)
+            .env("SHUTDOWN_GRACE_SECONDS", "10")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    let metrics_url = format!("http://127.0.0.1:{port}/metrics");
+    assert!(wait_http_ok(&metrics_url, Duration::from_secs(10)));
+    // Wait until a second refresh is in flight (the first push answered).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while pushes.load(Ordering::SeqCst) < 1 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1200));
+    let (_, body) = http_get(&metrics_url).unwrap();
+    let metrics = parse_exposition(&body);
+    let skipped = metrics[&(
+        "copilot_exporter_refresh_ticks_skipped_total".to_string(),
+        BTreeMap::new(),
+    )];
+    let runs = metrics[&(
+        "copilot_exporter_refresh_runs_total".to_string(),
+        BTreeMap::new(),
+    )];
+    assert!(skipped >= 1.0, "skipped {skipped}\n{body}");
+    assert_eq!(runs, 2.0, "one run at a time: {body}");
+    let successes = metrics[&(
+        "copilot_exporter_pushgateway_pushes_total".to_string(),
+        labels(&[("result", "success")]),
+    )];
+    assert_eq!(successes, 1.0);
+
+    // SIGTERM while the second push is in flight: it completes, then exit 0.
+    let before = pushes.load(Ordering::SeqCst);
+    let signalled = Instant::now();
+    sigterm(&child.0);
+    let status =
+        wait_exit(&mut child.0, Duration::from_secs(10)).expect("exits within the grace period");
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        pushes.load(Ordering::SeqCst),
+        before + 1,
+        "the push in flight finished"
+    );
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        signalled.elapsed()
+    );
+    let err = stderr_of(&mut child.0);
+    assert!(err.contains("tick skipped"), "{err}");
+    assert!(err.contains("stopped"), "{err}");
+}
+
+#[test]
+fn bad_schedule_is_a_configuration_error() {
+    // `--once`, so a binary that wrongly accepted it would still exit.
+    let out = run_exporter(
+        &["--demo", "--once"],
+        &[("SCHEDULE", "every hour"), ("LISTEN_ADDR", "")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("SCHEDULE"), "{err}");
+}
