@@ -7,6 +7,8 @@
 //!   strings, interned series, dense per-team sums);
 //! - `teams/exact_path`: the same rows through identity parse +
 //!   `serde_json::Map` + `map_object` + `add_row` (the pre-issue-8 path);
+//! - `users/add_line_hashed`: the per-user fast path (`USER_METRICS=hashed`);
+//!   `users/exact_path_hashed`: identity parse + `Map` + `add_row`;
 //! - `mapping/map_object_row`: the naming rule on one parsed row;
 //! - `exposition/render_text_100k`: text exposition of 100 000 series as
 //!   `/metrics` and `--once` do it (straight from the sample sets);
@@ -16,15 +18,18 @@
 use std::hint::black_box;
 
 use chrono::NaiveDate;
+use copilot_metrics_exporter::config::UserMetricsMode;
 use copilot_metrics_exporter::exposition::{encode_text, gather_all, render_text};
 use copilot_metrics_exporter::github::ndjson::{Line, LineSplitter};
 use copilot_metrics_exporter::mapping::map_object;
 use copilot_metrics_exporter::model::ScopeData;
 use copilot_metrics_exporter::model::{Labels, SampleSet, SeriesKey};
 use copilot_metrics_exporter::scope::Scope;
+use copilot_metrics_exporter::secret::Secret;
 use copilot_metrics_exporter::snapshot::Store;
 use copilot_metrics_exporter::synth::{user_row, Rng};
 use copilot_metrics_exporter::teams::{LineOutcome, RowIdentity, TeamAggregator, TeamDirectory};
+use copilot_metrics_exporter::users::UserAggregator;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use serde_json::{Map, Value};
 
@@ -136,6 +141,56 @@ fn bench(c: &mut Criterion) {
         a.exact_path_lines(),
         lines.len()
     );
+
+    // Per-user series (USER_METRICS=hashed, cap 10 000 users).
+    let mut users = c.benchmark_group("users");
+    users.sample_size(10);
+    users.throughput(Throughput::Bytes(text.len() as u64));
+    users.bench_function("add_line_hashed", |b| {
+        b.iter_batched_ref(
+            || {
+                UserAggregator::new(
+                    &scope(),
+                    UserMetricsMode::Hashed,
+                    Some(Secret::new("salt")),
+                    10_000,
+                )
+            },
+            |agg| {
+                for line in &lines {
+                    black_box(agg.add_line(line, day()));
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    users.bench_function("exact_path_hashed", |b| {
+        b.iter_batched_ref(
+            || {
+                UserAggregator::new(
+                    &scope(),
+                    UserMetricsMode::Hashed,
+                    Some(Secret::new("salt")),
+                    10_000,
+                )
+            },
+            |agg| {
+                for line in &lines {
+                    let Ok(id) = RowIdentity::parse(line) else {
+                        continue;
+                    };
+                    if id.day.is_some_and(|d| d != day()) {
+                        continue;
+                    }
+                    if let Ok(row) = serde_json::from_slice::<Map<String, Value>>(line) {
+                        black_box(agg.add_row(&row));
+                    }
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    users.finish();
 
     let row: Map<String, Value> = serde_json::from_slice(lines[0]).unwrap_or_default();
     let mut mapping = c.benchmark_group("mapping");
