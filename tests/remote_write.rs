@@ -11,7 +11,6 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -24,8 +23,6 @@ use copilot_metrics_exporter::sinks::remote_write::{
 };
 use serde_json::Value;
 use url::Url;
-
-use common::{free_port, require_tool, spawn, wait_http_ok, KillOnDrop};
 
 /// A label value with everything text formats find awkward.
 const TRICKY: &str = "say \"hi\" \\ back\\slash, ünïcødé ✓";
@@ -109,75 +106,20 @@ fn today() -> NaiveDate {
     DateTime::<Utc>::from(SystemTime::now()).date_naive()
 }
 
-struct Receiver {
-    _child: KillOnDrop,
-    _dir: tempfile::TempDir,
-    base: String,
-}
+use common::servers::Server as Receiver;
 
 fn start_prometheus(out_of_order_window: Option<&str>) -> Option<Receiver> {
-    let bin = require_tool("prometheus")?;
-    let dir = tempfile::tempdir().unwrap();
     let mut yml = String::from("global:\n  scrape_interval: 1h\n");
     if let Some(window) = out_of_order_window {
         yml.push_str(&format!(
             "storage:\n  tsdb:\n    out_of_order_time_window: {window}\n"
         ));
     }
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(&config, yml).unwrap();
-    let port = free_port();
-    let child = spawn(
-        Command::new(bin)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg("--storage.tsdb.retention.time=400d")
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--web.enable-remote-write-receiver")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    assert!(
-        wait_http_ok(&format!("{base}/-/ready"), Duration::from_secs(60)),
-        "prometheus did not become ready"
-    );
-    Some(Receiver {
-        _child: child,
-        _dir: dir,
-        base,
-    })
+    common::servers::prometheus(&yml)
 }
 
 fn start_victoria_metrics() -> Option<Receiver> {
-    let bin = require_tool("victoria-metrics")?;
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = spawn(
-        Command::new(bin)
-            .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
-            .arg(format!(
-                "-storageDataPath={}",
-                dir.path().join("data").display()
-            ))
-            .arg("-retentionPeriod=2y")
-            .arg("-search.disableCache")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    assert!(
-        wait_http_ok(&format!("{base}/health"), Duration::from_secs(60)),
-        "victoria-metrics did not become ready"
-    );
-    Some(Receiver {
-        _child: child,
-        _dir: dir,
-        base,
-    })
+    common::servers::victoria_metrics()
 }
 
 async fn get_json(base: &str, path: &str, params: &[(&str, String)]) -> Value {

@@ -111,3 +111,33 @@ pub async fn wait_for_series(
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// Starts VictoriaMetrics (single node, two years of retention, no query
+/// cache), or `None` when it is not installed.
+pub fn victoria_metrics() -> Option<Server> {
+    let bin = require_tool("victoria-metrics")?;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = spawn(
+        Command::new(bin)
+            .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+            .arg(format!(
+                "-storageDataPath={}",
+                dir.path().join("data").display()
+            ))
+            .arg("-retentionPeriod=2y")
+            .arg("-search.disableCache")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(
+        wait_http_ok(&format!("{base}/health"), Duration::from_secs(60)),
+        "victoria-metrics did not become ready"
+    );
+    Some(Server {
+        base,
+        _child: child,
+        _dir: dir,
+    })
+}
