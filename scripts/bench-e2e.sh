@@ -26,7 +26,8 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 die() { echo "bench-e2e: $*" >&2; exit 1; }
 if [ ! -x /usr/bin/time ]; then
   echo "bench-e2e: installing GNU time" >&2
-  apt-get install -y time >/dev/null 2>&1 || die "needs /usr/bin/time (apt-get install time)"
+  { apt-get install -y time || { apt-get update && apt-get install -y time; }; } >/dev/null 2>&1 \
+    || die "needs /usr/bin/time (apt-get install time)"
 fi
 CPU0=(); CPU1=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then CPU0=(taskset -c 0); CPU1=(taskset -c 1); fi

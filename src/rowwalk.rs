@@ -6,7 +6,8 @@
 //! Names, label sets and series are computed once, on first sight, by the
 //! very functions of [`crate::mapping`], and cached in a schema trie keyed
 //! by (context, field name): the steady state of a row is a hash lookup per
-//! field and per array element, and no allocation. Anything unusual (a
+//! field and per array element, and no allocation (but a copy of
+//! `user_login` for per-user series). Anything unusual (a
 //! duplicate key, an escaped label, a type the slow path would reject) makes
 //! the walk give up with [`Walked::Fallback`], and the caller maps that row
 //! the slow, exact way; so the results are those of `map_object`.
