@@ -72,7 +72,7 @@ pub struct Cli {
     #[arg(long, env = "ENTERPRISE", value_delimiter = ',', value_name = "SLUG")]
     pub enterprise: Vec<String>,
 
-    /// GitHub API base URL (GHE.com: https://api.SUBDOMAIN.ghe.com).
+    /// GitHub API base URL (GHE.com: `https://api.SUBDOMAIN.ghe.com`).
     #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
     pub github_api_url: String,
 
