@@ -448,18 +448,17 @@ async fn enterprise_reports_use_the_enterprise_endpoint() {
         "/enterprises/acme/copilot/metrics/reports/enterprise-28-day/latest",
         &[("e.ndjson", &ndjson)],
     );
-    let mut cmd = tokio::process::Command::new(common::exporter_bin());
-    let out = cmd
-        .args(["--once"])
-        .env_clear()
-        .env("GHC_TOKEN", TOKEN)
-        .env("ENTERPRISE", "acme")
-        .env("GITHUB_API_URL", &fake.api_url)
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0));
+    let out = common::run_exporter(
+        &["--once"],
+        &[
+            ("GHC_TOKEN", TOKEN),
+            ("ENTERPRISE", "acme"),
+            ("GITHUB_API_URL", &fake.api_url),
+        ],
+    )
+    .await;
+    let stdout = out.stdout;
+    assert_eq!(out.code, 0);
     // Both docs records carry the same day; the first record's values win and
     // the repeats are counted.
     assert_eq!(

@@ -95,17 +95,8 @@ fn raw_response(port: u16, request: &str) -> String {
 }
 
 fn run(env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
-    let mut cmd = Command::new(common::exporter_bin());
-    cmd.env_clear().args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let run = common::run_exporter_blocking(args, env);
+    (run.code, run.stdout, run.stderr)
 }
 
 #[test]

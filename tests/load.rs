@@ -9,9 +9,10 @@ use std::time::Duration;
 
 fn refreshes(base: &str) -> f64 {
     let (_, body) = common::http_get(&format!("{base}/metrics")).unwrap();
-    body.lines()
-        .filter(|l| l.starts_with("copilot_exporter_refreshes_total"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+    common::parse_exposition(&body)
+        .into_iter()
+        .filter(|((name, _), _)| name == "copilot_exporter_refreshes_total")
+        .map(|(_, v)| v)
         .sum()
 }
 

@@ -8,155 +8,40 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{exporter_bin, free_port, http_get, require_tool, spawn, wait_http_ok, KillOnDrop};
+use common::servers::{self, Server};
+use common::{
+    exporter_command, free_port, http_get, parse_exposition, require_tool, run_exporter_blocking,
+    spawn, wait_http_ok, Run, Series,
+};
 use copilot_metrics_exporter::model::{ScopeData, SeriesKey};
 use copilot_metrics_exporter::scope::Scope;
 use copilot_metrics_exporter::sinks::pushgateway::{PushgatewayConfig, PushgatewaySink};
 use url::Url;
 
-/// A series: metric name and its labels.
-type Series = (String, BTreeMap<String, String>);
-
-/// A running Pushgateway on a free loopback port, under a route prefix
-/// unique to this test: another server that grabbed the same port (tests
-/// run in parallel) answers 404 there, so a test only ever talks to its own.
-struct Pushgateway {
-    base: String,
-    _child: KillOnDrop,
+/// Starts a Pushgateway of this test's own, or `None` (test skipped) when
+/// it is not installed.
+fn start_pushgateway(web_config: Option<&Path>) -> Option<Server> {
+    servers::pushgateway_isolated(web_config)
 }
 
-impl Pushgateway {
-    /// Starts one, or `None` (test skipped) when it is not installed.
-    fn start(web_config: Option<&Path>) -> Option<Pushgateway> {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let bin = require_tool("prometheus-pushgateway")?;
-        for _ in 0..5 {
-            let port = free_port();
-            let prefix = format!(
-                "/t{}-{}",
-                std::process::id(),
-                NEXT.fetch_add(1, Ordering::SeqCst)
-            );
-            let mut cmd = Command::new(&bin);
-            cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                .arg(format!("--web.route-prefix={prefix}"))
-                // Debian's default persists to /var/lib/prometheus: keep it
-                // in memory so every test starts empty.
-                .arg("--persistence.file=")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            if let Some(path) = web_config {
-                cmd.arg(format!("--web.config.file={}", path.display()));
-            }
-            let mut child = spawn(&mut cmd);
-            let base = format!("http://127.0.0.1:{port}{prefix}");
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while Instant::now() < deadline {
-                if child.0.try_wait().ok().flatten().is_some() {
-                    break; // could not bind: try another port
-                }
-                // 401 when it is behind basic auth.
-                if let Ok(200 | 401) = common::http_get_status(&format!("{base}/-/ready")) {
-                    return Some(Pushgateway {
-                        base,
-                        _child: child,
-                    });
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-        panic!("the Pushgateway did not start");
-    }
-
-    /// Base URL (with the route prefix) for PUSHGATEWAY_URL.
-    fn url(&self) -> String {
-        self.base.clone()
-    }
-
-    /// Scrapes the Pushgateway's `/metrics` (no auth).
-    fn scrape(&self) -> BTreeMap<Series, f64> {
-        let (status, body) = http_get(&format!("{}/metrics", self.url())).expect("scrape");
-        assert_eq!(status, 200, "{body}");
-        parse_exposition(&body)
-    }
+/// Scrapes a Pushgateway's `/metrics` (no auth).
+fn scrape(pgw: &Server) -> BTreeMap<Series, f64> {
+    let (status, body) = http_get(&format!("{}/metrics", pgw.base)).expect("scrape");
+    assert_eq!(status, 200, "{body}");
+    parse_exposition(&body)
 }
 
-/// Parses the text exposition format into series → value (comments skipped).
-fn parse_exposition(text: &str) -> BTreeMap<Series, f64> {
-    let mut out = BTreeMap::new();
-    for line in text
-        .lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-    {
-        let (name, rest) = match line.find(['{', ' ']) {
-            Some(i) => line.split_at(i),
-            None => continue,
-        };
-        let mut labels = BTreeMap::new();
-        let mut rest = rest;
-        if let Some(body) = rest.strip_prefix('{') {
-            let mut chars = body.char_indices();
-            let mut key = String::new();
-            let mut end = 0;
-            while let Some((i, c)) = chars.next() {
-                match c {
-                    '}' => {
-                        end = i + 1;
-                        break;
-                    }
-                    ',' => {}
-                    '=' => {
-                        let _ = chars.next(); // opening quote
-                        let mut value = String::new();
-                        while let Some((_, c)) = chars.next() {
-                            match c {
-                                '\\' => match chars.next().map(|(_, c)| c) {
-                                    Some('n') => value.push('\n'),
-                                    Some(other) => value.push(other),
-                                    None => {}
-                                },
-                                '"' => break,
-                                other => value.push(other),
-                            }
-                        }
-                        labels.insert(std::mem::take(&mut key), value);
-                    }
-                    other => key.push(other),
-                }
-            }
-            rest = &body[end..];
-        }
-        let value = rest.split_whitespace().next().expect("value");
-        let value = match value {
-            "+Inf" => f64::INFINITY,
-            "-Inf" => f64::NEG_INFINITY,
-            v => v.parse().unwrap_or_else(|_| panic!("bad value in {line}")),
-        };
-        out.insert((name.to_string(), labels), value);
-    }
-    out
-}
-
-/// Runs the exporter to completion with `env`, returning its output.
-fn run_exporter(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(exporter_bin());
-    cmd.args(args)
-        .env_remove("PUSHGATEWAY_URL")
-        .env("LOG_LEVEL", "info")
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run exporter")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+/// Runs the exporter to completion with a clean environment, `LOG_LEVEL=info`
+/// unless `env` says otherwise, plus `env`.
+fn run_exporter(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut all = vec![("LOG_LEVEL", "info")];
+    all.extend_from_slice(env);
+    run_exporter_blocking(args, &all)
 }
 
 /// Report series (not the exporter's own) without the Pushgateway's
@@ -184,20 +69,20 @@ fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 #[test]
 fn once_demo_push_lands_the_same_values_as_the_exposition() {
-    let Some(pgw) = Pushgateway::start(None) else {
+    let Some(pgw) = start_pushgateway(None) else {
         return;
     };
-    let out = run_exporter(&["--once", "--demo"], &[("PUSHGATEWAY_URL", &pgw.url())]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run_exporter(&["--once", "--demo"], &[("PUSHGATEWAY_URL", &pgw.base)]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout.is_empty(),
         "with a push target --once prints nothing"
     );
     let expected = run_exporter(&["--once", "--demo"], &[]);
-    assert_eq!(expected.status.code(), Some(0));
-    let expected = parse_exposition(&String::from_utf8_lossy(&expected.stdout));
+    assert_eq!(expected.code, 0);
+    let expected = parse_exposition(&expected.stdout);
 
-    let landed = pgw.scrape();
+    let landed = scrape(&pgw);
     let want = report_series(&expected);
     let got = report_series(&landed);
     assert!(want.len() > 100, "demo data has {} series", want.len());
@@ -237,7 +122,7 @@ fn once_demo_push_lands_the_same_values_as_the_exposition() {
     assert_eq!(own.len(), 4, "{own:?}");
 
     // The JSON API agrees on the group labels.
-    let (status, body) = http_get(&format!("{}/api/v1/metrics", pgw.url())).unwrap();
+    let (status, body) = http_get(&format!("{}/api/v1/metrics", pgw.base)).unwrap();
     assert_eq!(status, 200);
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     let groups = json["data"].as_array().unwrap();
@@ -277,10 +162,10 @@ fn scope_data(scope: Scope, series: &[(&str, f64)]) -> Arc<ScopeData> {
 
 #[tokio::test]
 async fn put_replaces_the_group_and_base64_carries_a_slash() {
-    let Some(pgw) = Pushgateway::start(None) else {
+    let Some(pgw) = start_pushgateway(None) else {
         return;
     };
-    let sink = sink_for(&pgw.url());
+    let sink = sink_for(&pgw.base);
     let scope = Scope::enterprise("team/a b");
     let other = Scope::org("other-org");
 
@@ -301,7 +186,7 @@ async fn put_replaces_the_group_and_base64_carries_a_slash() {
             ]),
         )
     };
-    let landed = pgw.scrape();
+    let landed = scrape(&pgw);
     assert_eq!(
         landed.get(&series("copilot_keep", &scope)),
         Some(&1.5),
@@ -314,7 +199,7 @@ async fn put_replaces_the_group_and_base64_carries_a_slash() {
     // the other scope's group is untouched.
     let second = scope_data(scope.clone(), &[("copilot_keep", 3.0)]);
     assert!(sink.publish(&[second]).await.is_empty());
-    let landed = pgw.scrape();
+    let landed = scrape(&pgw);
     assert_eq!(landed.get(&series("copilot_keep", &scope)), Some(&3.0));
     assert!(
         !landed.keys().any(|(n, _)| n == "copilot_vanish"),
@@ -323,7 +208,7 @@ async fn put_replaces_the_group_and_base64_carries_a_slash() {
     assert_eq!(landed.get(&series("copilot_keep", &other)), Some(&7.0));
 
     // The grouping key decoded from `enterprise@base64/…` is the raw value.
-    let (_, body) = http_get(&format!("{}/api/v1/metrics", pgw.url())).unwrap();
+    let (_, body) = http_get(&format!("{}/api/v1/metrics", pgw.base)).unwrap();
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     let enterprises: Vec<_> = json["data"]
         .as_array()
@@ -350,11 +235,11 @@ fn basic_auth_against_a_protected_pushgateway() {
     .unwrap();
     let password_file = dir.path().join("password");
     std::fs::write(&password_file, format!("{password}\n")).unwrap();
-    let Some(pgw) = Pushgateway::start(Some(&web_config)) else {
+    let Some(pgw) = start_pushgateway(Some(&web_config)) else {
         return;
     };
     assert_eq!(
-        common::http_get_status(&format!("{}/metrics", pgw.url())).unwrap(),
+        common::http_get_status(&format!("{}/metrics", pgw.base)).unwrap(),
         401
     );
 
@@ -362,37 +247,36 @@ fn basic_auth_against_a_protected_pushgateway() {
     let out = run_exporter(
         &["--once", "--demo", "--org", "octo-demo"],
         &[
-            ("PUSHGATEWAY_URL", &pgw.url()),
+            ("PUSHGATEWAY_URL", &pgw.base),
             ("PUSHGATEWAY_USERNAME", "pusher"),
             ("PUSHGATEWAY_PASSWORD", "wrong-password-xyz"),
         ],
     );
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = &out.stderr;
+    assert_eq!(out.code, 1, "{err}");
     assert!(
         err.contains("HTTP 401") && err.contains("after 1 attempt"),
         "{err}"
     );
-    assert!(err.contains(&pgw.url()), "{err}");
+    assert!(err.contains(&pgw.base), "{err}");
     assert!(!err.contains("wrong-password-xyz"), "{err}");
 
     // Right password from a file.
     let out = run_exporter(
         &["--once", "--demo", "--org", "octo-demo"],
         &[
-            ("PUSHGATEWAY_URL", &pgw.url()),
+            ("PUSHGATEWAY_URL", &pgw.base),
             ("PUSHGATEWAY_USERNAME", "pusher"),
             ("PUSHGATEWAY_PASSWORD_FILE", password_file.to_str().unwrap()),
             ("LOG_LEVEL", "debug"),
         ],
     );
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    let err = &out.stderr;
+    assert_eq!(out.code, 0, "{err}");
     assert!(!err.contains(password), "password leaked into the logs");
 
     // Read back with the same credentials.
-    let response =
-        get_with_basic_auth(&format!("{}/api/v1/metrics", pgw.url()), "pusher", password);
+    let response = get_with_basic_auth(&format!("{}/api/v1/metrics", pgw.base), "pusher", password);
     assert!(response.contains("octo-demo"), "{response}");
 }
 
@@ -432,8 +316,8 @@ fn pushgateway_down_makes_once_exit_1_naming_the_url() {
             ("PUSHGATEWAY_RETRY_DELAY_MS", "20"),
         ],
     );
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = &out.stderr;
+    assert_eq!(out.code, 1, "{err}");
     assert!(
         err.contains(&format!(
             "{url}/metrics/job/copilot-metrics-exporter/org/octo-demo"
@@ -500,8 +384,8 @@ fn server_errors_are_retried_and_client_errors_are_not() {
             ("PUSHGATEWAY_RETRY_DELAY_MS", "20"),
         ],
     );
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = &out.stderr;
+    assert_eq!(out.code, 1, "{err}");
     assert_eq!(count.load(Ordering::SeqCst), 3, "three attempts");
     assert!(err.contains("after 3 attempt(s): HTTP 500: boom"), "{err}");
     assert!(err.contains(&url), "{err}");
@@ -518,8 +402,8 @@ fn server_errors_are_retried_and_client_errors_are_not() {
             ("PUSHGATEWAY_RETRY_DELAY_MS", "20"),
         ],
     );
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = &out.stderr;
+    assert_eq!(out.code, 1, "{err}");
     assert_eq!(count.load(Ordering::SeqCst), 1, "a 4xx is not retried");
     assert!(
         err.contains(
@@ -563,18 +447,21 @@ fn stderr_of(child: &mut std::process::Child) -> String {
 
 #[test]
 fn service_pushes_every_tick_without_listener_and_stops_on_sigterm() {
-    let Some(pgw) = Pushgateway::start(None) else {
+    let Some(pgw) = start_pushgateway(None) else {
         return;
     };
     let mut child = spawn(
-        Command::new(exporter_bin())
-            .args(["--demo", "--org", "octo-demo"])
-            .env("CACHE_TTL_SECONDS", "1")
-            .env("LISTEN_ADDR", "")
-            .env("PUSHGATEWAY_URL", pgw.url())
-            .env("LOG_LEVEL", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped()),
+        exporter_command(
+            &["--demo", "--org", "octo-demo"],
+            &[
+                ("CACHE_TTL_SECONDS", "1"),
+                ("LISTEN_ADDR", ""),
+                ("PUSHGATEWAY_URL", &pgw.base),
+                ("LOG_LEVEL", "info"),
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped()),
     );
     // Several consecutive ticks: push_time_seconds keeps moving.
     let group = labels(&[
@@ -586,7 +473,7 @@ fn service_pushes_every_tick_without_listener_and_stops_on_sigterm() {
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     while seen.len() < 4 && Instant::now() < deadline {
-        if let Some(t) = pgw.scrape().get(&key) {
+        if let Some(t) = scrape(&pgw).get(&key) {
             if seen.last() != Some(t) {
                 seen.push(*t);
             }
@@ -615,14 +502,17 @@ fn slow_pushes_skip_ticks_and_sigterm_waits_for_the_push_in_flight() {
     let (url, pushes) = stub_server(200, "", Duration::from_millis(2500));
     let port = free_port();
     let mut child = spawn(
-        Command::new(exporter_bin())
-            .args(["--demo", "--org", "octo-demo"])
-            .env("CACHE_TTL_SECONDS", "1")
-            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env("PUSHGATEWAY_URL", &url)
-            .env("SHUTDOWN_GRACE_SECONDS", "10")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped()),
+        exporter_command(
+            &["--demo", "--org", "octo-demo"],
+            &[
+                ("CACHE_TTL_SECONDS", "1"),
+                ("LISTEN_ADDR", &format!("127.0.0.1:{port}")),
+                ("PUSHGATEWAY_URL", &url),
+                ("SHUTDOWN_GRACE_SECONDS", "10"),
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped()),
     );
     let metrics_url = format!("http://127.0.0.1:{port}/metrics");
     assert!(wait_http_ok(&metrics_url, Duration::from_secs(10)));
@@ -679,7 +569,7 @@ fn bad_schedule_is_a_configuration_error() {
         &["--demo", "--once"],
         &[("SCHEDULE", "every hour"), ("LISTEN_ADDR", "")],
     );
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
+    assert_eq!(out.code, 2);
+    let err = &out.stderr;
     assert!(err.contains("SCHEDULE"), "{err}");
 }

@@ -18,11 +18,10 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use copilot_metrics_exporter::model::{day_start_unix, SampleSet, ScopeData, SeriesKey};
 use copilot_metrics_exporter::scope::Scope;
 use copilot_metrics_exporter::sinks::remote_write::{
-    report_day_timestamp_ms, unix_ms, RemoteWriteArgs, RemoteWriteConfig, RemoteWriteError,
-    RemoteWriteSink, TimestampMode,
+    report_day_timestamp_ms, RemoteWriteArgs, RemoteWriteConfig, RemoteWriteError, RemoteWriteSink,
+    TimestampMode,
 };
 use serde_json::Value;
-use url::Url;
 
 /// A label value with everything text formats find awkward.
 const TRICKY: &str = "say \"hi\" \\ back\\slash, ünïcødé ✓";
@@ -122,26 +121,9 @@ fn start_victoria_metrics() -> Option<Receiver> {
     common::servers::victoria_metrics()
 }
 
-async fn get_json(base: &str, path: &str, params: &[(&str, String)]) -> Value {
-    let url = Url::parse_with_params(&format!("{base}{path}"), params).unwrap();
-    let response = reqwest::get(url).await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert!(status.is_success(), "{path}: HTTP {status}: {text}");
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
-}
-
-/// PromQL instant query; the `result` array.
+/// PromQL instant query at `at`; the `result` array.
 async fn query(base: &str, promql: &str, at: SystemTime) -> Vec<Value> {
-    let t = unix_ms(at) as f64 / 1000.0;
-    let v = get_json(
-        base,
-        "/api/v1/query",
-        &[("query", promql.to_string()), ("time", format!("{t:.3}"))],
-    )
-    .await;
-    assert_eq!(v["status"], "success", "{v}");
-    v["data"]["result"].as_array().cloned().unwrap_or_default()
+    common::servers::query(base, promql, Some(at)).await
 }
 
 /// Raw samples `(timestamp ms, value)` of the series selected by `selector`

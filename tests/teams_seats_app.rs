@@ -2,16 +2,15 @@
 //! authentication against an in-test fake GitHub.
 
 mod common;
-#[path = "common/fake_github_teams.rs"]
-mod fake_github_teams;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use common::fake_github_teams::{FakeAuth, FakeGithub, FakeState, APP_PRIVATE_KEY_PATH};
+use common::{label_values, run_exporter_blocking};
 use copilot_metrics_exporter::collect::{CollectRequest, Collector, Source};
 use copilot_metrics_exporter::config::{Features, GithubSettings, RetryPolicy, UserMetricsMode};
 use copilot_metrics_exporter::github::{AppAuth, AppCredentials, Auth, FailureKind, GithubClient};
@@ -19,7 +18,6 @@ use copilot_metrics_exporter::model::ScopeData;
 use copilot_metrics_exporter::scope::Scope;
 use copilot_metrics_exporter::secret::Secret;
 use copilot_metrics_exporter::selfmetrics::SelfMetrics;
-use fake_github_teams::{label_values, FakeAuth, FakeGithub, FakeState, APP_PRIVATE_KEY_PATH};
 use serde_json::Value;
 
 const PAT: &str = "ghp_fake_pat_for_tests";
@@ -510,27 +508,26 @@ fn binary_with_app_auth_never_logs_the_key_or_tokens() {
             token_ttl_secs: 3600,
         }));
         let salt = "pepper-salt-value-never-logged";
-        let out = Command::new(common::exporter_bin())
-            .args(["--once"])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("ORG", "octo")
-            .env("ENTERPRISE", "ent")
-            .env("GITHUB_API_URL", &fake.api_url)
-            .env("GITHUB_APP_ID", APP_ID)
-            .env("GITHUB_APP_PRIVATE_KEY_FILE", APP_PRIVATE_KEY_PATH)
-            .env(log_var, log_value)
-            .env("LISTEN_ADDR", "")
-            .env("TEAMS", "true")
-            .env("REPO_METRICS", "true")
-            .env("USER_METRICS", "hashed")
-            .env("USER_METRICS_SALT", salt)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "exit {:?}\n{stderr}", out.status);
+        let path = std::env::var("PATH").unwrap_or_default();
+        let out = run_exporter_blocking(
+            &["--once"],
+            &[
+                ("PATH", &path),
+                ("ORG", "octo"),
+                ("ENTERPRISE", "ent"),
+                ("GITHUB_API_URL", &fake.api_url),
+                ("GITHUB_APP_ID", APP_ID),
+                ("GITHUB_APP_PRIVATE_KEY_FILE", APP_PRIVATE_KEY_PATH),
+                (log_var, log_value),
+                ("LISTEN_ADDR", ""),
+                ("TEAMS", "true"),
+                ("REPO_METRICS", "true"),
+                ("USER_METRICS", "hashed"),
+                ("USER_METRICS_SALT", salt),
+            ],
+        );
+        let (stdout, stderr) = (&out.stdout, &out.stderr);
+        assert_eq!(out.code, 0, "exit {}\n{stderr}", out.code);
         assert!(
             stderr.lines().count() > 20,
             "trace logging is on:\n{stderr}"
@@ -565,7 +562,7 @@ fn binary_with_app_auth_never_logs_the_key_or_tokens() {
 
         // The metrics arrived.
         assert_eq!(
-            label_values(&stdout, "copilot_team_daily_active_users", "team"),
+            label_values(stdout, "copilot_team_daily_active_users", "team"),
             ["alpha", "beta"].iter().map(|s| s.to_string()).collect()
         );
         assert!(stdout.contains("copilot_seats{org=\"octo\"} 7"), "{stdout}");
@@ -573,7 +570,7 @@ fn binary_with_app_auth_never_logs_the_key_or_tokens() {
         assert!(stdout
             .contains("copilot_repo_pull_requests_total_created{org=\"octo\",repo=\"octo/one\""));
         assert_eq!(
-            label_values(&stdout, "copilot_user_loc_added", "user").len(),
+            label_values(stdout, "copilot_user_loc_added", "user").len(),
             11
         );
     }
@@ -581,18 +578,18 @@ fn binary_with_app_auth_never_logs_the_key_or_tokens() {
 
 #[test]
 fn token_and_app_together_is_a_configuration_error() {
-    let out = Command::new(common::exporter_bin())
-        .args(["--once"])
-        .env_clear()
-        .env("ORG", "octo")
-        .env("GHC_TOKEN", "ghp_x")
-        .env("GITHUB_APP_ID", APP_ID)
-        .env("GITHUB_APP_PRIVATE_KEY_FILE", APP_PRIVATE_KEY_PATH)
-        .env("LISTEN_ADDR", "")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = run_exporter_blocking(
+        &["--once"],
+        &[
+            ("ORG", "octo"),
+            ("GHC_TOKEN", "ghp_x"),
+            ("GITHUB_APP_ID", APP_ID),
+            ("GITHUB_APP_PRIVATE_KEY_FILE", APP_PRIVATE_KEY_PATH),
+            ("LISTEN_ADDR", ""),
+        ],
+    );
+    assert_eq!(out.code, 2);
+    let stderr = &out.stderr;
     assert!(
         stderr.contains("GITHUB_APP_ID") && stderr.contains("GHC_TOKEN"),
         "{stderr}"
@@ -601,22 +598,20 @@ fn token_and_app_together_is_a_configuration_error() {
 
 #[test]
 fn demo_serves_teams_seats_users_and_repos() {
-    let out = Command::new(common::exporter_bin())
-        .args([
+    let out = run_exporter_blocking(
+        &[
             "--demo",
             "--once",
             "--teams",
             "--repo-metrics",
             "--user-metrics",
             "login",
-        ])
-        .env_clear()
-        .env("LISTEN_ADDR", "")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let teams = label_values(&stdout, "copilot_team_daily_active_users", "team");
+        ],
+        &[("LISTEN_ADDR", "")],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let stdout = &out.stdout;
+    let teams = label_values(stdout, "copilot_team_daily_active_users", "team");
     assert!(
         teams.contains("platform") && !teams.contains("mobile"),
         "{teams:?}"
@@ -630,14 +625,11 @@ fn demo_serves_teams_seats_users_and_repos() {
         assert!(stdout.contains(&format!("{metric}{{")), "{metric} missing");
     }
     // SEATS=false turns seats off.
-    let out = Command::new(common::exporter_bin())
-        .args(["--demo", "--once"])
-        .env_clear()
-        .env("LISTEN_ADDR", "")
-        .env("SEATS", "false")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let out = run_exporter_blocking(
+        &["--demo", "--once"],
+        &[("LISTEN_ADDR", ""), ("SEATS", "false")],
+    );
+    let stdout = &out.stdout;
     assert!(!stdout.contains("copilot_seats"));
     assert!(!stdout.contains("copilot_team_"));
 }
@@ -648,22 +640,22 @@ fn proxy_variables_are_honoured() {
     // only arrive through HTTP_PROXY (the fake answers absolute-form
     // requests). NO_PROXY keeps the download host direct.
     let fake = FakeGithub::start(FakeState::standard(FakeAuth::Pat(PAT.into())));
-    let out = Command::new(common::exporter_bin())
-        .args(["--once"])
-        .env_clear()
-        .env("ORG", "octo")
-        .env("GHC_TOKEN", PAT)
-        .env("GITHUB_API_URL", "http://api.github-proxied.invalid")
-        .env("HTTP_PROXY", &fake.api_url)
-        .env("NO_PROXY", "127.0.0.1")
-        .env("SEATS", "false")
-        .env("TEAMS", "true")
-        .env("LISTEN_ADDR", "")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let out = run_exporter_blocking(
+        &["--once"],
+        &[
+            ("ORG", "octo"),
+            ("GHC_TOKEN", PAT),
+            ("GITHUB_API_URL", "http://api.github-proxied.invalid"),
+            ("HTTP_PROXY", &fake.api_url),
+            ("NO_PROXY", "127.0.0.1"),
+            ("SEATS", "false"),
+            ("TEAMS", "true"),
+            ("LISTEN_ADDR", ""),
+        ],
+    );
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 0, "{stderr}");
+    let stdout = &out.stdout;
     assert!(
         stdout.contains("copilot_team_daily_active_users{org=\"octo\",team=\"alpha\"}"),
         "{stdout}"

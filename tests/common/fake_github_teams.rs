@@ -5,7 +5,7 @@
 //! and token minting, checking an RS256 JWT against the public key).
 #![allow(dead_code, clippy::result_large_err)]
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -598,17 +598,4 @@ async fn download_handler(
         Some(text) => (StatusCode::OK, text.clone()).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
-}
-
-/// Distinct values of a label among series lines of the text exposition.
-pub fn label_values(exposition: &str, metric: &str, label: &str) -> HashSet<String> {
-    exposition
-        .lines()
-        .filter(|l| l.starts_with(&format!("{metric}{{")))
-        .filter_map(|l| {
-            let start = l.find(&format!("{label}=\""))? + label.len() + 2;
-            let end = l[start..].find('"')? + start;
-            Some(l[start..end].to_string())
-        })
-        .collect()
 }

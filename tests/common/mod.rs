@@ -122,6 +122,7 @@ pub fn exporter_bin() -> PathBuf {
 }
 
 pub mod fake_github;
+pub mod fake_github_teams;
 
 /// Runs `promtool check metrics` on an exposition; fails the test on any
 /// problem. Skips (loudly) where promtool is missing and not in CI.
@@ -162,19 +163,41 @@ pub struct Run {
     pub stderr: String,
 }
 
-/// Runs the exporter with a clean environment plus `env`, and waits for it.
-pub async fn run_exporter(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = tokio::process::Command::new(exporter_bin());
-    cmd.args(args).env_clear();
+/// The exporter binary with a clean environment plus `env`, stdin closed.
+pub fn exporter_command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(exporter_bin());
+    cmd.args(args)
+        .env_clear()
+        .stdin(std::process::Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().await.expect("run exporter");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    cmd
+}
+
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
+}
+
+/// Runs the exporter with a clean environment plus `env`, and waits for it
+/// without blocking the runtime (for tests whose fakes run on it).
+pub async fn run_exporter(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = tokio::process::Command::from(exporter_command(args, env));
+    cmd.output().await.expect("run exporter").into()
+}
+
+/// Runs the exporter with a clean environment plus `env`, blocking.
+pub fn run_exporter_blocking(args: &[&str], env: &[(&str, &str)]) -> Run {
+    exporter_command(args, env)
+        .output()
+        .expect("run exporter")
+        .into()
 }
 
 /// The value of one series (`name{labels}` exactly as exposed) in a text
@@ -188,5 +211,81 @@ pub fn value(exposition: &str, series: &str) -> Option<f64> {
         })
         .and_then(|v| v.trim().parse().ok())
 }
+
+/// A series: metric name and its labels.
+pub type Series = (String, std::collections::BTreeMap<String, String>);
+
+/// Parses the text exposition format into series → value (comments skipped;
+/// label values unescaped).
+pub fn parse_exposition(text: &str) -> std::collections::BTreeMap<Series, f64> {
+    use std::collections::BTreeMap;
+    let mut out = BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let (name, rest) = match line.find(['{', ' ']) {
+            Some(i) => line.split_at(i),
+            None => continue,
+        };
+        let mut labels = BTreeMap::new();
+        let mut rest = rest;
+        if let Some(body) = rest.strip_prefix('{') {
+            let mut chars = body.char_indices();
+            let mut key = String::new();
+            let mut end = 0;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '}' => {
+                        end = i + 1;
+                        break;
+                    }
+                    ',' => {}
+                    '=' => {
+                        let _ = chars.next(); // opening quote
+                        let mut value = String::new();
+                        while let Some((_, c)) = chars.next() {
+                            match c {
+                                '\\' => match chars.next().map(|(_, c)| c) {
+                                    Some('n') => value.push('\n'),
+                                    Some(other) => value.push(other),
+                                    None => {}
+                                },
+                                '"' => break,
+                                other => value.push(other),
+                            }
+                        }
+                        labels.insert(std::mem::take(&mut key), value);
+                    }
+                    other => key.push(other),
+                }
+            }
+            rest = &body[end..];
+        }
+        let value = rest.split_whitespace().next().expect("value");
+        let value = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            v => v.parse().unwrap_or_else(|_| panic!("bad value in {line}")),
+        };
+        out.insert((name.to_string(), labels), value);
+    }
+    out
+}
+
+/// Distinct values of a label among the series of `metric` in a text
+/// exposition.
+pub fn label_values(
+    exposition: &str,
+    metric: &str,
+    label: &str,
+) -> std::collections::HashSet<String> {
+    parse_exposition(exposition)
+        .into_keys()
+        .filter(|(name, _)| name == metric)
+        .filter_map(|(_, mut labels)| labels.remove(label))
+        .collect()
+}
+
 pub mod fake_receiver;
 pub mod servers;

@@ -1,6 +1,8 @@
 //! Real Prometheus-ecosystem servers on free loopback ports, killed on drop.
 
+use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{free_port, http_get_status, require_tool, spawn, wait_http_ok, KillOnDrop};
@@ -16,24 +18,52 @@ pub struct Server {
 /// Starts a Pushgateway kept in memory (Debian's default persists to
 /// /var/lib/prometheus), or `None` when it is not installed (skipped).
 pub fn pushgateway() -> Option<Server> {
+    start_pushgateway(false, None)
+}
+
+/// Like [`pushgateway`], but under a route prefix unique to this call, so a
+/// test only ever talks to its own (another server that grabbed the same
+/// port meanwhile answers 404 there), and with an optional
+/// `--web.config.file` (basic auth: readiness then answers 401).
+pub fn pushgateway_isolated(web_config: Option<&Path>) -> Option<Server> {
+    start_pushgateway(true, web_config)
+}
+
+fn start_pushgateway(prefixed: bool, web_config: Option<&Path>) -> Option<Server> {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
     let bin = require_tool("prometheus-pushgateway")?;
     let dir = tempfile::tempdir().unwrap();
     for _ in 0..5 {
         let port = free_port();
-        let mut child = spawn(
-            Command::new(&bin)
-                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                .arg("--persistence.file=")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-        );
-        let base = format!("http://127.0.0.1:{port}");
+        let prefix = if prefixed {
+            format!(
+                "/t{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::SeqCst)
+            )
+        } else {
+            String::new()
+        };
+        let mut cmd = Command::new(&bin);
+        cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--persistence.file=")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if prefixed {
+            cmd.arg(format!("--web.route-prefix={prefix}"));
+        }
+        if let Some(path) = web_config {
+            cmd.arg(format!("--web.config.file={}", path.display()));
+        }
+        let mut child = spawn(&mut cmd);
+        let base = format!("http://127.0.0.1:{port}{prefix}");
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if child.0.try_wait().ok().flatten().is_some() {
                 break; // port taken meanwhile: try another
             }
-            if let Ok(200) = http_get_status(&format!("{base}/-/ready")) {
+            // 401 when it is behind basic auth.
+            if let Ok(200 | 401) = http_get_status(&format!("{base}/-/ready")) {
                 return Some(Server {
                     base,
                     _child: child,
@@ -92,7 +122,9 @@ pub async fn query(base: &str, promql: &str, at: Option<SystemTime>) -> Vec<serd
     let status = response.status();
     let text = response.text().await.unwrap();
     assert!(status.is_success(), "{promql}: HTTP {status}: {text}");
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{promql}: {e}: {text}"));
+    assert_eq!(v["status"], "success", "{promql}: {v}");
     v["data"]["result"].as_array().cloned().unwrap_or_default()
 }
 
