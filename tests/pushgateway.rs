@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use common::servers::{self, Server};
 use common::{
     exporter_command, free_port, http_get, parse_exposition, require_tool, run_exporter_blocking,
-    spawn, wait_http_ok, Run, Series,
+    sigterm, spawn, wait_exit, wait_http_ok, Run, Series,
 };
 use copilot_metrics_exporter::model::{ScopeData, SeriesKey};
 use copilot_metrics_exporter::scope::Scope;
@@ -411,30 +411,6 @@ fn server_errors_are_retried_and_client_errors_are_not() {
         ),
         "{err}"
     );
-}
-
-/// Sends SIGTERM with `kill`.
-fn sigterm(child: &std::process::Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success());
-}
-
-/// Waits for a child to exit, at most `timeout`.
-fn wait_exit(
-    child: &mut std::process::Child,
-    timeout: Duration,
-) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    None
 }
 
 fn stderr_of(child: &mut std::process::Child) -> String {

@@ -57,14 +57,9 @@ fn settled_days(backfill: i64, settle: i64) -> Vec<i64> {
 }
 
 fn exporter(extra: &[(&str, String)]) -> Command {
-    let mut cmd = Command::new(common::exporter_bin());
-    cmd.arg("--demo")
-        .env_clear()
-        .env("SEATS", "false")
-        .env("LOG_LEVEL", "info");
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
+    let mut cmd =
+        common::exporter_command(&["--demo"], &[("SEATS", "false"), ("LOG_LEVEL", "info")]);
+    cmd.envs(extra.iter().map(|(k, v)| (k, v)));
     cmd
 }
 
@@ -255,20 +250,9 @@ async fn shutdown_mid_push_leaves_no_half_advanced_state() {
         "the push never reached the hanging request"
     );
     // SIGTERM while the fourth request is in flight.
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "did not exit within the grace period"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    common::sigterm(&child);
+    let status = common::wait_exit(&mut child, Duration::from_secs(10))
+        .expect("did not exit within the grace period");
     assert!(
         status.code().is_some(),
         "killed by a signal instead of exiting"

@@ -59,6 +59,27 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// Sends SIGTERM to `child` with `kill` (procps).
+pub fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
+
+/// Waits for a child to exit, at most `timeout`.
+pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
 /// Starts `cmd`, killed when the returned guard drops.
 pub fn spawn(cmd: &mut Command) -> KillOnDrop {
     KillOnDrop(cmd.spawn().expect("spawn child process"))
