@@ -385,26 +385,9 @@ impl TeamAggregator {
             }
             *slot = stamp;
         }
-        let count = self.mapper.series_count();
-        let first_row = self.directory.mark_seen(user);
-        for &team in self.directory.teams_of(user) {
-            let t = team as usize;
-            if first_row {
-                self.active[t] += 1;
-            }
-            let sums = &mut self.sums[t];
-            if sums.len() < count {
-                sums.resize(count, f64::NAN);
-            }
-            for &(series, value) in &self.mapper.leaves {
-                let slot = &mut sums[series as usize];
-                *slot = if slot.is_nan() {
-                    0.0 + value
-                } else {
-                    *slot + value
-                };
-            }
-        }
+        let leaves = std::mem::take(&mut self.mapper.leaves);
+        self.add_to_teams(user, &leaves);
+        self.mapper.leaves = leaves;
         LineOutcome::Added
     }
 
@@ -461,6 +444,12 @@ impl TeamAggregator {
             .filter(|(key, _)| is_additive(&key.name))
             .map(|(key, value)| (self.mapper.series_for_key(key), value))
             .collect();
+        self.add_to_teams(user, &series);
+    }
+
+    /// Adds `(series id, value)` pairs of one row of `user` to each of the
+    /// user's teams; the user's first row also counts them as active.
+    fn add_to_teams(&mut self, user: u64, series: &[(u32, f64)]) {
         let count = self.mapper.series_count();
         let first_row = self.directory.mark_seen(user);
         for &team in self.directory.teams_of(user) {
@@ -472,7 +461,7 @@ impl TeamAggregator {
             if sums.len() < count {
                 sums.resize(count, f64::NAN);
             }
-            for &(id, value) in &series {
+            for &(id, value) in series {
                 let slot = &mut sums[id as usize];
                 *slot = if slot.is_nan() {
                     0.0 + value
