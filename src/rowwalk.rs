@@ -234,16 +234,19 @@ impl RowMapper {
             return *id;
         }
         let name = self.name_id(&key.name);
-        let labels = match self.labelset_ids.get(&key.labels) {
-            Some(id) => *id,
-            None => {
-                self.labelsets.push(key.labels.clone());
-                let id = (self.labelsets.len() - 1) as u32;
-                self.labelset_ids.insert(key.labels.clone(), id);
-                id
-            }
-        };
+        let labels = self.labelset_id(&key.labels);
         self.register_series(name, labels, key.clone())
+    }
+
+    /// The id of a (sorted) label set, interned on first sight.
+    fn labelset_id(&mut self, labels: &Labels) -> u32 {
+        if let Some(id) = self.labelset_ids.get(labels) {
+            return *id;
+        }
+        self.labelsets.push(labels.clone());
+        let id = (self.labelsets.len() - 1) as u32;
+        self.labelset_ids.insert(labels.clone(), id);
+        id
     }
 
     fn register_series(&mut self, name: u32, labels: u32, key: SeriesKey) -> u32 {
@@ -388,15 +391,7 @@ impl RowMapper {
             push_label(&mut labels, k, v);
         }
         let labels = SeriesKey::new("", labels).labels;
-        let id = match self.labelset_ids.get(&labels) {
-            Some(id) => *id,
-            None => {
-                self.labelsets.push(labels.clone());
-                let id = (self.labelsets.len() - 1) as u32;
-                self.labelset_ids.insert(labels, id);
-                id
-            }
-        };
+        let id = self.labelset_id(&labels);
         self.raw_labelsets
             .insert(self.scratch.clone().into_boxed_slice(), id);
         id
