@@ -146,6 +146,7 @@ pub struct Collector {
 }
 
 /// An optional collection's failure: the `reason` label and the message.
+#[derive(Clone)]
 struct OptionalFailure {
     reason: String,
     message: String,
@@ -398,7 +399,7 @@ impl Collector {
                 Err(e) => {
                     let failure = OptionalFailure::from(e);
                     let team_result =
-                        teams.then(|| Err(team_failure.unwrap_or_else(|| clone_failure(&failure))));
+                        teams.then(|| Err(team_failure.unwrap_or_else(|| failure.clone())));
                     return (team_result, users.then_some(Err(failure)));
                 }
             }
@@ -603,13 +604,6 @@ impl Collector {
             }
         }
         Ok(())
-    }
-}
-
-fn clone_failure(f: &OptionalFailure) -> OptionalFailure {
-    OptionalFailure {
-        reason: f.reason.clone(),
-        message: f.message.clone(),
     }
 }
 
