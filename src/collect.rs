@@ -430,6 +430,7 @@ impl Collector {
         let mut out = SampleSet::new();
         let mut bad = 0u64;
         let report = ReportKind::Repos1Day.name(scope.kind);
+        let day_text = day.to_string();
         self.source
             .fetch(
                 scope,
@@ -450,7 +451,7 @@ impl Collector {
                             if row
                                 .get("day")
                                 .and_then(Value::as_str)
-                                .is_some_and(|d| d != day.to_string()) => {}
+                                .is_some_and(|d| d != day_text) => {}
                         Ok(row) => {
                             if map_repo_row(scope_labels, &row, &mut out).is_err() {
                                 bad += 1;
