@@ -322,14 +322,13 @@ impl Collector {
                     ReportKind::UserTeams1Day,
                     Some(day),
                     self.max_report_bytes,
-                    &mut |line| match line {
-                        Line::Complete(_, bytes) if is_blank(bytes) => {}
-                        Line::Complete(_, bytes) => {
-                            if directory.add_line(bytes).is_err() {
-                                bad += 1;
-                            }
+                    &mut |line| {
+                        let Some(bytes) = row_bytes(line, &mut bad) else {
+                            return;
+                        };
+                        if directory.add_line(bytes).is_err() {
+                            bad += 1;
                         }
-                        Line::TooLong(_) => bad += 1,
                     },
                 )
                 .await;
@@ -358,13 +357,8 @@ impl Collector {
             let mut bad = 0u64;
             let report = ReportKind::Users1Day.name(scope.kind);
             let mut on_line = |line: Line<'_>| {
-                let bytes = match line {
-                    Line::Complete(_, bytes) if is_blank(bytes) => return,
-                    Line::Complete(_, bytes) => bytes,
-                    Line::TooLong(_) => {
-                        bad += 1;
-                        return;
-                    }
+                let Some(bytes) = row_bytes(line, &mut bad) else {
+                    return;
                 };
                 // Both aggregators walk the raw line (their fast paths); a
                 // line the per-user path finds malformed is not for teams
@@ -438,13 +432,8 @@ impl Collector {
                 Some(day),
                 self.max_report_bytes,
                 &mut |line| {
-                    let bytes = match line {
-                        Line::Complete(_, bytes) if is_blank(bytes) => return,
-                        Line::Complete(_, bytes) => bytes,
-                        Line::TooLong(_) => {
-                            bad += 1;
-                            return;
-                        }
+                    let Some(bytes) = row_bytes(line, &mut bad) else {
+                        return;
                     };
                     match serde_json::from_slice::<serde_json::Map<String, Value>>(bytes) {
                         Ok(row)
@@ -605,6 +594,19 @@ impl Collector {
             }
         }
         Ok(())
+    }
+}
+
+/// The bytes of a report line worth parsing: `None` for a blank line, and
+/// for an overlong one, which is counted in `bad`.
+fn row_bytes<'a>(line: Line<'a>, bad: &mut u64) -> Option<&'a [u8]> {
+    match line {
+        Line::Complete(_, bytes) if is_blank(bytes) => None,
+        Line::Complete(_, bytes) => Some(bytes),
+        Line::TooLong(_) => {
+            *bad += 1;
+            None
+        }
     }
 }
 
