@@ -8,6 +8,7 @@
 //! enterprise report with one row per organization) are summed.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
@@ -32,7 +33,11 @@ pub fn hash_user(salt: &Secret, login: &str) -> String {
     hasher.update(salt.expose().as_bytes());
     hasher.update(login.as_bytes());
     let digest = hasher.finalize();
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(16);
+    for b in &digest[..8] {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
 }
 
 /// Stand-in value of the user label while rows are mapped (replaced by the
