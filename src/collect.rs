@@ -146,6 +146,7 @@ pub struct Collector {
 }
 
 /// An optional collection's failure: the `reason` label and the message.
+#[derive(Clone)]
 struct OptionalFailure {
     reason: String,
     message: String,
@@ -321,14 +322,13 @@ impl Collector {
                     ReportKind::UserTeams1Day,
                     Some(day),
                     self.max_report_bytes,
-                    &mut |line| match line {
-                        Line::Complete(_, bytes) if is_blank(bytes) => {}
-                        Line::Complete(_, bytes) => {
-                            if directory.add_line(bytes).is_err() {
-                                bad += 1;
-                            }
+                    &mut |line| {
+                        let Some(bytes) = row_bytes(line, &mut bad) else {
+                            return;
+                        };
+                        if directory.add_line(bytes).is_err() {
+                            bad += 1;
                         }
-                        Line::TooLong(_) => bad += 1,
                     },
                 )
                 .await;
@@ -357,13 +357,8 @@ impl Collector {
             let mut bad = 0u64;
             let report = ReportKind::Users1Day.name(scope.kind);
             let mut on_line = |line: Line<'_>| {
-                let bytes = match line {
-                    Line::Complete(_, bytes) if is_blank(bytes) => return,
-                    Line::Complete(_, bytes) => bytes,
-                    Line::TooLong(_) => {
-                        bad += 1;
-                        return;
-                    }
+                let Some(bytes) = row_bytes(line, &mut bad) else {
+                    return;
                 };
                 // Both aggregators walk the raw line (their fast paths); a
                 // line the per-user path finds malformed is not for teams
@@ -398,7 +393,7 @@ impl Collector {
                 Err(e) => {
                     let failure = OptionalFailure::from(e);
                     let team_result =
-                        teams.then(|| Err(team_failure.unwrap_or_else(|| clone_failure(&failure))));
+                        teams.then(|| Err(team_failure.unwrap_or_else(|| failure.clone())));
                     return (team_result, users.then_some(Err(failure)));
                 }
             }
@@ -429,6 +424,7 @@ impl Collector {
         let mut out = SampleSet::new();
         let mut bad = 0u64;
         let report = ReportKind::Repos1Day.name(scope.kind);
+        let day_text = day.to_string();
         self.source
             .fetch(
                 scope,
@@ -436,20 +432,15 @@ impl Collector {
                 Some(day),
                 self.max_report_bytes,
                 &mut |line| {
-                    let bytes = match line {
-                        Line::Complete(_, bytes) if is_blank(bytes) => return,
-                        Line::Complete(_, bytes) => bytes,
-                        Line::TooLong(_) => {
-                            bad += 1;
-                            return;
-                        }
+                    let Some(bytes) = row_bytes(line, &mut bad) else {
+                        return;
                     };
                     match serde_json::from_slice::<serde_json::Map<String, Value>>(bytes) {
                         Ok(row)
                             if row
                                 .get("day")
                                 .and_then(Value::as_str)
-                                .is_some_and(|d| d != day.to_string()) => {}
+                                .is_some_and(|d| d != day_text) => {}
                         Ok(row) => {
                             if map_repo_row(scope_labels, &row, &mut out).is_err() {
                                 bad += 1;
@@ -606,10 +597,16 @@ impl Collector {
     }
 }
 
-fn clone_failure(f: &OptionalFailure) -> OptionalFailure {
-    OptionalFailure {
-        reason: f.reason.clone(),
-        message: f.message.clone(),
+/// The bytes of a report line worth parsing: `None` for a blank line, and
+/// for an overlong one, which is counted in `bad`.
+fn row_bytes<'a>(line: Line<'a>, bad: &mut u64) -> Option<&'a [u8]> {
+    match line {
+        Line::Complete(_, bytes) if is_blank(bytes) => None,
+        Line::Complete(_, bytes) => Some(bytes),
+        Line::TooLong(_) => {
+            *bad += 1;
+            None
+        }
     }
 }
 

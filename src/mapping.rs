@@ -247,8 +247,13 @@ pub fn push_label(labels: &mut Labels, name: &str, value: &str) {
 }
 
 fn insert(out: &mut SampleSet, name: String, labels: Labels, value: f64, source: &str) {
-    let help = format!("GitHub Copilot usage metrics report field `{source}`.");
-    out.insert(SeriesKey::new(name, labels), value, &help);
+    let key = SeriesKey::new(name, labels);
+    // The set keeps the first help text of a name: only build it then.
+    let help = match out.help(&key.name) {
+        Some(_) => String::new(),
+        None => format!("GitHub Copilot usage metrics report field `{source}`."),
+    };
+    out.insert(key, value, &help);
 }
 
 /// A day-level object of a report row, with its day.

@@ -110,6 +110,10 @@ pub(crate) struct RowMapper {
     require_user: bool,
     /// The last row's `user_login`, when it was a string.
     pub(crate) login: Option<String>,
+    /// By name id: whether the caller has the name's help text.
+    help_known: Vec<bool>,
+    /// By series id: the stamp of the last row that had the series.
+    series_stamp: Vec<u64>,
 }
 
 impl RowMapper {
@@ -135,6 +139,8 @@ impl RowMapper {
             keep_all: false,
             require_user: true,
             login: None,
+            help_known: Vec::new(),
+            series_stamp: Vec::new(),
         };
         m.new_ctx(CtxKind::Object, prefix.to_string(), String::new());
         // Label set 0: the base labels.
@@ -182,9 +188,33 @@ impl RowMapper {
         }
     }
 
-    /// The name id of a series.
-    pub(crate) fn series_name(&self, id: u32) -> u32 {
-        self.series[id as usize].0
+    /// Records that the caller has the help text of metric `name`; until
+    /// then, rows with a series of that name fail [`RowMapper::leaves_exact`].
+    pub(crate) fn mark_help_known(&mut self, name: &str) {
+        let id = self.name_id(name) as usize;
+        if self.help_known.len() <= id {
+            self.help_known.resize(id + 1, false);
+        }
+        self.help_known[id] = true;
+    }
+
+    /// True when the last walked row's [`RowMapper::leaves`] can be taken
+    /// as they are: no series twice in the row and every name's help known.
+    /// Otherwise the row needs the exact path.
+    pub(crate) fn leaves_exact(&mut self) -> bool {
+        let stamp = self.next_stamp();
+        if self.series_stamp.len() < self.series.len() {
+            self.series_stamp.resize(self.series.len(), 0);
+        }
+        for &(series, _) in &self.leaves {
+            let slot = &mut self.series_stamp[series as usize];
+            let name = self.series[series as usize].0 as usize;
+            if *slot == stamp || !self.help_known.get(name).copied().unwrap_or(false) {
+                return false;
+            }
+            *slot = stamp;
+        }
+        true
     }
 
     /// The name id of a metric name (interned on first sight).
@@ -204,16 +234,19 @@ impl RowMapper {
             return *id;
         }
         let name = self.name_id(&key.name);
-        let labels = match self.labelset_ids.get(&key.labels) {
-            Some(id) => *id,
-            None => {
-                self.labelsets.push(key.labels.clone());
-                let id = (self.labelsets.len() - 1) as u32;
-                self.labelset_ids.insert(key.labels.clone(), id);
-                id
-            }
-        };
+        let labels = self.labelset_id(&key.labels);
         self.register_series(name, labels, key.clone())
+    }
+
+    /// The id of a (sorted) label set, interned on first sight.
+    fn labelset_id(&mut self, labels: &Labels) -> u32 {
+        if let Some(id) = self.labelset_ids.get(labels) {
+            return *id;
+        }
+        self.labelsets.push(labels.clone());
+        let id = (self.labelsets.len() - 1) as u32;
+        self.labelset_ids.insert(labels.clone(), id);
+        id
     }
 
     fn register_series(&mut self, name: u32, labels: u32, key: SeriesKey) -> u32 {
@@ -358,15 +391,7 @@ impl RowMapper {
             push_label(&mut labels, k, v);
         }
         let labels = SeriesKey::new("", labels).labels;
-        let id = match self.labelset_ids.get(&labels) {
-            Some(id) => *id,
-            None => {
-                self.labelsets.push(labels.clone());
-                let id = (self.labelsets.len() - 1) as u32;
-                self.labelset_ids.insert(labels, id);
-                id
-            }
-        };
+        let id = self.labelset_id(&labels);
         self.raw_labelsets
             .insert(self.scratch.clone().into_boxed_slice(), id);
         id

@@ -58,7 +58,7 @@ pub const MODELS: &[&str] = &[
 pub struct Rng(pub u64);
 
 impl Rng {
-    #[allow(missing_docs)]
+    /// The next pseudo-random number.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -66,7 +66,7 @@ impl Rng {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    #[allow(missing_docs)]
+    /// A number below `n` (0 when `n` is 0).
     pub fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             0
@@ -74,22 +74,20 @@ impl Rng {
             self.next_u64() % n
         }
     }
-    #[allow(missing_docs)]
+    /// A number from `lo` to `hi`, both included.
     pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.below(hi - lo + 1)
     }
-    #[allow(missing_docs)]
+    /// True `percent` times in a hundred.
     pub fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
     /// Between `lo` and `hi` distinct indices below `n`.
-    #[allow(missing_docs)]
     pub fn pick(&mut self, lo: u64, hi: u64, n: usize) -> Vec<usize> {
         let k = self.range(lo, hi) as usize;
         self.distinct(k, n)
     }
     /// `k` distinct indices below `n`, in increasing order.
-    #[allow(missing_docs)]
     pub fn distinct(&mut self, k: usize, n: usize) -> Vec<usize> {
         let mut picked: Vec<usize> = Vec::with_capacity(k);
         while picked.len() < k.min(n) {

@@ -306,12 +306,7 @@ pub struct TeamAggregator {
     active: Vec<u64>,
     sums: Vec<Vec<f64>>,
     help: BTreeMap<String, String>,
-    /// By name id: whether `help` has the name.
-    help_known: Vec<bool>,
     mapper: RowMapper,
-    /// By series id: the last row that had the series (duplicate check).
-    series_stamp: Vec<u64>,
-    rows: u64,
     exact_rows: u64,
 }
 
@@ -329,10 +324,7 @@ impl TeamAggregator {
             active: vec![0; n],
             sums: vec![Vec::new(); n],
             help: BTreeMap::new(),
-            help_known: Vec::new(),
             mapper,
-            series_stamp: Vec::new(),
-            rows: 0,
             exact_rows: 0,
         }
     }
@@ -372,39 +364,12 @@ impl TeamAggregator {
             return LineOutcome::Skipped;
         };
         // Duplicate series in a row, or a name without help yet: exact path.
-        self.rows += 1;
-        let stamp = self.rows;
-        if self.series_stamp.len() < self.mapper.series_count() {
-            self.series_stamp.resize(self.mapper.series_count(), 0);
+        if !self.mapper.leaves_exact() {
+            return self.add_line_slow(line, day);
         }
-        for &(series, _) in &self.mapper.leaves {
-            let slot = &mut self.series_stamp[series as usize];
-            let name = self.mapper.series_name(series) as usize;
-            if *slot == stamp || !self.help_known.get(name).copied().unwrap_or(false) {
-                return self.add_line_slow(line, day);
-            }
-            *slot = stamp;
-        }
-        let count = self.mapper.series_count();
-        let first_row = self.directory.mark_seen(user);
-        for &team in self.directory.teams_of(user) {
-            let t = team as usize;
-            if first_row {
-                self.active[t] += 1;
-            }
-            let sums = &mut self.sums[t];
-            if sums.len() < count {
-                sums.resize(count, f64::NAN);
-            }
-            for &(series, value) in &self.mapper.leaves {
-                let slot = &mut sums[series as usize];
-                *slot = if slot.is_nan() {
-                    0.0 + value
-                } else {
-                    *slot + value
-                };
-            }
-        }
+        let leaves = std::mem::take(&mut self.mapper.leaves);
+        self.add_to_teams(user, &leaves);
+        self.mapper.leaves = leaves;
         LineOutcome::Added
     }
 
@@ -449,11 +414,7 @@ impl TeamAggregator {
                     name.to_string(),
                     format!("Sum over the team's members (users-1-day joined with user-teams-1-day) of: {source}"),
                 );
-                let id = self.mapper.name_id(name) as usize;
-                if self.help_known.len() <= id {
-                    self.help_known.resize(id + 1, false);
-                }
-                self.help_known[id] = true;
+                self.mapper.mark_help_known(name);
             }
         }
         let series: Vec<(u32, f64)> = values
@@ -461,6 +422,12 @@ impl TeamAggregator {
             .filter(|(key, _)| is_additive(&key.name))
             .map(|(key, value)| (self.mapper.series_for_key(key), value))
             .collect();
+        self.add_to_teams(user, &series);
+    }
+
+    /// Adds `(series id, value)` pairs of one row of `user` to each of the
+    /// user's teams; the user's first row also counts them as active.
+    fn add_to_teams(&mut self, user: u64, series: &[(u32, f64)]) {
         let count = self.mapper.series_count();
         let first_row = self.directory.mark_seen(user);
         for &team in self.directory.teams_of(user) {
@@ -472,7 +439,7 @@ impl TeamAggregator {
             if sums.len() < count {
                 sums.resize(count, f64::NAN);
             }
-            for &(id, value) in &series {
+            for &(id, value) in series {
                 let slot = &mut sums[id as usize];
                 *slot = if slot.is_nan() {
                     0.0 + value

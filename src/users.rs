@@ -8,6 +8,7 @@
 //! enterprise report with one row per organization) are summed.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
@@ -32,7 +33,11 @@ pub fn hash_user(salt: &Secret, login: &str) -> String {
     hasher.update(salt.expose().as_bytes());
     hasher.update(login.as_bytes());
     let digest = hasher.finalize();
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(16);
+    for b in &digest[..8] {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
 }
 
 /// Stand-in value of the user label while rows are mapped (replaced by the
@@ -58,9 +63,6 @@ pub struct UserAggregator {
     values: Vec<Vec<(u32, f64)>>,
     labels: Vec<String>,
     help: HashMap<String, String>,
-    help_known: Vec<bool>,
-    series_stamp: Vec<u64>,
-    rows: u64,
     exact_rows: u64,
 }
 
@@ -86,9 +88,6 @@ impl UserAggregator {
             values: Vec::new(),
             labels: Vec::new(),
             help: HashMap::new(),
-            help_known: Vec::new(),
-            series_stamp: Vec::new(),
-            rows: 0,
             exact_rows: 0,
         }
     }
@@ -159,18 +158,8 @@ impl UserAggregator {
             (_, Some(id)) => id.to_string(),
             _ => return LineOutcome::Skipped,
         };
-        self.rows += 1;
-        let stamp = self.rows;
-        if self.series_stamp.len() < self.mapper.series_count() {
-            self.series_stamp.resize(self.mapper.series_count(), 0);
-        }
-        for &(series, _) in &self.mapper.leaves {
-            let slot = &mut self.series_stamp[series as usize];
-            let name = self.mapper.series_name(series) as usize;
-            if *slot == stamp || !self.help_known.get(name).copied().unwrap_or(false) {
-                return self.add_line_slow(line, day);
-            }
-            *slot = stamp;
+        if !self.mapper.leaves_exact() {
+            return self.add_line_slow(line, day);
         }
         let Some(label) = self.label_for(&login) else {
             return LineOutcome::Skipped;
@@ -227,11 +216,7 @@ impl UserAggregator {
             if !self.help.contains_key(&key.name) {
                 let help = values.help(&key.name).unwrap_or_default().to_string();
                 self.help.insert(key.name.clone(), help);
-                let id = self.mapper.name_id(&key.name) as usize;
-                if self.help_known.len() <= id {
-                    self.help_known.resize(id + 1, false);
-                }
-                self.help_known[id] = true;
+                self.mapper.mark_help_known(&key.name);
             }
             series.push((self.mapper.series_for_key(key), value));
         }

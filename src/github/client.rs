@@ -130,18 +130,7 @@ impl GithubClient {
 
     /// `GET` an API path (`/orgs/x/...?...`), relative to the base URL.
     pub async fn get(&self, path_and_query: &str) -> Result<ApiResponse, GithubError> {
-        let url = format!(
-            "{}{}",
-            self.base.as_str().trim_end_matches('/'),
-            path_and_query
-        );
-        let url = Url::parse(&url).map_err(|e| GithubError {
-            what: path_and_query.to_string(),
-            kind: FailureKind::InvalidResponse,
-            status: None,
-            message: format!("cannot build URL: {e}"),
-            retry_after: None,
-        })?;
+        let url = self.api_url(path_and_query)?;
         self.get_url(&url).await
     }
 
@@ -193,6 +182,22 @@ impl GithubClient {
             tracing::warn!(endpoint = %error.what, reason = %error.kind, wait_seconds = wait.as_secs_f64(), attempt, "GitHub call failed; retrying");
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// The absolute URL of an API path (`/orgs/x/...?...`) under the base URL.
+    fn api_url(&self, path_and_query: &str) -> Result<Url, GithubError> {
+        let url = format!(
+            "{}{}",
+            self.base.as_str().trim_end_matches('/'),
+            path_and_query
+        );
+        Url::parse(&url).map_err(|e| GithubError {
+            what: path_and_query.to_string(),
+            kind: FailureKind::InvalidResponse,
+            status: None,
+            message: format!("cannot build URL: {e}"),
+            retry_after: None,
+        })
     }
 
     /// Sets the instant after which no retry may still be waiting (the end
@@ -482,20 +487,7 @@ impl GithubClient {
         path: &str,
     ) -> Result<Bytes, GithubError> {
         let what = path.to_string();
-        let url = Url::parse(&format!(
-            "{}{}",
-            self.base.as_str().trim_end_matches('/'),
-            path
-        ))
-        .map_err(|e| {
-            self.fail(GithubError {
-                what: what.clone(),
-                kind: FailureKind::InvalidResponse,
-                status: None,
-                message: format!("cannot build URL: {e}"),
-                retry_after: None,
-            })
-        })?;
+        let url = self.api_url(path).map_err(|e| self.fail(e))?;
         let jwt = app.jwt().map_err(|message| {
             self.fail(GithubError {
                 what: what.clone(),
@@ -603,15 +595,11 @@ fn load_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, Str
 /// Host and path of a URL, without the query (a signed link's query is a
 /// credential).
 pub fn describe(url: &Url) -> String {
-    format!(
-        "{}{}",
-        url.host_str().unwrap_or("?"),
-        if url.port().is_some() {
-            format!(":{}{}", url.port().unwrap_or_default(), url.path())
-        } else {
-            url.path().to_string()
-        }
-    )
+    let host = url.host_str().unwrap_or("?");
+    match url.port() {
+        Some(port) => format!("{host}:{port}{}", url.path()),
+        None => format!("{host}{}", url.path()),
+    }
 }
 
 fn unix_now() -> u64 {

@@ -53,9 +53,7 @@ impl LineSplitter {
                 on_line(Line::TooLong(self.line_no));
             } else {
                 self.partial.extend_from_slice(head);
-                let line = std::mem::take(&mut self.partial);
-                emit(self.line_no, &line, self.max_line, on_line);
-                self.partial = line;
+                emit(self.line_no, &self.partial, self.max_line, on_line);
                 self.partial.clear();
             }
         }
@@ -79,8 +77,8 @@ impl LineSplitter {
             on_line(Line::TooLong(self.line_no));
         } else if !self.partial.is_empty() {
             self.line_no += 1;
-            let line = std::mem::take(&mut self.partial);
-            emit(self.line_no, &line, self.max_line, on_line);
+            emit(self.line_no, &self.partial, self.max_line, on_line);
+            self.partial.clear();
         }
     }
 }
