@@ -326,3 +326,73 @@ async fn download_host_errors_before_the_first_byte_are_retried() {
         "no new envelope needed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_download_errors_never_quote_the_storage_body() {
+    let fake = FakeGithub::start().await;
+    good_report(&fake, 1);
+    // An Azure-style refusal that quotes the string to sign.
+    fake.file(
+        "r.ndjson",
+        vec![Reply::raw(
+            403,
+            b"<?xml version=\"1.0\"?><Error><Code>AuthenticationFailed</Code><Message>Signature did not match. String to sign used was r\nSTRING-TO-SIGN-SECRET</Message></Error>",
+        )],
+    );
+    let run = run_once(&fake, &[]).await;
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("AuthenticationFailed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("STRING-TO-SIGN-SECRET"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_that_vanishes_mid_read_fails_instead_of_counting_half() {
+    let fake = FakeGithub::start().await;
+    let row = serde_json::json!({"day_totals": [{"day": "2025-10-01", "daily_active_users": 1}]})
+        .to_string();
+    fake.report(PATH, &[("a.ndjson", &row), ("b.ndjson", &row)]);
+    fake.file("b.ndjson", vec![Reply::raw(403, b"expired")]);
+    // First envelope: two links; the refresh after the refused second link: 204.
+    let links = serde_json::json!({"download_links": [
+        format!("{}/files/a.ndjson?sig=x", fake.download_url),
+        format!("{}/files/b.ndjson?sig=x", fake.download_url),
+    ]});
+    fake.api(
+        PATH,
+        vec![Reply::json(200, &links.to_string()), Reply::raw(204, b"")],
+    );
+    let run = run_once(&fake, &[]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("vanished"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn download_429_is_retried_honouring_retry_after() {
+    let fake = FakeGithub::start().await;
+    good_report(&fake, 4);
+    let row = serde_json::json!({"day_totals": [{"day": "2025-10-01", "daily_active_users": 4}]})
+        .to_string();
+    fake.file(
+        "r.ndjson",
+        vec![
+            Reply::raw(429, b"slow down").with_header("retry-after", "1"),
+            Reply::raw(200, row.as_bytes()),
+        ],
+    );
+    let started = Instant::now();
+    let run = run_once(&fake, &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(
+        value(&run.stdout, "copilot_daily_active_users{org=\"octo\"}"),
+        Some(4.0)
+    );
+}

@@ -161,18 +161,15 @@ impl GithubClient {
                 return Err(error);
             }
             let wait = self.settings.retry.wait(&error, attempt);
-            let deadline = *self.deadline.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(deadline) = deadline {
-                if Instant::now() + wait > deadline {
-                    return Err(GithubError {
-                        message: format!(
-                            "{}; waiting {:.0} s more would pass this refresh's deadline, so the scope fails for now and the next refresh retries",
-                            error.message,
-                            wait.as_secs_f64()
-                        ),
-                        ..error
-                    });
-                }
+            if self.past_deadline(wait) {
+                return Err(GithubError {
+                    message: format!(
+                        "{}; waiting {:.0} s more would pass this refresh's deadline, so the scope fails for now and the next refresh retries",
+                        error.message,
+                        wait.as_secs_f64()
+                    ),
+                    ..error
+                });
             }
             attempt += 1;
             self.metrics
@@ -198,6 +195,12 @@ impl GithubClient {
             message: format!("cannot build URL: {e}"),
             retry_after: None,
         })
+    }
+
+    /// True when waiting `wait` would run past the refresh deadline.
+    fn past_deadline(&self, wait: Duration) -> bool {
+        let deadline = *self.deadline.lock().unwrap_or_else(|p| p.into_inner());
+        deadline.is_some_and(|d| Instant::now() + wait > d)
     }
 
     /// Sets the instant after which no retry may still be waiting (the end
@@ -341,14 +344,21 @@ impl GithubClient {
         let mut attempt = 0u32;
         let response = loop {
             let failure = match self.downloads.get(link.clone()).send().await {
-                Ok(r) if r.status().is_server_error() => {
+                Ok(r)
+                    if r.status().is_server_error()
+                        || r.status() == StatusCode::TOO_MANY_REQUESTS =>
+                {
                     let status = r.status().as_u16();
                     GithubError {
                         what: what.clone(),
-                        kind: FailureKind::ServerError,
+                        kind: if status == 429 {
+                            FailureKind::RateLimited
+                        } else {
+                            FailureKind::ServerError
+                        },
                         status: Some(status),
                         message: "report download failed".into(),
-                        retry_after: None,
+                        retry_after: header_u64(r.headers(), "retry-after"),
                     }
                 }
                 Ok(r) => break r,
@@ -359,6 +369,9 @@ impl GithubClient {
                 return Err(failure);
             }
             let wait = self.settings.retry.wait(&failure, attempt);
+            if self.past_deadline(wait) {
+                return Err(failure);
+            }
             attempt += 1;
             self.metrics
                 .github_retries
@@ -369,8 +382,10 @@ impl GithubClient {
         };
         let status = response.status();
         if !status.is_success() {
+            // Storage hosts may quote the signed request in their error
+            // body; only a short error code is kept from it.
             let body = read_capped(response, 4096).await.unwrap_or_default();
-            let message = error_message(&body);
+            let message = storage_error_code(&body);
             let kind = match status.as_u16() {
                 // An expired or refused signature: the caller asks for a fresh envelope.
                 403 | 401 => FailureKind::Forbidden,
@@ -599,6 +614,36 @@ pub fn describe(url: &Url) -> String {
     match url.port() {
         Some(port) => format!("{host}:{port}{}", url.path()),
         None => format!("{host}{}", url.path()),
+    }
+}
+
+/// A short, safe description of a storage host's error body: GitHub's JSON
+/// `message`, or the `<Code>` of an S3/Azure XML error. Anything else is
+/// dropped, because such bodies can quote the signed request.
+fn storage_error_code(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    if let Some(start) = text.find("<Code>") {
+        let code: String = text[start + 6..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .take(64)
+            .collect();
+        if !code.is_empty() {
+            return code;
+        }
+    }
+    #[derive(serde::Deserialize)]
+    struct Message {
+        message: String,
+    }
+    match serde_json::from_slice::<Message>(body) {
+        Ok(m) => m
+            .message
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect(),
+        Err(_) => "(error body not shown)".into(),
     }
 }
 

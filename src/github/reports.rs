@@ -111,6 +111,17 @@ pub async fn fetch_report(
     let mut refreshed = false;
     loop {
         let Some(envelope) = client.get_json::<Envelope>(&path).await? else {
+            if done_files > 0 {
+                // Part of the report was read already: half a report is no
+                // report, and 204 is not an answer to "fresh links, please".
+                return Err(GithubError {
+                    what: path,
+                    kind: FailureKind::InvalidResponse,
+                    status: Some(204),
+                    message: "the report vanished (204) while its files were being read".into(),
+                    retry_after: None,
+                });
+            }
             return Ok(ReportOutcome::NoReport);
         };
         let links = parse_links(&path, &envelope)?;
