@@ -3,7 +3,8 @@
 //! Retry rules (RW1-16): transport errors, 5xx and 429 are retried with
 //! exponential backoff and jitter, honouring `Retry-After`, until the
 //! policy's deadline; every other non-2xx status is final. Response bodies are
-//! never interpreted (RW1-08/14), only logged, truncated to 1 KiB.
+//! never interpreted (RW1-08/14), only logged, truncated to 1 KiB
+//! ([`read_error_body`]).
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -13,13 +14,10 @@ use reqwest::StatusCode;
 use url::Url;
 
 use super::config::{display_url, Auth, RemoteWriteConfig, RetryPolicy};
+use crate::httputil::{error_chain, read_error_body, USER_AGENT};
 
 /// `X-Prometheus-Remote-Write-Version` sent with every request (RW1-04, RW1-09).
 pub const REMOTE_WRITE_VERSION: &str = "0.1.0";
-/// `User-Agent` of the sink (RW1-04).
-pub const USER_AGENT: &str = concat!("copilot-metrics-exporter/", env!("CARGO_PKG_VERSION"));
-/// Most bytes of a receiver's error body kept for logs and errors.
-pub const MAX_ERROR_BODY: usize = 1024;
 
 /// Why a request was not accepted.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -188,7 +186,7 @@ impl Transport {
                     }
                     (format!("HTTP {}: {body}", status.as_u16()), retry_after)
                 }
-                Err(e) => (transport_error_text(e), None),
+                Err(e) => (error_chain(e), None),
             };
 
             let backoff = backoff_delay(&self.retry, attempt, &mut rng);
@@ -306,37 +304,6 @@ impl Jitter {
         self.0 = x;
         x % bound
     }
-}
-
-async fn read_error_body(mut response: reqwest::Response) -> String {
-    let mut raw: Vec<u8> = Vec::new();
-    while raw.len() < MAX_ERROR_BODY {
-        match response.chunk().await {
-            Ok(Some(chunk)) => raw.extend_from_slice(&chunk),
-            _ => break,
-        }
-    }
-    let truncated = raw.len() > MAX_ERROR_BODY;
-    raw.truncate(MAX_ERROR_BODY);
-    let mut text = String::from_utf8_lossy(&raw).trim_end().to_string();
-    if truncated {
-        text.push_str(" …(truncated)");
-    }
-    text
-}
-
-/// A transport error as text with its causes, without the URL (reqwest
-/// would print it whole, query included).
-fn transport_error_text(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]
