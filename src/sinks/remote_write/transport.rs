@@ -118,21 +118,30 @@ impl Transport {
         &self.display_url
     }
 
-    /// Reads the credentials (token / password files are re-read here).
+    /// Reads the credentials (token / password files are re-read here). An
+    /// error names the file's setting.
     pub(crate) fn resolve_auth(&self) -> Result<ResolvedAuth, SendError> {
-        let cred = |m: String| SendError::Credentials {
+        let cred = |var: &str, m: String| SendError::Credentials {
             url: self.display_url.clone(),
-            message: m,
+            message: format!("{var}: {m}"),
         };
         Ok(match &self.auth {
             None => ResolvedAuth::None,
-            Some(Auth::Bearer(src)) => {
-                ResolvedAuth::Bearer(src.resolve().map_err(cred)?.expose().to_string())
-            }
+            Some(Auth::Bearer(src)) => ResolvedAuth::Bearer(
+                src.resolve()
+                    .map_err(|m| cred("REMOTE_WRITE_BEARER_TOKEN_FILE", m))?
+                    .expose()
+                    .to_string(),
+            ),
             Some(Auth::Basic { username, password }) => {
                 let password = match password {
                     None => None,
-                    Some(src) => Some(src.resolve().map_err(cred)?.expose().to_string()),
+                    Some(src) => Some(
+                        src.resolve()
+                            .map_err(|m| cred("REMOTE_WRITE_PASSWORD_FILE", m))?
+                            .expose()
+                            .to_string(),
+                    ),
                 };
                 ResolvedAuth::Basic(username.expose().to_string(), password)
             }
