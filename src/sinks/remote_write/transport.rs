@@ -6,6 +6,7 @@
 //! never interpreted (RW1-08/14), only logged, truncated to 1 KiB
 //! ([`read_error_body`]).
 
+use std::fmt;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -78,8 +79,10 @@ pub(crate) enum ResolvedAuth {
     Basic(String, Option<String>),
 }
 
-/// Sends encoded bodies to one receiver.
-#[derive(Clone, Debug)]
+/// Sends encoded bodies to one receiver. `Debug` prints the URL as
+/// [`Transport::display_url`] (its query may hold an API key) and only the
+/// names of the extra headers.
+#[derive(Clone)]
 pub struct Transport {
     client: reqwest::Client,
     url: Url,
@@ -88,6 +91,19 @@ pub struct Transport {
     auth: Option<Auth>,
     timeout: Duration,
     retry: RetryPolicy,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header_names: Vec<&str> = self.headers.keys().map(HeaderName::as_str).collect();
+        f.debug_struct("Transport")
+            .field("url", &self.display_url)
+            .field("headers", &header_names)
+            .field("auth", &self.auth)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Transport {
@@ -373,6 +389,28 @@ mod tests {
         let samples: std::collections::BTreeSet<Duration> =
             (0..20).map(|_| backoff_delay(&policy, 3, &mut j)).collect();
         assert!(samples.len() > 1, "jitter varies the delay");
+    }
+
+    #[test]
+    fn debug_shows_no_query_token_or_header_value() {
+        use super::super::config::{Secret, SecretSource};
+        let mut config = RemoteWriteConfig::new(
+            Url::parse("https://r.example/push?api_key=QUERYSECRET").unwrap(),
+        );
+        config.auth = Some(Auth::Bearer(SecretSource::Value(Secret::new(
+            "TOKENSECRET",
+        ))));
+        let mut value = HeaderValue::from_static("HEADERSECRET");
+        value.set_sensitive(true);
+        config.headers = vec![(HeaderName::from_static("x-scope-orgid"), value)];
+        let dbg = format!("{:?}", Transport::new(&config).unwrap());
+        for secret in ["QUERYSECRET", "TOKENSECRET", "HEADERSECRET"] {
+            assert!(!dbg.contains(secret), "{dbg}");
+        }
+        assert!(
+            dbg.contains("https://r.example/push?…") && dbg.contains("x-scope-orgid"),
+            "{dbg}"
+        );
     }
 
     #[test]
