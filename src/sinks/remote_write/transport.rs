@@ -14,7 +14,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::StatusCode;
 use url::Url;
 
-use super::config::{display_url, Auth, RemoteWriteConfig, RetryPolicy};
+use super::config::{display_url, Auth, RemoteWriteConfig, RetryPolicy, Secret};
 use crate::httputil::{error_chain, read_error_body, USER_AGENT};
 
 /// `X-Prometheus-Remote-Write-Version` sent with every request (RW1-04, RW1-09).
@@ -71,12 +71,13 @@ impl AttemptObserver for () {
     fn retrying(&self) {}
 }
 
-/// Auth resolved for one publish (files read once).
+/// Auth resolved for one publish (files read once); the values stay
+/// [`Secret`]s until they go on the wire.
 #[derive(Clone)]
 pub(crate) enum ResolvedAuth {
     None,
-    Bearer(String),
-    Basic(String, Option<String>),
+    Bearer(Secret),
+    Basic(Secret, Option<Secret>),
 }
 
 /// Sends encoded bodies to one receiver. `Debug` prints the URL as
@@ -145,21 +146,17 @@ impl Transport {
             None => ResolvedAuth::None,
             Some(Auth::Bearer(src)) => ResolvedAuth::Bearer(
                 src.resolve()
-                    .map_err(|m| cred("REMOTE_WRITE_BEARER_TOKEN_FILE", m))?
-                    .expose()
-                    .to_string(),
+                    .map_err(|m| cred("REMOTE_WRITE_BEARER_TOKEN_FILE", m))?,
             ),
             Some(Auth::Basic { username, password }) => {
                 let password = match password {
                     None => None,
                     Some(src) => Some(
                         src.resolve()
-                            .map_err(|m| cred("REMOTE_WRITE_PASSWORD_FILE", m))?
-                            .expose()
-                            .to_string(),
+                            .map_err(|m| cred("REMOTE_WRITE_PASSWORD_FILE", m))?,
                     ),
                 };
-                ResolvedAuth::Basic(username.expose().to_string(), password)
+                ResolvedAuth::Basic(username.clone(), password)
             }
         })
     }
@@ -189,8 +186,10 @@ impl Transport {
             }
             request = match auth {
                 ResolvedAuth::None => request,
-                ResolvedAuth::Bearer(token) => request.bearer_auth(token),
-                ResolvedAuth::Basic(user, password) => request.basic_auth(user, password.as_ref()),
+                ResolvedAuth::Bearer(token) => request.bearer_auth(token.expose()),
+                ResolvedAuth::Basic(user, password) => {
+                    request.basic_auth(user.expose(), password.as_ref().map(Secret::expose))
+                }
             };
 
             let (last, retry_after) = match request.send().await {
