@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod exposition;
 pub mod github;
+pub mod httputil;
 pub mod mapping;
 pub mod model;
 pub mod repos;

@@ -29,10 +29,17 @@ impl Secret {
     /// Reads a secret from a file (the `*_FILE` variants), naming the
     /// variable in the error.
     pub fn from_file(var: &str, path: &Path) -> Result<Secret, String> {
+        Secret::read_file(path).map_err(|m| format!("{var}: {m}"))
+    }
+
+    /// Reads a secret from a file; surrounding whitespace is removed and an
+    /// empty (or blank) file is an error. The message names the file, never
+    /// its contents; the caller adds the setting.
+    pub fn read_file(path: &Path) -> Result<Secret, String> {
         match std::fs::read_to_string(path) {
             Ok(text) if !text.trim().is_empty() => Ok(Secret::new(text)),
-            Ok(_) => Err(format!("{var}: file {} is empty", path.display())),
-            Err(e) => Err(format!("{var}: cannot read {}: {e}", path.display())),
+            Ok(_) => Err(format!("file {} is empty", path.display())),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
         }
     }
 
@@ -95,5 +102,19 @@ mod tests {
             Secret::from_value_or_file("GHC_TOKEN", Some("  "), None).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn blank_files_are_errors_without_the_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("blank");
+        std::fs::write(&f, " \r\n").unwrap();
+        let err = Secret::read_file(&f).unwrap_err();
+        assert!(
+            err.starts_with("file ") && err.ends_with("is empty"),
+            "{err}"
+        );
+        let err = Secret::from_file("X_FILE", &f).unwrap_err();
+        assert!(err.starts_with("X_FILE: file "), "{err}");
     }
 }

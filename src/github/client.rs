@@ -14,6 +14,7 @@ use super::auth::{scope_prefix, AppAuth, Auth, Installation, InstallationToken};
 use super::error::{classify, error_message, FailureKind, GithubError};
 use super::ndjson::{Line, LineSplitter};
 use crate::config::GithubSettings;
+use crate::httputil::error_chain;
 use crate::secret::Secret;
 use crate::selfmetrics::SelfMetrics;
 
@@ -23,9 +24,10 @@ pub const API_VERSION: &str = "2026-03-10";
 /// Largest JSON answer accepted from the API (envelopes, billing, seat pages).
 pub const MAX_API_BODY_BYTES: usize = 8 * 1024 * 1024;
 
-/// `User-Agent` of every request: name and version.
+/// `User-Agent` of every request: name and version
+/// ([`crate::httputil::USER_AGENT`]).
 pub fn user_agent() -> String {
-    format!("copilot-metrics-exporter/{}", env!("CARGO_PKG_VERSION"))
+    crate::httputil::USER_AGENT.to_string()
 }
 
 /// An API answer: the body (`None` for 204) and the `Link: rel="next"` URL.
@@ -722,18 +724,4 @@ fn transport_error(what: String, error: reqwest::Error) -> GithubError {
         message: error_chain(error),
         retry_after: None,
     }
-}
-
-/// The error and its sources in one line, without the URL (reqwest errors
-/// quote it, and a signed link's query string is a credential).
-fn error_chain(error: reqwest::Error) -> String {
-    let error = error.without_url();
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

@@ -22,6 +22,7 @@ use url::Url;
 
 use crate::config::{parse_base_url, ConfigError};
 use crate::exposition::{add_scope_data, add_scope_health, FamilyBuilder};
+use crate::httputil::{read_error_body, with_causes, USER_AGENT};
 use crate::model::ScopeData;
 use crate::scope::{encode_path_segment, Scope};
 use crate::secret::Secret;
@@ -33,9 +34,6 @@ pub const PROTOBUF_CONTENT_TYPE: &str =
 
 /// Default `job` of the grouping key.
 pub const DEFAULT_JOB: &str = "copilot-metrics-exporter";
-
-/// How much of an error response body is kept in the error message.
-const MAX_ERROR_BODY: usize = 1024;
 
 /// Pushgateway flags, flattened into [`crate::config::Cli`].
 #[derive(clap::Args, Clone, Debug)]
@@ -398,10 +396,7 @@ impl PushgatewaySink {
     /// `registry`.
     pub fn new(config: PushgatewayConfig, registry: &Registry) -> Result<PushgatewaySink, String> {
         let client = reqwest::Client::builder()
-            .user_agent(concat!(
-                "copilot-metrics-exporter/",
-                env!("CARGO_PKG_VERSION")
-            ))
+            .user_agent(USER_AGENT)
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .build()
@@ -500,7 +495,7 @@ impl PushgatewaySink {
         if let Some(auth) = &self.config.auth {
             request = request.basic_auth(&auth.username, Some(auth.password.expose()));
         }
-        let mut response = request
+        let response = request
             .send()
             .await
             .map_err(|e| PushFailure::Transport(describe_transport(&e)))?;
@@ -508,50 +503,23 @@ impl PushgatewaySink {
         if status.is_success() {
             return Ok(());
         }
-        let mut raw = Vec::new();
-        while raw.len() <= MAX_ERROR_BODY {
-            match response.chunk().await {
-                Ok(Some(chunk)) => raw.extend_from_slice(&chunk),
-                _ => break,
-            }
-        }
         Err(PushFailure::Status {
             code: status.as_u16(),
-            body: truncate_body(&raw),
+            body: read_error_body(response).await,
         })
     }
 }
 
 /// A transport error with its causes, without the URL (the caller adds it).
 fn describe_transport(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
-        "timed out".to_string()
+    let kind = if e.is_timeout() {
+        "timed out"
     } else if e.is_connect() {
-        "cannot connect".to_string()
+        "cannot connect"
     } else {
-        "request failed".to_string()
+        "request failed"
     };
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// The body as text, cut to about 1 KiB at a character boundary.
-fn truncate_body(raw: &[u8]) -> String {
-    let text = String::from_utf8_lossy(raw);
-    let text = text.trim();
-    if text.len() <= MAX_ERROR_BODY {
-        return text.to_string();
-    }
-    let mut end = MAX_ERROR_BODY;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… (truncated)", &text[..end])
+    with_causes(kind.to_string(), e)
 }
 
 #[cfg(test)]
@@ -684,13 +652,5 @@ mod tests {
             .flat_map(|f| f.get_metric())
             .all(|m| m.timestamp_ms() == 0));
         assert!(!encode_protobuf(&families).unwrap().is_empty());
-    }
-
-    #[test]
-    fn long_bodies_are_truncated() {
-        let body = "é".repeat(2000);
-        let t = truncate_body(body.as_bytes());
-        assert!(t.len() < 1100 && t.ends_with("(truncated)"), "{}", t.len());
-        assert_eq!(truncate_body(b" short \n"), "short");
     }
 }

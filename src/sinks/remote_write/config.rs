@@ -5,7 +5,7 @@
 //! whose `Debug`/`Display` print `[redacted]`, and `--help` never shows env values.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
@@ -168,7 +168,7 @@ fn err(var: &'static str, message: impl Into<String>) -> RemoteWriteConfigError 
 pub enum SecretSource {
     /// Given directly.
     Value(Secret),
-    /// Read from this file (trailing newline trimmed) before each publish.
+    /// Read from this file with [`Secret::read_file`] before each publish.
     File(PathBuf),
 }
 
@@ -177,19 +177,9 @@ impl SecretSource {
     pub fn resolve(&self) -> Result<Secret, String> {
         match self {
             SecretSource::Value(s) => Ok(s.clone()),
-            SecretSource::File(path) => read_secret_file(path),
+            SecretSource::File(path) => Secret::read_file(path),
         }
     }
-}
-
-fn read_secret_file(path: &Path) -> Result<Secret, String> {
-    let raw = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let trimmed = raw.trim_end_matches(['\r', '\n']);
-    if trimmed.is_empty() {
-        return Err(format!("{} is empty", path.display()));
-    }
-    Ok(Secret::new(trimmed))
 }
 
 /// How requests authenticate.
@@ -454,7 +444,7 @@ fn parse_auth(args: &RemoteWriteArgs) -> Result<Option<Auth>, RemoteWriteConfigE
                 Some(SecretSource::Value(token.clone()))
             }
             (None, Some(path)) => {
-                read_secret_file(path).map_err(|m| err("REMOTE_WRITE_BEARER_TOKEN_FILE", m))?;
+                Secret::read_file(path).map_err(|m| err("REMOTE_WRITE_BEARER_TOKEN_FILE", m))?;
                 Some(SecretSource::File(path.clone()))
             }
             (None, None) => None,
@@ -471,7 +461,7 @@ fn parse_auth(args: &RemoteWriteArgs) -> Result<Option<Auth>, RemoteWriteConfigE
         }
         (Some(p), None) => Some(SecretSource::Value(p.clone())),
         (None, Some(path)) => {
-            read_secret_file(path).map_err(|m| err("REMOTE_WRITE_PASSWORD_FILE", m))?;
+            Secret::read_file(path).map_err(|m| err("REMOTE_WRITE_PASSWORD_FILE", m))?;
             Some(SecretSource::File(path.clone()))
         }
         (None, None) => None,

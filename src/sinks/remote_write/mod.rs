@@ -319,9 +319,6 @@ impl RemoteWriteSink {
         if self.config.mode != TimestampMode::ReportDay {
             return None;
         }
-        let floor = today
-            .checked_sub_days(Days::new(u64::from(self.config.backfill_days)))
-            .unwrap_or(NaiveDate::MIN);
         let mark = match self.state.get(scope) {
             Ok(mark) => mark,
             Err(e) => {
@@ -329,10 +326,18 @@ impl RemoteWriteSink {
                 None
             }
         };
-        Some(match mark.and_then(|m| m.succ_opt()) {
+        Some(self.first_day_due(mark, today))
+    }
+
+    /// `max(mark + 1, today − BACKFILL_DAYS)`.
+    fn first_day_due(&self, mark: Option<NaiveDate>, today: NaiveDate) -> NaiveDate {
+        let floor = today
+            .checked_sub_days(Days::new(u64::from(self.config.backfill_days)))
+            .unwrap_or(NaiveDate::MIN);
+        match mark.and_then(|m| m.succ_opt()) {
             Some(next) => next.max(floor),
             None => floor,
-        })
+        }
     }
 
     /// When each scope last published without any failure (including
@@ -531,16 +536,18 @@ impl RemoteWriteSink {
         today: NaiveDate,
         failures: &mut Vec<ScopeFailure>,
     ) -> Option<NaiveDate> {
-        if let Err(e) = self.state.get(scope) {
-            tracing::error!(scope = %scope, error = %e, "remote-write state unreadable; history not sent");
-            failures.push(ScopeFailure {
-                scope: scope.clone(),
-                day: None,
-                cause: e.into(),
-            });
-            return None;
+        match self.state.get(scope) {
+            Ok(mark) => Some(self.first_day_due(mark, today)),
+            Err(e) => {
+                tracing::error!(scope = %scope, error = %e, "remote-write state unreadable; history not sent");
+                failures.push(ScopeFailure {
+                    scope: scope.clone(),
+                    day: None,
+                    cause: e.into(),
+                });
+                None
+            }
         }
-        self.history_wanted(scope, today)
     }
 
     /// Sends a batch as capped requests, in order. Stops at the first

@@ -343,6 +343,7 @@ async fn rw1_05_custom_headers_and_auth_do_not_override_protocol_headers() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("credentials"), "{e}");
+    assert!(e.to_string().contains("REMOTE_WRITE_PASSWORD_FILE"), "{e}");
 }
 
 #[tokio::test]

@@ -3,8 +3,10 @@
 //! Retry rules (RW1-16): transport errors, 5xx and 429 are retried with
 //! exponential backoff and jitter, honouring `Retry-After`, until the
 //! policy's deadline; every other non-2xx status is final. Response bodies are
-//! never interpreted (RW1-08/14), only logged, truncated to 1 KiB.
+//! never interpreted (RW1-08/14), only logged, truncated to 1 KiB
+//! ([`read_error_body`]).
 
+use std::fmt;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -12,14 +14,11 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::StatusCode;
 use url::Url;
 
-use super::config::{display_url, Auth, RemoteWriteConfig, RetryPolicy};
+use super::config::{display_url, Auth, RemoteWriteConfig, RetryPolicy, Secret};
+use crate::httputil::{error_chain, read_error_body, USER_AGENT};
 
 /// `X-Prometheus-Remote-Write-Version` sent with every request (RW1-04, RW1-09).
 pub const REMOTE_WRITE_VERSION: &str = "0.1.0";
-/// `User-Agent` of the sink (RW1-04).
-pub const USER_AGENT: &str = concat!("copilot-metrics-exporter/", env!("CARGO_PKG_VERSION"));
-/// Most bytes of a receiver's error body kept for logs and errors.
-pub const MAX_ERROR_BODY: usize = 1024;
 
 /// Why a request was not accepted.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -72,16 +71,19 @@ impl AttemptObserver for () {
     fn retrying(&self) {}
 }
 
-/// Auth resolved for one publish (files read once).
+/// Auth resolved for one publish (files read once); the values stay
+/// [`Secret`]s until they go on the wire.
 #[derive(Clone)]
 pub(crate) enum ResolvedAuth {
     None,
-    Bearer(String),
-    Basic(String, Option<String>),
+    Bearer(Secret),
+    Basic(Secret, Option<Secret>),
 }
 
-/// Sends encoded bodies to one receiver.
-#[derive(Clone, Debug)]
+/// Sends encoded bodies to one receiver. `Debug` prints the URL as
+/// [`Transport::display_url`] (its query may hold an API key) and only the
+/// names of the extra headers.
+#[derive(Clone)]
 pub struct Transport {
     client: reqwest::Client,
     url: Url,
@@ -90,6 +92,19 @@ pub struct Transport {
     auth: Option<Auth>,
     timeout: Duration,
     retry: RetryPolicy,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header_names: Vec<&str> = self.headers.keys().map(HeaderName::as_str).collect();
+        f.debug_struct("Transport")
+            .field("url", &self.display_url)
+            .field("headers", &header_names)
+            .field("auth", &self.auth)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Transport {
@@ -120,23 +135,28 @@ impl Transport {
         &self.display_url
     }
 
-    /// Reads the credentials (token / password files are re-read here).
+    /// Reads the credentials (token / password files are re-read here). An
+    /// error names the file's setting.
     pub(crate) fn resolve_auth(&self) -> Result<ResolvedAuth, SendError> {
-        let cred = |m: String| SendError::Credentials {
+        let cred = |var: &str, m: String| SendError::Credentials {
             url: self.display_url.clone(),
-            message: m,
+            message: format!("{var}: {m}"),
         };
         Ok(match &self.auth {
             None => ResolvedAuth::None,
-            Some(Auth::Bearer(src)) => {
-                ResolvedAuth::Bearer(src.resolve().map_err(cred)?.expose().to_string())
-            }
+            Some(Auth::Bearer(src)) => ResolvedAuth::Bearer(
+                src.resolve()
+                    .map_err(|m| cred("REMOTE_WRITE_BEARER_TOKEN_FILE", m))?,
+            ),
             Some(Auth::Basic { username, password }) => {
                 let password = match password {
                     None => None,
-                    Some(src) => Some(src.resolve().map_err(cred)?.expose().to_string()),
+                    Some(src) => Some(
+                        src.resolve()
+                            .map_err(|m| cred("REMOTE_WRITE_PASSWORD_FILE", m))?,
+                    ),
                 };
-                ResolvedAuth::Basic(username.expose().to_string(), password)
+                ResolvedAuth::Basic(username.clone(), password)
             }
         })
     }
@@ -166,8 +186,10 @@ impl Transport {
             }
             request = match auth {
                 ResolvedAuth::None => request,
-                ResolvedAuth::Bearer(token) => request.bearer_auth(token),
-                ResolvedAuth::Basic(user, password) => request.basic_auth(user, password.as_ref()),
+                ResolvedAuth::Bearer(token) => request.bearer_auth(token.expose()),
+                ResolvedAuth::Basic(user, password) => {
+                    request.basic_auth(user.expose(), password.as_ref().map(Secret::expose))
+                }
             };
 
             let (last, retry_after) = match request.send().await {
@@ -188,7 +210,7 @@ impl Transport {
                     }
                     (format!("HTTP {}: {body}", status.as_u16()), retry_after)
                 }
-                Err(e) => (transport_error_text(e), None),
+                Err(e) => (error_chain(e), None),
             };
 
             let backoff = backoff_delay(&self.retry, attempt, &mut rng);
@@ -308,37 +330,6 @@ impl Jitter {
     }
 }
 
-async fn read_error_body(mut response: reqwest::Response) -> String {
-    let mut raw: Vec<u8> = Vec::new();
-    while raw.len() < MAX_ERROR_BODY {
-        match response.chunk().await {
-            Ok(Some(chunk)) => raw.extend_from_slice(&chunk),
-            _ => break,
-        }
-    }
-    let truncated = raw.len() > MAX_ERROR_BODY;
-    raw.truncate(MAX_ERROR_BODY);
-    let mut text = String::from_utf8_lossy(&raw).trim_end().to_string();
-    if truncated {
-        text.push_str(" …(truncated)");
-    }
-    text
-}
-
-/// A transport error as text with its causes, without the URL (reqwest
-/// would print it whole, query included).
-fn transport_error_text(e: reqwest::Error) -> String {
-    let e = e.without_url();
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,6 +388,28 @@ mod tests {
         let samples: std::collections::BTreeSet<Duration> =
             (0..20).map(|_| backoff_delay(&policy, 3, &mut j)).collect();
         assert!(samples.len() > 1, "jitter varies the delay");
+    }
+
+    #[test]
+    fn debug_shows_no_query_token_or_header_value() {
+        use super::super::config::{Secret, SecretSource};
+        let mut config = RemoteWriteConfig::new(
+            Url::parse("https://r.example/push?api_key=QUERYSECRET").unwrap(),
+        );
+        config.auth = Some(Auth::Bearer(SecretSource::Value(Secret::new(
+            "TOKENSECRET",
+        ))));
+        let mut value = HeaderValue::from_static("HEADERSECRET");
+        value.set_sensitive(true);
+        config.headers = vec![(HeaderName::from_static("x-scope-orgid"), value)];
+        let dbg = format!("{:?}", Transport::new(&config).unwrap());
+        for secret in ["QUERYSECRET", "TOKENSECRET", "HEADERSECRET"] {
+            assert!(!dbg.contains(secret), "{dbg}");
+        }
+        assert!(
+            dbg.contains("https://r.example/push?…") && dbg.contains("x-scope-orgid"),
+            "{dbg}"
+        );
     }
 
     #[test]
