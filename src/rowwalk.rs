@@ -482,6 +482,40 @@ impl<'de> Visitor<'de> for KeySeed {
     }
 }
 
+/// Visitor methods that accept a JSON number and ignore it.
+macro_rules! ignore_numbers {
+    () => {
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+    };
+}
+
+/// Visitor methods that accept a boolean, string or null and ignore it
+/// (they produce no series).
+macro_rules! ignore_other_scalars {
+    () => {
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_none<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+    };
+}
+
 /// Skips any value, checking it like a full parse would (strings must be
 /// UTF-8), unlike `IgnoredAny`.
 struct Skip;
@@ -498,27 +532,8 @@ impl<'de> Visitor<'de> for Skip {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("any value")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_none<E>(self) -> Result<(), E> {
-        Ok(())
-    }
+    ignore_numbers!();
+    ignore_other_scalars!();
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while seq.next_element_seed(Skip)?.is_some() {}
         Ok(())
@@ -734,9 +749,6 @@ impl<'de> Visitor<'de> for ObjectValue<'_, '_, '_> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
     fn visit_i64<E>(self, v: i64) -> Result<(), E> {
         self.number(v as f64);
         Ok(())
@@ -749,15 +761,7 @@ impl<'de> Visitor<'de> for ObjectValue<'_, '_, '_> {
         self.number(v);
         Ok(())
     }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_none<E>(self) -> Result<(), E> {
-        Ok(())
-    }
+    ignore_other_scalars!();
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
         let ctx = self.w.m.object_ctx(self.ctx, self.field);
         ObjectSeed { w: self.w, ctx }.visit_map(map)
@@ -796,27 +800,8 @@ impl<'de> Visitor<'de> for ElementSeed<'_, '_, '_> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array element")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_none<E>(self) -> Result<(), E> {
-        Ok(())
-    }
+    ignore_numbers!();
+    ignore_other_scalars!();
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
         Skip.visit_seq(seq)
     }
