@@ -18,18 +18,20 @@
 use std::hint::black_box;
 
 use chrono::NaiveDate;
-use copilot_metrics_exporter::config::UserMetricsMode;
-use copilot_metrics_exporter::exposition::{encode_text, gather_all, render_text};
 use copilot_metrics_exporter::github::ndjson::{Line, LineSplitter};
-use copilot_metrics_exporter::mapping::map_object;
+use copilot_metrics_exporter::model::scope::Scope;
+use copilot_metrics_exporter::model::snapshot::Store;
 use copilot_metrics_exporter::model::ScopeData;
 use copilot_metrics_exporter::model::{Labels, SampleSet, SeriesKey};
-use copilot_metrics_exporter::scope::Scope;
+use copilot_metrics_exporter::report::naming::map_object;
+use copilot_metrics_exporter::report::teams::{
+    LineOutcome, RowIdentity, TeamAggregator, TeamDirectory,
+};
+use copilot_metrics_exporter::report::users::UserAggregator;
+use copilot_metrics_exporter::report::users::UserMetricsMode;
 use copilot_metrics_exporter::secret::Secret;
-use copilot_metrics_exporter::snapshot::Store;
+use copilot_metrics_exporter::sinks::exposition::{encode_text, gather_all, render_text};
 use copilot_metrics_exporter::synth::{user_row, Rng};
-use copilot_metrics_exporter::teams::{LineOutcome, RowIdentity, TeamAggregator, TeamDirectory};
-use copilot_metrics_exporter::users::UserAggregator;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use serde_json::{Map, Value};
 

@@ -10,19 +10,19 @@ use std::time::{Duration, Instant, SystemTime};
 
 use chrono::Utc;
 
-use crate::collect::{CollectRequest, Collector, Source};
+use crate::collect::demo::DemoSource;
+use crate::collect::{CollectRequest, Collector, ReportSource};
 use crate::config::Config;
-use crate::demo::DemoSource;
-use crate::exposition::render_text;
 use crate::github::{AppAuth, Auth, GithubClient};
+use crate::model::scope::Scope;
+use crate::model::snapshot::Store;
 use crate::model::ScopeData;
 use crate::scheduler::{self, SchedulerMetrics, Stopped};
-use crate::scope::Scope;
 use crate::selfmetrics::SelfMetrics;
+use crate::sinks::exposition::render_text;
 use crate::sinks::http::{self, HttpState};
 use crate::sinks::pushgateway::PushgatewaySink;
 use crate::sinks::remote_write::RemoteWriteSink;
-use crate::snapshot::Store;
 
 /// Exit code: every scope collected and every sink delivered.
 pub const EXIT_OK: i32 = 0;
@@ -158,7 +158,7 @@ impl App {
     pub fn new(config: Config) -> Result<App, String> {
         let metrics = Arc::new(SelfMetrics::new());
         let source = if config.demo {
-            Source::Demo(DemoSource::default())
+            Arc::new(DemoSource::default()) as Arc<dyn ReportSource>
         } else {
             let auth = match (&config.github.token, &config.github.app) {
                 (Some(token), None) => Auth::Token(token.clone()),
@@ -169,11 +169,7 @@ impl App {
                     )
                 }
             };
-            Source::Github(Arc::new(GithubClient::new(
-                &config.github,
-                auth,
-                metrics.clone(),
-            )?))
+            Arc::new(GithubClient::new(&config.github, auth, metrics.clone())?)
         };
         let collector = Collector::new(source, metrics.clone(), config.github.max_report_bytes)
             .with_features(config.features.clone());
@@ -190,10 +186,10 @@ impl App {
     /// Collects every scope once and records the results in the store.
     pub async fn refresh(&self) -> Round {
         let mut round = Round::default();
-        if let Source::Github(client) = self.collector.source() {
-            // A retry never waits into the next refresh.
-            client.set_deadline(Some(Instant::now() + self.config.refresh_interval));
-        }
+        // A retry never waits into the next refresh.
+        self.collector
+            .source()
+            .set_deadline(Some(Instant::now() + self.config.refresh_interval));
         let today = Utc::now().date_naive();
         for scope in &self.config.scopes {
             let started = Instant::now();

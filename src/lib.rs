@@ -1,28 +1,26 @@
 //! copilot-metrics-exporter: GitHub Copilot usage-metrics reports as
 //! Prometheus metrics.
 //!
-//! Data flows one way: [`config`] → scheduler → collection ([`github`],
-//! [`collect`]) → the metric model ([`model`], built by the pure functions in
-//! [`mapping`]) → sinks ([`sinks`]).
+//! Data flows one way, and the module tree shows it:
+//!
+//! [`config`] → [`scheduler`] → [`collect`] (the [`github`] client, its
+//! downloads and report reading) → [`report`] (the naming rule and
+//! aggregation) → [`model`] (samples, snapshot) → [`sinks`] (`/metrics`,
+//! Pushgateway, remote-write). [`app`] wires them together.
+
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod app;
 pub mod collect;
 pub mod config;
-pub mod demo;
-pub mod exposition;
 pub mod github;
 pub mod httputil;
-pub mod mapping;
 pub mod model;
-pub mod repos;
-mod rowwalk;
+pub mod report;
 pub mod scheduler;
-pub mod scope;
-pub mod seats;
 pub mod secret;
 pub mod selfmetrics;
+pub mod settings;
 pub mod sinks;
-pub mod snapshot;
 pub mod synth;
-pub mod teams;
-pub mod users;

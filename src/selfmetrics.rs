@@ -2,7 +2,7 @@
 //! registry so they never mix with report data.
 //!
 //! Per-scope self-metrics (`{org|enterprise}` labels) are not here: their
-//! label name differs by scope, so [`crate::exposition`] renders them from the
+//! label name differs by scope, so [`crate::sinks::exposition`] renders them from the
 //! snapshot store.
 
 use prometheus::{Gauge, GaugeVec, IntCounter, IntCounterVec, Opts, Registry};

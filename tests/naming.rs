@@ -1,8 +1,8 @@
 //! The naming rule on GitHub's official examples (the public contract of
 //! metric names), through the library's pure mapping functions.
 
-use copilot_metrics_exporter::mapping::{entity_days, map_object, PREFIX};
 use copilot_metrics_exporter::model::{Labels, SampleSet};
+use copilot_metrics_exporter::report::naming::{entity_days, map_object, PREFIX};
 use serde_json::Value;
 
 fn labels(scope: &str, name: &str) -> Labels {

@@ -4,10 +4,10 @@
 //!
 //! `PROPTEST_CASES` raises the number of cases for a longer local run.
 
-use copilot_metrics_exporter::exposition::{encode_text, FamilyBuilder};
 use copilot_metrics_exporter::github::ndjson::{Line, LineSplitter};
-use copilot_metrics_exporter::mapping::{entity_days, map_object, PREFIX};
 use copilot_metrics_exporter::model::SampleSet;
+use copilot_metrics_exporter::report::naming::{entity_days, map_object, PREFIX};
+use copilot_metrics_exporter::sinks::exposition::{encode_text, FamilyBuilder};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -175,8 +175,8 @@ proptest! {
 mod encoders {
     use super::*;
     use base64::Engine;
+    use copilot_metrics_exporter::model::scope::Scope;
     use copilot_metrics_exporter::model::ScopeData;
-    use copilot_metrics_exporter::scope::Scope;
     use copilot_metrics_exporter::sinks::pushgateway::{
         encode_protobuf, label_segments, scope_families,
     };

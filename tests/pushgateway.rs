@@ -18,8 +18,8 @@ use common::{
     exporter_command, free_port, http_get, parse_exposition, require_tool, run_exporter_blocking,
     sigterm, spawn, wait_exit, wait_http_ok, Run, Series,
 };
+use copilot_metrics_exporter::model::scope::Scope;
 use copilot_metrics_exporter::model::{ScopeData, SeriesKey};
-use copilot_metrics_exporter::scope::Scope;
 use copilot_metrics_exporter::sinks::pushgateway::{PushgatewayConfig, PushgatewaySink};
 use url::Url;
 

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
+use copilot_metrics_exporter::model::scope::Scope;
 use copilot_metrics_exporter::model::{day_start_unix, SampleSet, ScopeData, SeriesKey};
-use copilot_metrics_exporter::scope::Scope;
 use copilot_metrics_exporter::sinks::remote_write::{
     report_day_timestamp_ms, RemoteWriteArgs, RemoteWriteConfig, RemoteWriteError, RemoteWriteSink,
     TimestampMode,

@@ -11,11 +11,13 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use common::fake_github_teams::{FakeAuth, FakeGithub, FakeState, APP_PRIVATE_KEY_PATH};
 use common::{label_values, run_exporter_blocking};
-use copilot_metrics_exporter::collect::{CollectRequest, Collector, Source};
-use copilot_metrics_exporter::config::{Features, GithubSettings, RetryPolicy, UserMetricsMode};
+use copilot_metrics_exporter::collect::Features;
+use copilot_metrics_exporter::collect::{CollectRequest, Collector};
 use copilot_metrics_exporter::github::{AppAuth, AppCredentials, Auth, FailureKind, GithubClient};
+use copilot_metrics_exporter::github::{GithubSettings, RetryPolicy};
+use copilot_metrics_exporter::model::scope::Scope;
 use copilot_metrics_exporter::model::ScopeData;
-use copilot_metrics_exporter::scope::Scope;
+use copilot_metrics_exporter::report::users::UserMetricsMode;
 use copilot_metrics_exporter::secret::Secret;
 use copilot_metrics_exporter::selfmetrics::SelfMetrics;
 use serde_json::Value;
@@ -54,8 +56,7 @@ fn all_features() -> Features {
 fn collector(fake: &FakeGithub, auth: Auth, features: Features) -> (Collector, Arc<SelfMetrics>) {
     let metrics = Arc::new(SelfMetrics::new());
     let client = GithubClient::new(&settings(fake), auth, metrics.clone()).unwrap();
-    let c = Collector::new(Source::Github(Arc::new(client)), metrics.clone(), 1 << 30)
-        .with_features(features);
+    let c = Collector::new(Arc::new(client), metrics.clone(), 1 << 30).with_features(features);
     (c, metrics)
 }
 

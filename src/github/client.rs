@@ -13,7 +13,7 @@ use url::Url;
 use super::auth::{scope_prefix, AppAuth, Auth, Installation, InstallationToken};
 use super::error::{classify, error_message, FailureKind, GithubError};
 use super::ndjson::{Line, LineSplitter};
-use crate::config::GithubSettings;
+use super::settings::GithubSettings;
 use crate::httputil::error_chain;
 use crate::secret::Secret;
 use crate::selfmetrics::SelfMetrics;

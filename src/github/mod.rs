@@ -6,7 +6,9 @@ pub mod client;
 pub mod error;
 pub mod ndjson;
 pub mod reports;
+pub mod settings;
 
 pub use auth::{AppAuth, AppCredentials, Auth};
 pub use client::GithubClient;
 pub use error::{FailureKind, GithubError};
+pub use settings::{GithubSettings, RetryPolicy};

@@ -7,7 +7,7 @@ use url::Url;
 use super::client::GithubClient;
 use super::error::{FailureKind, GithubError};
 use super::ndjson::Line;
-use crate::scope::{Scope, ScopeKind};
+use crate::model::scope::{Scope, ScopeKind};
 
 /// Which report of a scope.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

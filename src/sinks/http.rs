@@ -20,9 +20,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Sleep;
 
-use crate::exposition::{render_text, TEXT_CONTENT_TYPE};
+use crate::model::snapshot::Store;
 use crate::selfmetrics::SelfMetrics;
-use crate::snapshot::Store;
+use crate::sinks::exposition::{render_text, TEXT_CONTENT_TYPE};
 
 /// What the handlers read.
 #[derive(Clone)]
@@ -205,7 +205,7 @@ async fn index() -> Html<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scope::Scope;
+    use crate::model::scope::Scope;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     async fn start(max: usize, lifetime: Duration) -> std::net::SocketAddr {

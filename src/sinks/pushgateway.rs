@@ -20,13 +20,13 @@ use prometheus::proto::MetricFamily;
 use prometheus::{Encoder, IntCounterVec, Opts, ProtobufEncoder, Registry};
 use url::Url;
 
-use crate::config::{parse_base_url, ConfigError};
-use crate::exposition::{add_scope_data, add_scope_health, FamilyBuilder};
 use crate::httputil::{read_error_body, with_causes, USER_AGENT};
+use crate::model::scope::{encode_path_segment, Scope};
+use crate::model::snapshot::ScopeState;
 use crate::model::ScopeData;
-use crate::scope::{encode_path_segment, Scope};
 use crate::secret::Secret;
-use crate::snapshot::ScopeState;
+use crate::settings::{parse_base_url, ConfigError};
+use crate::sinks::exposition::{add_scope_data, add_scope_health, FamilyBuilder};
 
 /// `Content-Type` of a delimited-protobuf push.
 pub const PROTOBUF_CONTENT_TYPE: &str =
@@ -35,7 +35,7 @@ pub const PROTOBUF_CONTENT_TYPE: &str =
 /// Default `job` of the grouping key.
 pub const DEFAULT_JOB: &str = "copilot-metrics-exporter";
 
-/// Pushgateway flags, flattened into [`crate::config::Cli`].
+/// Pushgateway flags, flattened into the command line by `config`.
 #[derive(clap::Args, Clone, Debug)]
 pub struct PushgatewayArgs {
     /// Pushgateway base URL (e.g. http://pushgateway:9091); setting it
@@ -133,18 +133,21 @@ impl PushgatewayConfig {
         };
         let url = parse_base_url("PUSHGATEWAY_URL", raw)?;
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(ConfigError(
-                "PUSHGATEWAY_URL: must not have a query or fragment (the group path is appended to it)"
-                    .into(),
+            return Err(ConfigError::new("PUSHGATEWAY_URL",
+                "PUSHGATEWAY_URL: must not have a query or fragment (the group path is appended to it)",
             ));
         }
         let job = args.pushgateway_job.trim().to_string();
         if job.is_empty() {
-            return Err(ConfigError("PUSHGATEWAY_JOB must not be empty".into()));
+            return Err(ConfigError::new(
+                "PUSHGATEWAY_JOB",
+                "PUSHGATEWAY_JOB must not be empty",
+            ));
         }
         if job.chars().any(char::is_control) {
-            return Err(ConfigError(
-                "PUSHGATEWAY_JOB must not contain control characters".into(),
+            return Err(ConfigError::new(
+                "PUSHGATEWAY_JOB",
+                "PUSHGATEWAY_JOB must not contain control characters",
             ));
         }
         let password = Secret::from_value_or_file(
@@ -152,7 +155,7 @@ impl PushgatewayConfig {
             args.pushgateway_password.as_ref().map(Secret::expose),
             args.pushgateway_password_file.as_deref(),
         )
-        .map_err(ConfigError)?;
+        .map_err(|e| ConfigError::new("PUSHGATEWAY_PASSWORD_FILE", e))?;
         let username = args
             .pushgateway_username
             .as_deref()
@@ -161,8 +164,8 @@ impl PushgatewayConfig {
         let auth = match (username, password) {
             (Some(u), Some(p)) => {
                 if u.contains(':') || u.chars().any(char::is_control) {
-                    return Err(ConfigError(
-                        "PUSHGATEWAY_USERNAME must not contain `:` or control characters".into(),
+                    return Err(ConfigError::new("PUSHGATEWAY_USERNAME",
+                        "PUSHGATEWAY_USERNAME must not contain `:` or control characters",
                     ));
                 }
                 Some(BasicAuth {
@@ -172,30 +175,32 @@ impl PushgatewayConfig {
             }
             (None, None) => None,
             (Some(_), None) => {
-                return Err(ConfigError(
-                    "PUSHGATEWAY_USERNAME is set: set PUSHGATEWAY_PASSWORD or PUSHGATEWAY_PASSWORD_FILE too"
-                        .into(),
+                return Err(ConfigError::new("PUSHGATEWAY_USERNAME",
+                    "PUSHGATEWAY_USERNAME is set: set PUSHGATEWAY_PASSWORD or PUSHGATEWAY_PASSWORD_FILE too",
                 ))
             }
             (None, Some(_)) => {
-                return Err(ConfigError(
-                    "PUSHGATEWAY_PASSWORD is set: set PUSHGATEWAY_USERNAME too".into(),
+                return Err(ConfigError::new("PUSHGATEWAY_PASSWORD",
+                    "PUSHGATEWAY_PASSWORD is set: set PUSHGATEWAY_USERNAME too",
                 ))
             }
         };
         if args.pushgateway_timeout_seconds == 0 {
-            return Err(ConfigError(
-                "PUSHGATEWAY_TIMEOUT_SECONDS must be at least 1".into(),
+            return Err(ConfigError::new(
+                "PUSHGATEWAY_TIMEOUT_SECONDS",
+                "PUSHGATEWAY_TIMEOUT_SECONDS must be at least 1",
             ));
         }
         if !(1..=10).contains(&args.pushgateway_attempts) {
-            return Err(ConfigError(
-                "PUSHGATEWAY_ATTEMPTS must be between 1 and 10".into(),
+            return Err(ConfigError::new(
+                "PUSHGATEWAY_ATTEMPTS",
+                "PUSHGATEWAY_ATTEMPTS must be between 1 and 10",
             ));
         }
         if args.pushgateway_retry_delay_ms > 600_000 {
-            return Err(ConfigError(
-                "PUSHGATEWAY_RETRY_DELAY_MS must be at most 600000 (10 minutes)".into(),
+            return Err(ConfigError::new(
+                "PUSHGATEWAY_RETRY_DELAY_MS",
+                "PUSHGATEWAY_RETRY_DELAY_MS must be at most 600000 (10 minutes)",
             ));
         }
         Ok(Some(PushgatewayConfig {

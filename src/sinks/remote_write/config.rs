@@ -12,6 +12,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use url::Url;
 
 pub use crate::secret::Secret;
+use crate::settings::ConfigError;
 
 /// Default cap on samples per remote-write request (Prometheus sends at most
 /// 2000 by default, vmagent 10000; a day of Copilot data is far below this).
@@ -145,22 +146,8 @@ impl Default for RemoteWriteArgs {
     }
 }
 
-/// An invalid remote-write setting, naming its environment variable. The
-/// message never contains a secret.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{var}: {message}")]
-pub struct RemoteWriteConfigError {
-    /// The environment variable at fault (e.g. `REMOTE_WRITE_HEADERS`).
-    pub var: &'static str,
-    /// What is wrong with it.
-    pub message: String,
-}
-
-fn err(var: &'static str, message: impl Into<String>) -> RemoteWriteConfigError {
-    RemoteWriteConfigError {
-        var,
-        message: message.into(),
-    }
+fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::new(var, message)
 }
 
 /// Where a secret comes from: the value itself or a file re-read on use.
@@ -301,7 +288,7 @@ impl RemoteWriteConfig {
 
     /// Validates the arguments. `Ok(None)` when `REMOTE_WRITE_URL` is unset
     /// (the sink is off). Secret files are read once here to fail early.
-    pub fn from_args(args: &RemoteWriteArgs) -> Result<Option<Self>, RemoteWriteConfigError> {
+    pub fn from_args(args: &RemoteWriteArgs) -> Result<Option<Self>, ConfigError> {
         let Some(raw_url) = args.remote_write_url.as_ref() else {
             return Ok(None);
         };
@@ -405,7 +392,7 @@ pub fn display_url(url: &Url) -> String {
     out
 }
 
-fn parse_url(raw: &str) -> Result<Url, RemoteWriteConfigError> {
+fn parse_url(raw: &str) -> Result<Url, ConfigError> {
     const VAR: &str = "REMOTE_WRITE_URL";
     let url =
         Url::parse(raw.trim()).map_err(|e| err(VAR, format!("not a valid absolute URL ({e})")))?;
@@ -427,7 +414,7 @@ fn parse_url(raw: &str) -> Result<Url, RemoteWriteConfigError> {
     Ok(url)
 }
 
-fn parse_auth(args: &RemoteWriteArgs) -> Result<Option<Auth>, RemoteWriteConfigError> {
+fn parse_auth(args: &RemoteWriteArgs) -> Result<Option<Auth>, ConfigError> {
     let bearer =
         match (
             &args.remote_write_bearer_token,
@@ -500,7 +487,7 @@ fn parse_auth(args: &RemoteWriteArgs) -> Result<Option<Auth>, RemoteWriteConfigE
 fn parse_headers(
     raw: Option<&Secret>,
     auth_configured: bool,
-) -> Result<Vec<(HeaderName, HeaderValue)>, RemoteWriteConfigError> {
+) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
     const VAR: &str = "REMOTE_WRITE_HEADERS";
     let Some(raw) = raw else {
         return Ok(Vec::new());
@@ -655,7 +642,7 @@ mod tests {
         ] {
             a.remote_write_headers = Some(Secret::new(bad));
             let e = RemoteWriteConfig::from_args(&a).unwrap_err();
-            assert_eq!(e.var, "REMOTE_WRITE_HEADERS");
+            assert_eq!(e.setting, "REMOTE_WRITE_HEADERS");
             assert!(e.message.contains("cannot be overridden"), "{e}");
         }
         // Authorization only when no auth is configured.
@@ -690,27 +677,27 @@ mod tests {
         }
         a.remote_write_bearer_token = Some(Secret::new("x"));
         assert_eq!(
-            RemoteWriteConfig::from_args(&a).unwrap_err().var,
+            RemoteWriteConfig::from_args(&a).unwrap_err().setting,
             "REMOTE_WRITE_BEARER_TOKEN_FILE"
         );
         a.remote_write_bearer_token_file = None;
         a.remote_write_username = Some(Secret::new("u"));
         assert_eq!(
-            RemoteWriteConfig::from_args(&a).unwrap_err().var,
+            RemoteWriteConfig::from_args(&a).unwrap_err().setting,
             "REMOTE_WRITE_BEARER_TOKEN"
         );
         a.remote_write_bearer_token = None;
         a.remote_write_username = None;
         a.remote_write_password = Some(Secret::new("p"));
         assert_eq!(
-            RemoteWriteConfig::from_args(&a).unwrap_err().var,
+            RemoteWriteConfig::from_args(&a).unwrap_err().setting,
             "REMOTE_WRITE_USERNAME"
         );
         a.remote_write_password = None;
         a.remote_write_password_file = Some(dir.path().join("missing"));
         a.remote_write_username = Some(Secret::new("u"));
         assert_eq!(
-            RemoteWriteConfig::from_args(&a).unwrap_err().var,
+            RemoteWriteConfig::from_args(&a).unwrap_err().setting,
             "REMOTE_WRITE_PASSWORD_FILE"
         );
     }
@@ -719,13 +706,13 @@ mod tests {
     fn url_and_ranges_are_validated() {
         for bad in ["not a url", "ftp://x/y", "http://user:pw@host/w"] {
             let e = RemoteWriteConfig::from_args(&args(bad)).unwrap_err();
-            assert_eq!(e.var, "REMOTE_WRITE_URL");
+            assert_eq!(e.setting, "REMOTE_WRITE_URL");
             assert!(!e.to_string().contains("pw@"), "{e}");
         }
         let mut a = args("http://r/w");
         a.backfill_days = 0;
         assert_eq!(
-            RemoteWriteConfig::from_args(&a).unwrap_err().var,
+            RemoteWriteConfig::from_args(&a).unwrap_err().setting,
             "BACKFILL_DAYS"
         );
         a.backfill_days = 366;
@@ -733,26 +720,14 @@ mod tests {
         a.backfill_days = 365;
         a.remote_write_max_samples_per_request = 0;
         assert_eq!(
-            RemoteWriteConfig::from_args(&a).unwrap_err().var,
+            RemoteWriteConfig::from_args(&a).unwrap_err().setting,
             "REMOTE_WRITE_MAX_SAMPLES_PER_REQUEST"
         );
         a.remote_write_max_samples_per_request = 10;
         a.remote_write_ca_file = Some(PathBuf::from("/nonexistent/ca.pem"));
         assert_eq!(
-            RemoteWriteConfig::from_args(&a).unwrap_err().var,
+            RemoteWriteConfig::from_args(&a).unwrap_err().setting,
             "REMOTE_WRITE_CA_FILE"
         );
-    }
-}
-
-#[cfg(test)]
-mod cli_integration_tests {
-    use clap::CommandFactory;
-
-    /// The core CLI flattens these arguments; clap's own checks find any
-    /// clashing flag or variable.
-    #[test]
-    fn flattening_into_the_core_cli_has_no_clashing_flags() {
-        crate::config::Cli::command().debug_assert();
     }
 }

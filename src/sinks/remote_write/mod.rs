@@ -34,15 +34,14 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use prometheus::{IntCounterVec, Opts, Registry};
 
 pub use config::{
-    Auth, RemoteWriteArgs, RemoteWriteConfig, RemoteWriteConfigError, RetryPolicy, Secret,
-    SecretSource, TimestampMode,
+    Auth, RemoteWriteArgs, RemoteWriteConfig, RetryPolicy, Secret, SecretSource, TimestampMode,
 };
 pub use encode::{Batch, LabelSet};
 pub use state::{StateError, StateStore};
 pub use transport::{SendError, Transport};
 
+use crate::model::scope::Scope;
 use crate::model::{day_start_unix, ScopeData};
-use crate::scope::Scope;
 use transport::{AttemptObserver, ResolvedAuth};
 
 /// Seconds after 00:00 UTC at which `report-day` samples are stamped:

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::scope::{encode_path_segment, Scope, ScopeKind};
+use crate::model::scope::{encode_path_segment, Scope, ScopeKind};
 
 /// A state file that could not be read or written.
 #[derive(Debug, thiserror::Error)]

@@ -5,11 +5,13 @@ use chrono::{Duration, NaiveDate, Utc};
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::collect::{ApiTarget, JsonPage};
+use futures_util::future::BoxFuture;
+
+use super::source::{ApiTarget, JsonPage, ReportSource};
 use crate::github::ndjson::{Line, LineSplitter};
 use crate::github::reports::{ReportKind, ReportOutcome};
 use crate::github::{FailureKind, GithubError};
-use crate::scope::{Scope, ScopeKind};
+use crate::model::scope::{Scope, ScopeKind};
 
 /// Teams of the demo users. `mobile` has fewer than five members, so (as
 /// on GitHub) it is absent from the user-teams report.
@@ -109,7 +111,7 @@ impl DemoSource {
     }
 
     /// Feeds the report's lines to `on_line`, like a download would.
-    pub fn fetch(
+    pub fn feed_report(
         &self,
         scope: &Scope,
         kind: ReportKind,
@@ -530,6 +532,26 @@ pub fn day_totals(scope: &Scope, day: NaiveDate) -> Value {
     );
     totals[id_field(scope)] = json!(scope_id(scope));
     totals
+}
+
+impl ReportSource for DemoSource {
+    fn fetch_report<'a>(
+        &'a self,
+        scope: &'a Scope,
+        kind: ReportKind,
+        day: Option<NaiveDate>,
+        _max_report_bytes: u64,
+        on_line: &'a mut (dyn FnMut(Line<'_>) + Send),
+    ) -> BoxFuture<'a, Result<ReportOutcome, GithubError>> {
+        Box::pin(async move { Ok(self.feed_report(scope, kind, day, on_line)) })
+    }
+
+    fn get_json_page<'a>(
+        &'a self,
+        target: ApiTarget<'a>,
+    ) -> BoxFuture<'a, Result<JsonPage, GithubError>> {
+        Box::pin(async move { self.api(target) })
+    }
 }
 
 #[cfg(test)]

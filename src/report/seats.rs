@@ -227,7 +227,7 @@ mod tests {
     #[test]
     fn billing_fixture() {
         let billing: Value = serde_json::from_str(include_str!(
-            "../tests/fixtures/github/copilot-billing.json"
+            "../../tests/fixtures/github/copilot-billing.json"
         ))
         .unwrap();
         let mut out = SampleSet::new();
@@ -243,7 +243,7 @@ mod tests {
     #[test]
     fn seat_fixture_plans_editors_and_idle() {
         let page: Value = serde_json::from_str(include_str!(
-            "../tests/fixtures/github/copilot-billing-seats.json"
+            "../../tests/fixtures/github/copilot-billing-seats.json"
         ))
         .unwrap();
         let mut stats = SeatStats::new(false);

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
+use crate::model::scope::Scope;
 use crate::model::ScopeData;
-use crate::scope::Scope;
 
 /// What is known about one scope.
 #[derive(Clone, Debug, Default)]

@@ -10,12 +10,15 @@ use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Parser, ValueEnum};
-use url::Url;
 
+use crate::collect::Features;
 use crate::github::auth::{AppAuth, AppCredentials};
+use crate::github::{GithubSettings, RetryPolicy};
+use crate::model::scope::Scope;
+use crate::report::users::UserMetricsMode;
 use crate::scheduler::{Schedule, SchedulerArgs};
-use crate::scope::Scope;
 use crate::secret::Secret;
+pub use crate::settings::{parse_base_url, ConfigError};
 use crate::sinks::pushgateway::{PushgatewayArgs, PushgatewayConfig};
 use crate::sinks::remote_write::{RemoteWriteArgs, RemoteWriteConfig};
 
@@ -29,18 +32,6 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
-}
-
-/// `USER_METRICS`: whether and how per-user series are exported.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum UserMetricsMode {
-    /// No per-user series (the default).
-    #[default]
-    Off,
-    /// `user` label = the GitHub login.
-    Login,
-    /// `user` label = first 16 hex characters of SHA-256(salt ‖ login).
-    Hashed,
 }
 
 /// Command-line interface. Flags and environment variables are equivalent;
@@ -224,117 +215,6 @@ impl std::str::FromStr for Secret {
     }
 }
 
-/// A configuration problem, naming the setting at fault.
-#[derive(Debug, thiserror::Error)]
-#[error("configuration error: {0}")]
-pub struct ConfigError(pub String);
-
-/// Settings of the GitHub client.
-#[derive(Clone, Debug)]
-pub struct GithubSettings {
-    /// API base, without trailing slash.
-    pub api_url: Url,
-    /// The token; `None` in demo mode or with a GitHub App.
-    pub token: Option<Secret>,
-    /// GitHub App credentials (exclusive with `token`).
-    pub app: Option<AppCredentials>,
-    /// Extra root certificates (`GITHUB_CA_FILE`).
-    pub ca_file: Option<PathBuf>,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Longest accepted NDJSON line.
-    pub max_line_bytes: usize,
-    /// Largest accepted report (all shards).
-    pub max_report_bytes: u64,
-    /// Retry policy.
-    pub retry: RetryPolicy,
-}
-
-/// How failed GitHub calls are retried.
-#[derive(Clone, Debug)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt.
-    pub max_retries: u32,
-    /// First delay.
-    pub min: Duration,
-    /// Longest delay of our own choosing.
-    pub max: Duration,
-}
-
-impl RetryPolicy {
-    /// The wait before retry number `attempt` (0-based) after `error`:
-    /// GitHub's `retry-after` (or rate-limit reset) when it gave one, else
-    /// exponential backoff with ±25 % jitter; rate limits without a hint wait
-    /// at least 60 s (capped by `max`), as GitHub's guidelines ask.
-    pub fn wait(&self, error: &crate::github::GithubError, attempt: u32) -> Duration {
-        if let Some(seconds) = error.retry_after {
-            return Duration::from_secs(seconds);
-        }
-        let base = self
-            .min
-            .saturating_mul(2u32.saturating_pow(attempt.min(16)));
-        let base = if error.kind == crate::github::FailureKind::RateLimited {
-            base.max(Duration::from_secs(60))
-        } else {
-            base
-        };
-        let capped = base.min(self.max);
-        let jitter = 0.75 + 0.5 * pseudo_random_unit();
-        capped.mul_f64(jitter).min(self.max)
-    }
-}
-
-/// A number in [0, 1) that differs between calls (jitter does not need
-/// cryptographic randomness).
-fn pseudo_random_unit() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// Optional collections beyond the entity reports.
-#[derive(Clone, Debug)]
-pub struct Features {
-    /// `TEAMS`: team metrics.
-    pub teams: bool,
-    /// `SEATS`: seat and billing metrics.
-    pub seats: bool,
-    /// `USER_METRICS`.
-    pub user_metrics: UserMetricsMode,
-    /// `USER_METRICS_SALT` (required for `hashed`).
-    pub user_metrics_salt: Option<Secret>,
-    /// `USER_METRICS_MAX`.
-    pub user_metrics_max: usize,
-    /// `REPO_METRICS`: repository metrics.
-    pub repo_metrics: bool,
-}
-
-impl Features {
-    /// Nothing optional: entity reports only.
-    pub fn none() -> Self {
-        Features {
-            teams: false,
-            seats: false,
-            user_metrics: UserMetricsMode::Off,
-            user_metrics_salt: None,
-            user_metrics_max: 10_000,
-            repo_metrics: false,
-        }
-    }
-}
-
-impl Default for Features {
-    fn default() -> Self {
-        Self::none()
-    }
-}
-
 /// The validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -386,10 +266,13 @@ impl Config {
         ] {
             for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
                 if name.chars().any(|c| c.is_control() || c == '/') {
-                    return Err(ConfigError(format!(
+                    return Err(ConfigError::new(
+                        var,
+                        format!(
                         "{var}: `{}` is not a valid login or slug (no `/` or control characters)",
                         name.escape_debug()
-                    )));
+                    ),
+                    ));
                 }
                 let scope = make(name.to_string());
                 if !scopes.contains(&scope) {
@@ -402,9 +285,9 @@ impl Config {
                 scopes.push(Scope::org(DEMO_ORG));
                 scopes.push(Scope::enterprise(DEMO_ENTERPRISE));
             } else {
-                return Err(ConfigError(
-                    "set ORG (organization logins) and/or ENTERPRISE (enterprise slugs), comma-separated"
-                        .into(),
+                return Err(ConfigError::new(
+                    "ORG",
+                    "set ORG (organization logins) and/or ENTERPRISE (enterprise slugs), comma-separated",
                 ));
             }
         }
@@ -414,19 +297,18 @@ impl Config {
             cli.github_token.as_ref().map(Secret::expose),
             cli.github_token_file.as_deref(),
         )
-        .map_err(ConfigError)?;
+        .map_err(|e| ConfigError::new("GHC_TOKEN_FILE", e))?;
         let app = app_credentials(cli)?;
         if token.is_some() && app.is_some() {
-            return Err(ConfigError(
-                "GHC_TOKEN/GHC_TOKEN_FILE and GITHUB_APP_ID are both set; use one authentication method"
-                    .into(),
+            return Err(ConfigError::new("GHC_TOKEN",
+                "GHC_TOKEN/GHC_TOKEN_FILE and GITHUB_APP_ID are both set; use one authentication method",
             ));
         }
         if token.is_none() && app.is_none() && !cli.demo {
-            return Err(ConfigError(
+            return Err(ConfigError::new(
+                "GHC_TOKEN",
                 "GHC_TOKEN or GHC_TOKEN_FILE is required, or a GitHub App (GITHUB_APP_ID and \
-                 GITHUB_APP_PRIVATE_KEY_FILE); or run with --demo for built-in sample data"
-                    .into(),
+                 GITHUB_APP_PRIVATE_KEY_FILE); or run with --demo for built-in sample data",
             ));
         }
         let ca_file = cli
@@ -435,10 +317,10 @@ impl Config {
             .filter(|p| !p.as_os_str().is_empty());
         if let Some(path) = &ca_file {
             if !path.is_file() {
-                return Err(ConfigError(format!(
-                    "GITHUB_CA_FILE: {} is not a readable file",
-                    path.display()
-                )));
+                return Err(ConfigError::new(
+                    "GITHUB_CA_FILE",
+                    format!("GITHUB_CA_FILE: {} is not a readable file", path.display()),
+                ));
             }
         }
         let user_metrics_salt = Secret::from_value_or_file(
@@ -446,17 +328,16 @@ impl Config {
             cli.user_metrics_salt.as_ref().map(Secret::expose),
             cli.user_metrics_salt_file.as_deref(),
         )
-        .map_err(ConfigError)?;
+        .map_err(|e| ConfigError::new("USER_METRICS_SALT_FILE", e))?;
         if cli.user_metrics == UserMetricsMode::Hashed && user_metrics_salt.is_none() {
-            return Err(ConfigError(
-                "USER_METRICS=hashed needs USER_METRICS_SALT or USER_METRICS_SALT_FILE (a long random string kept secret)"
-                    .into(),
+            return Err(ConfigError::new("USER_METRICS",
+                "USER_METRICS=hashed needs USER_METRICS_SALT or USER_METRICS_SALT_FILE (a long random string kept secret)",
             ));
         }
         if cli.user_metrics_max == 0 {
-            return Err(ConfigError(
-                "USER_METRICS_MAX must be at least 1 (set USER_METRICS=off to export no user)"
-                    .into(),
+            return Err(ConfigError::new(
+                "USER_METRICS_MAX",
+                "USER_METRICS_MAX must be at least 1 (set USER_METRICS=off to export no user)",
             ));
         }
 
@@ -468,15 +349,17 @@ impl Config {
             Some(parse_listen(&cli.listen_addr)?)
         };
         if cli.max_line_bytes < 1024 {
-            return Err(ConfigError("MAX_LINE_BYTES must be at least 1024".into()));
+            return Err(ConfigError::new(
+                "MAX_LINE_BYTES",
+                "MAX_LINE_BYTES must be at least 1024",
+            ));
         }
 
         let refresh_interval = Duration::from_secs(cli.cache_ttl_seconds);
         let schedule = Schedule::from_settings(cli.scheduler.schedule.as_deref(), refresh_interval)
-            .map_err(ConfigError)?;
+            .map_err(|e| ConfigError::new("SCHEDULE", e))?;
         let pushgateway = PushgatewayConfig::from_args(&cli.pushgateway)?;
-        let remote_write = RemoteWriteConfig::from_args(&cli.remote_write)
-            .map_err(|e| ConfigError(e.to_string()))?;
+        let remote_write = RemoteWriteConfig::from_args(&cli.remote_write)?;
 
         Ok(Config {
             scopes,
@@ -538,66 +421,51 @@ fn app_credentials(cli: &Cli) -> Result<Option<AppCredentials>, ConfigError> {
     let (app_id, key_file) = match (app_id, key_file) {
         (None, None) => {
             if installation.is_some() {
-                return Err(ConfigError(
-                    "GITHUB_APP_INSTALLATION_ID is set without GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY_FILE".into(),
+                return Err(ConfigError::new("GITHUB_APP_INSTALLATION_ID",
+                    "GITHUB_APP_INSTALLATION_ID is set without GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY_FILE",
                 ));
             }
             return Ok(None);
         }
         (Some(_), None) => {
-            return Err(ConfigError(
-                "GITHUB_APP_ID is set: GITHUB_APP_PRIVATE_KEY_FILE (the App's PEM private key) is required too".into(),
+            return Err(ConfigError::new("GITHUB_APP_ID",
+                "GITHUB_APP_ID is set: GITHUB_APP_PRIVATE_KEY_FILE (the App's PEM private key) is required too",
             ))
         }
         (None, Some(_)) => {
-            return Err(ConfigError(
-                "GITHUB_APP_PRIVATE_KEY_FILE is set: GITHUB_APP_ID (App ID or client ID) is required too".into(),
+            return Err(ConfigError::new("GITHUB_APP_PRIVATE_KEY_FILE",
+                "GITHUB_APP_PRIVATE_KEY_FILE is set: GITHUB_APP_ID (App ID or client ID) is required too",
             ))
         }
         (Some(id), Some(file)) => (id, file),
     };
     if app_id.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(ConfigError(
-            "GITHUB_APP_ID: not an App ID or client ID".into(),
+        return Err(ConfigError::new(
+            "GITHUB_APP_ID",
+            "GITHUB_APP_ID: not an App ID or client ID",
         ));
     }
     let installation_id = match installation {
         None => None,
         Some(raw) => Some(raw.parse::<u64>().map_err(|_| {
-            ConfigError(format!(
-                "GITHUB_APP_INSTALLATION_ID: `{}` is not a numeric installation id",
-                raw.escape_debug()
-            ))
+            ConfigError::new(
+                "GITHUB_APP_INSTALLATION_ID",
+                format!(
+                    "GITHUB_APP_INSTALLATION_ID: `{}` is not a numeric installation id",
+                    raw.escape_debug()
+                ),
+            )
         })?),
     };
-    let private_key =
-        Secret::from_file("GITHUB_APP_PRIVATE_KEY_FILE", key_file).map_err(ConfigError)?;
+    let private_key = Secret::from_file("GITHUB_APP_PRIVATE_KEY_FILE", key_file)
+        .map_err(|e| ConfigError::new("GITHUB_APP_PRIVATE_KEY_FILE", e))?;
     let credentials = AppCredentials {
         app_id: app_id.to_string(),
         private_key,
         installation_id,
     };
-    AppAuth::new(&credentials).map_err(ConfigError)?;
+    AppAuth::new(&credentials).map_err(|e| ConfigError::new("GITHUB_APP_PRIVATE_KEY_FILE", e))?;
     Ok(Some(credentials))
-}
-
-/// Parses an `http(s)://` base URL, naming `var` in the error. A trailing
-/// slash is removed so paths can be appended.
-pub fn parse_base_url(var: &str, raw: &str) -> Result<Url, ConfigError> {
-    let trimmed = raw.trim().trim_end_matches('/');
-    let url = Url::parse(trimmed)
-        .map_err(|e| ConfigError(format!("{var}: `{trimmed}` is not a URL ({e})")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(ConfigError(format!(
-            "{var}: `{trimmed}` must be an http:// or https:// URL with a host"
-        )));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(ConfigError(format!(
-            "{var}: put credentials in their own variables, not in the URL"
-        )));
-    }
-    Ok(url)
 }
 
 fn parse_listen(raw: &str) -> Result<SocketAddr, ConfigError> {
@@ -608,7 +476,7 @@ fn parse_listen(raw: &str) -> Result<SocketAddr, ConfigError> {
         raw.to_string()
     };
     candidate.parse().map_err(|_| {
-        ConfigError(format!(
+        ConfigError::new("LISTEN_ADDR",format!(
             "LISTEN_ADDR: `{raw}` is not an address like 0.0.0.0:8000 or [::]:8000 (empty turns the endpoint off)"
         ))
     })
@@ -616,6 +484,15 @@ fn parse_listen(raw: &str) -> Result<SocketAddr, ConfigError> {
 
 #[cfg(test)]
 mod tests {
+
+    /// The CLI flattens the scheduler's and the sinks' arguments; clap's own
+    /// checks find any clashing flag or variable.
+    #[test]
+    fn flattened_arguments_have_no_clashing_flags() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
     use super::*;
 
     fn cli(args: &[&str]) -> Cli {

@@ -20,9 +20,9 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::mapping::{map_object, push_label};
 use crate::model::{Labels, SampleSet, SeriesKey};
-use crate::rowwalk::{RowMapper, Walked};
+use crate::report::naming::{is_additive, map_object, push_label};
+use crate::report::rowwalk::{RowMapper, Walked};
 
 /// Prefix of every team metric.
 pub const TEAM_PREFIX: &str = "copilot_team_";
@@ -36,30 +36,6 @@ pub const TEAM_LABEL: &str = "team";
 /// Stand-in value of the team label while a row is mapped once for all of
 /// its user's teams (an empty value would be dropped by the model).
 const TEAM_PLACEHOLDER: &str = "\u{1}team\u{1}";
-
-/// True for a series whose values may be summed over users. Averages,
-/// medians, percentiles and ratios are not additive: a team or multi-row
-/// user keeps no such series (teams) or the first value (users).
-pub fn is_additive(metric: &str) -> bool {
-    !metric.split('_').any(|word| {
-        matches!(
-            word,
-            "avg"
-                | "average"
-                | "mean"
-                | "median"
-                | "p50"
-                | "p75"
-                | "p90"
-                | "p95"
-                | "p99"
-                | "ratio"
-                | "rate"
-                | "percent"
-                | "percentage"
-        )
-    })
-}
 
 /// A user or team id: a JSON integer, or a string of digits.
 #[derive(Deserialize)]
@@ -295,7 +271,7 @@ pub enum LineOutcome {
 /// Sums per-user rows into per-team series for one day.
 ///
 /// Sums are kept per team in a dense vector indexed by an interned series
-/// id (name + label set, see [`crate::mapping::map_object`]); a `NaN` slot
+/// id (name + label set, see [`crate::report::naming::map_object`]); a `NaN` slot
 /// is a series the team has not seen. Memory is teams × distinct series ×
 /// 8 bytes plus the interned keys, whatever the size of the report.
 #[derive(Debug)]
@@ -576,7 +552,7 @@ mod tests {
 
     fn directory() -> TeamDirectory {
         let mut dir = TeamDirectory::new(day());
-        for line in include_str!("../tests/fixtures/github/usage-metrics-ndjson-org-user-teams-1-day.docs-example.ndjson").lines() {
+        for line in include_str!("../../tests/fixtures/github/usage-metrics-ndjson-org-user-teams-1-day.docs-example.ndjson").lines() {
             assert!(dir.add_line(line.as_bytes()).unwrap());
         }
         dir
@@ -699,7 +675,7 @@ mod tests {
     #[test]
     fn fast_path_equals_the_exact_path() {
         let docs: Vec<Value> = serde_json::from_str(include_str!(
-            "../tests/fixtures/github/usage-metrics-ndjson-users-1-day.docs-example.json"
+            "../../tests/fixtures/github/usage-metrics-ndjson-users-1-day.docs-example.json"
         ))
         .unwrap();
         let mut lines: Vec<String> = docs

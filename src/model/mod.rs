@@ -3,12 +3,15 @@
 //!
 //! The collector produces it, the sinks read it; nothing here does I/O.
 
+pub mod scope;
+pub mod snapshot;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use chrono::NaiveDate;
 
-use crate::scope::Scope;
+use crate::model::scope::Scope;
 
 /// Label pairs of one series, sorted by label name, no duplicate names.
 pub type Labels = Vec<(String, String)>;

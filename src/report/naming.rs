@@ -296,6 +296,30 @@ pub fn add_report_day(day: NaiveDate, scope_labels: &Labels, out: &mut SampleSet
     );
 }
 
+/// True for a series whose values may be summed over users. Averages,
+/// medians, percentiles and ratios are not additive: a team or multi-row
+/// user keeps no such series (teams) or the first value (users).
+pub fn is_additive(metric: &str) -> bool {
+    !metric.split('_').any(|word| {
+        matches!(
+            word,
+            "avg"
+                | "average"
+                | "mean"
+                | "median"
+                | "p50"
+                | "p75"
+                | "p90"
+                | "p95"
+                | "p99"
+                | "ratio"
+                | "rate"
+                | "percent"
+                | "percentage"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

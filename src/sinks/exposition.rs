@@ -8,9 +8,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use prometheus::proto::{Gauge, LabelPair, Metric, MetricFamily, MetricType};
 use prometheus::{Encoder, TextEncoder};
 
+use crate::model::scope::Scope;
+use crate::model::snapshot::{ScopeState, Store};
 use crate::model::{Labels, SampleSet, ScopeData};
-use crate::scope::Scope;
-use crate::snapshot::{ScopeState, Store};
 
 /// `Content-Type` of the text exposition format 0.0.4.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";

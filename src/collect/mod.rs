@@ -3,108 +3,71 @@
 //! The collector knows where reports come from (GitHub or the built-in demo)
 //! but nothing about sinks.
 
+pub mod demo;
+pub mod source;
+
+pub use source::{ApiTarget, JsonPage, ReportSource};
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use chrono::NaiveDate;
 use serde_json::Value;
-use url::Url;
 
-use crate::config::{Features, UserMetricsMode};
-use crate::demo::DemoSource;
 use crate::github::ndjson::{is_blank, Line};
-use crate::github::reports::{fetch_report, ReportKind, ReportOutcome};
-use crate::github::{FailureKind, GithubClient, GithubError};
-use crate::mapping::{add_report_day, entity_days, map_object, PREFIX};
+use crate::github::reports::{ReportKind, ReportOutcome};
+use crate::github::{FailureKind, GithubError};
+use crate::model::scope::{Scope, ScopeKind};
 use crate::model::{Labels, SampleSet, ScopeData};
-use crate::repos::map_repo_row;
-use crate::scope::{Scope, ScopeKind};
-use crate::seats::{billing_samples, SeatStats};
+use crate::report::naming::{add_report_day, entity_days, map_object, PREFIX};
+use crate::report::repos::map_repo_row;
+use crate::report::seats::{billing_samples, SeatStats};
+use crate::report::teams::{LineOutcome, TeamAggregator, TeamDirectory};
+use crate::report::users::UserAggregator;
+use crate::report::users::UserMetricsMode;
+use crate::secret::Secret;
 use crate::selfmetrics::SelfMetrics;
-use crate::teams::{LineOutcome, TeamAggregator, TeamDirectory};
-use crate::users::UserAggregator;
+
+/// Optional collections beyond the entity reports.
+#[derive(Clone, Debug)]
+pub struct Features {
+    /// `TEAMS`: team metrics.
+    pub teams: bool,
+    /// `SEATS`: seat and billing metrics.
+    pub seats: bool,
+    /// `USER_METRICS`.
+    pub user_metrics: UserMetricsMode,
+    /// `USER_METRICS_SALT` (required for `hashed`).
+    pub user_metrics_salt: Option<Secret>,
+    /// `USER_METRICS_MAX`.
+    pub user_metrics_max: usize,
+    /// `REPO_METRICS`: repository metrics.
+    pub repo_metrics: bool,
+}
+
+impl Features {
+    /// Nothing optional: entity reports only.
+    pub fn none() -> Self {
+        Features {
+            teams: false,
+            seats: false,
+            user_metrics: UserMetricsMode::Off,
+            user_metrics_salt: None,
+            user_metrics_max: 10_000,
+            repo_metrics: false,
+        }
+    }
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Self::none()
+    }
+}
 
 /// Most seat-list pages followed for one scope (100 seats a page).
 pub const MAX_SEAT_PAGES: usize = 5_000;
-
-/// What a JSON API request asks for: a path relative to the API base, or
-/// an absolute pagination link from a `Link` header.
-#[derive(Clone, Copy, Debug)]
-pub enum ApiTarget<'a> {
-    /// `/orgs/x/copilot/billing/seats?per_page=100`.
-    Path(&'a str),
-    /// A `rel="next"` link.
-    Url(&'a Url),
-}
-
-/// One JSON page: the document (`None` for 204) and the next page's link.
-#[derive(Debug)]
-pub struct JsonPage {
-    /// The parsed body.
-    pub body: Option<Value>,
-    /// `Link: rel="next"`.
-    pub next: Option<Url>,
-}
-
-/// Where reports come from.
-pub enum Source {
-    /// The GitHub REST API and its signed links.
-    Github(Arc<GithubClient>),
-    /// Built-in sample reports (`--demo`).
-    Demo(DemoSource),
-}
-
-impl Source {
-    /// Fetches one report, feeding its NDJSON lines to `on_line`.
-    pub async fn fetch(
-        &self,
-        scope: &Scope,
-        kind: ReportKind,
-        day: Option<NaiveDate>,
-        max_report_bytes: u64,
-        on_line: &mut (dyn FnMut(Line<'_>) + Send),
-    ) -> Result<ReportOutcome, GithubError> {
-        match self {
-            Source::Github(client) => {
-                fetch_report(client, scope, kind, day, max_report_bytes, on_line).await
-            }
-            Source::Demo(demo) => Ok(demo.fetch(scope, kind, day, on_line)),
-        }
-    }
-
-    /// Fetches one JSON API page (billing, seats).
-    pub async fn get_json_page(&self, target: ApiTarget<'_>) -> Result<JsonPage, GithubError> {
-        match self {
-            Source::Github(client) => {
-                let response = match target {
-                    ApiTarget::Path(path) => client.get(path).await?,
-                    ApiTarget::Url(url) => client.get_url(url).await?,
-                };
-                let body = match response.body {
-                    None => None,
-                    Some(bytes) => {
-                        Some(serde_json::from_slice(&bytes).map_err(|e| GithubError {
-                            what: match target {
-                                ApiTarget::Path(p) => p.to_string(),
-                                ApiTarget::Url(u) => crate::github::client::describe(u),
-                            },
-                            kind: FailureKind::InvalidResponse,
-                            status: Some(response.status),
-                            message: format!("not JSON: {e}"),
-                            retry_after: None,
-                        })?)
-                    }
-                };
-                Ok(JsonPage {
-                    body,
-                    next: response.next,
-                })
-            }
-            Source::Demo(demo) => demo.api(target),
-        }
-    }
-}
 
 /// What a refresh asks of the collector beyond the newest data.
 #[derive(Clone, Copy, Debug, Default)]
@@ -137,7 +100,7 @@ pub struct CollectError {
 
 /// Builds [`ScopeData`] from the reports of one scope.
 pub struct Collector {
-    source: Source,
+    source: Arc<dyn ReportSource>,
     metrics: Arc<SelfMetrics>,
     max_report_bytes: u64,
     features: Features,
@@ -163,7 +126,11 @@ impl From<GithubError> for OptionalFailure {
 
 impl Collector {
     /// A collector reading from `source`.
-    pub fn new(source: Source, metrics: Arc<SelfMetrics>, max_report_bytes: u64) -> Self {
+    pub fn new(
+        source: Arc<dyn ReportSource>,
+        metrics: Arc<SelfMetrics>,
+        max_report_bytes: u64,
+    ) -> Self {
         Collector {
             source,
             metrics,
@@ -185,8 +152,8 @@ impl Collector {
     }
 
     /// The report source.
-    pub fn source(&self) -> &Source {
-        &self.source
+    pub fn source(&self) -> &dyn ReportSource {
+        self.source.as_ref()
     }
 
     /// Collects one scope: the 28-day entity report (every day in it), plus
@@ -317,7 +284,7 @@ impl Collector {
             let report = ReportKind::UserTeams1Day.name(scope.kind);
             let fetched = self
                 .source
-                .fetch(
+                .fetch_report(
                     scope,
                     ReportKind::UserTeams1Day,
                     Some(day),
@@ -376,7 +343,7 @@ impl Collector {
             };
             let fetched = self
                 .source
-                .fetch(
+                .fetch_report(
                     scope,
                     ReportKind::Users1Day,
                     Some(day),
@@ -426,7 +393,7 @@ impl Collector {
         let report = ReportKind::Repos1Day.name(scope.kind);
         let day_text = day.to_string();
         self.source
-            .fetch(
+            .fetch_report(
                 scope,
                 ReportKind::Repos1Day,
                 Some(day),
@@ -570,7 +537,7 @@ impl Collector {
         };
         let outcome = self
             .source
-            .fetch(scope, kind, day, self.max_report_bytes, &mut on_line)
+            .fetch_report(scope, kind, day, self.max_report_bytes, &mut on_line)
             .await
             .map_err(|source| CollectError {
                 scope: scope.clone(),

@@ -14,12 +14,23 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::config::UserMetricsMode;
-use crate::mapping::{map_object, push_label};
 use crate::model::{Labels, SampleSet, SeriesKey};
-use crate::rowwalk::{RowMapper, Walked};
+use crate::report::naming::{map_object, push_label};
+use crate::report::rowwalk::{RowMapper, Walked};
+use crate::report::teams::{LineOutcome, RowIdentity};
 use crate::secret::Secret;
-use crate::teams::{LineOutcome, RowIdentity};
+
+/// `USER_METRICS`: whether and how per-user series are exported.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum UserMetricsMode {
+    /// No per-user series (the default).
+    #[default]
+    Off,
+    /// `user` label = the GitHub login.
+    Login,
+    /// `user` label = first 16 hex characters of SHA-256(salt ‖ login).
+    Hashed,
+}
 
 /// Prefix of every per-user metric.
 pub const USER_PREFIX: &str = "copilot_user_";
@@ -136,7 +147,7 @@ impl UserAggregator {
     }
 
     /// Takes one raw `users-1-day` line of report day `day`: the fast path,
-    /// equivalent to [`crate::teams::RowIdentity::parse`], the day check, a
+    /// equivalent to [`crate::report::teams::RowIdentity::parse`], the day check, a
     /// parse into a JSON map and [`UserAggregator::add_row`]. Rows it cannot
     /// take exactly that way go through that slow path.
     pub fn add_line(&mut self, line: &[u8], day: NaiveDate) -> LineOutcome {
@@ -282,7 +293,7 @@ mod tests {
         mode: UserMetricsMode,
         max: usize,
     ) -> (SampleSet, u64, Vec<LineOutcome>) {
-        use crate::teams::SumSet;
+        use crate::report::teams::SumSet;
         let probe = UserAggregator::new(&org(), mode, Some(Secret::new("s")), max);
         let mut kept = HashSet::new();
         let mut dropped = HashSet::new();
@@ -334,7 +345,7 @@ mod tests {
     #[test]
     fn fast_path_equals_the_exact_path() {
         let docs: Vec<Value> = serde_json::from_str(include_str!(
-            "../tests/fixtures/github/usage-metrics-ndjson-users-1-day.docs-example.json"
+            "../../tests/fixtures/github/usage-metrics-ndjson-users-1-day.docs-example.json"
         ))
         .unwrap();
         let mut lines: Vec<String> = docs.iter().map(|r| r.to_string()).collect();
@@ -417,7 +428,7 @@ mod tests {
     #[test]
     fn users_from_the_docs_example_row() {
         let rows: Vec<Value> = serde_json::from_str(include_str!(
-            "../tests/fixtures/github/usage-metrics-ndjson-users-1-day.docs-example.json"
+            "../../tests/fixtures/github/usage-metrics-ndjson-users-1-day.docs-example.json"
         ))
         .unwrap();
         let mut agg = UserAggregator::new(&org(), UserMetricsMode::Login, None, 10);

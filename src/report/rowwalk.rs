@@ -1,10 +1,10 @@
 //! The fast path of the naming rule for per-user rows: a serde visitor that
 //! walks one NDJSON line straight from its bytes (borrowed strings, no
 //! `serde_json::Value`), resolving each numeric leaf to an interned series
-//! id of [`crate::mapping::map_object`]'s naming rule.
+//! id of [`crate::report::naming::map_object`]'s naming rule.
 //!
 //! Names, label sets and series are computed once, on first sight, by the
-//! very functions of [`crate::mapping`], and cached in a schema trie keyed
+//! very functions of [`crate::report::naming`], and cached in a schema trie keyed
 //! by (context, field name): the steady state of a row is a hash lookup per
 //! field and per array element, and no allocation (but a copy of
 //! `user_login` for per-user series). Anything unusual (a
@@ -19,11 +19,11 @@ use chrono::NaiveDate;
 use rustc_hash::FxHashMap;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::mapping::{
-    array_dims, base_unit, is_bookkeeping, leaf_name, object_segment, push_label, sanitize_name,
-};
 use crate::model::{Labels, SeriesKey};
-use crate::teams::is_additive;
+use crate::report::naming::{
+    array_dims, base_unit, is_additive, is_bookkeeping, leaf_name, object_segment, push_label,
+    sanitize_name,
+};
 
 /// What kind of JSON container a context is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::mapping::{map_object, push_label};
 use crate::model::{Labels, SampleSet};
+use crate::report::naming::{map_object, push_label};
 
 /// Prefix of every repository metric.
 pub const REPO_PREFIX: &str = "copilot_repo_";

@@ -1,0 +1,10 @@
+//! Report rows → samples: the naming rule ([`naming`]), its fast row walker
+//! ([`rowwalk`]), and the aggregations built on them (teams, per-user,
+//! repositories, seats). Pure functions and data structures: no I/O.
+
+pub mod naming;
+pub mod repos;
+pub(crate) mod rowwalk;
+pub mod seats;
+pub mod teams;
+pub mod users;
