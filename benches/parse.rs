@@ -1,5 +1,5 @@
 //! Hot functions of report processing, on synthetic rows
-//! (`copilot_metrics_exporter::synth`, the generator behind
+//! (`benches/support/synth.rs`, the generator behind
 //! `examples/gen_reports.rs`). Run with `cargo bench --bench parse`.
 //!
 //! - `split`: the streaming NDJSON line splitter over 64 KiB chunks;
@@ -31,9 +31,12 @@ use copilot_metrics_exporter::report::users::UserAggregator;
 use copilot_metrics_exporter::report::users::UserMetricsMode;
 use copilot_metrics_exporter::secret::Secret;
 use copilot_metrics_exporter::sinks::exposition::{encode_text, gather_all, render_text};
-use copilot_metrics_exporter::synth::{user_row, Rng};
+#[path = "support/synth.rs"]
+#[allow(dead_code)]
+mod synth;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use serde_json::{Map, Value};
+use synth::{user_row, Rng};
 
 const USERS: u64 = 10_000;
 const TEAMS: u64 = 40;

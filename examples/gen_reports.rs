@@ -20,7 +20,10 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
-use copilot_metrics_exporter::synth::{entity_day, user_row, write_file, Rng};
+#[path = "../benches/support/synth.rs"]
+#[allow(dead_code)]
+mod synth;
+use synth::{entity_day, user_row, write_file, Rng};
 
 struct Args {
     users: u64,

@@ -13,7 +13,7 @@ use chrono::Utc;
 use crate::collect::demo::DemoSource;
 use crate::collect::{CollectRequest, Collector, ReportSource};
 use crate::config::Config;
-use crate::github::{AppAuth, Auth, GithubClient};
+use crate::github::{AppAuth, Auth, FailureKind, GithubClient};
 use crate::model::scope::Scope;
 use crate::model::snapshot::Store;
 use crate::model::ScopeData;
@@ -21,8 +21,7 @@ use crate::scheduler::{self, SchedulerMetrics, Stopped};
 use crate::selfmetrics::SelfMetrics;
 use crate::sinks::exposition::render_text;
 use crate::sinks::http::{self, HttpState};
-use crate::sinks::pushgateway::PushgatewaySink;
-use crate::sinks::remote_write::RemoteWriteSink;
+use crate::sinks::{SinkFailure, Sinks};
 
 /// Exit code: every scope collected and every sink delivered.
 pub const EXIT_OK: i32 = 0;
@@ -45,101 +44,6 @@ impl Round {
     }
 }
 
-/// A sink that did not deliver (part of) a round.
-#[derive(Debug, Clone)]
-pub struct SinkFailure {
-    /// Which sink (`pushgateway`, `remote_write`).
-    pub sink: &'static str,
-    /// What failed, naming the target URL (never credentials).
-    pub message: String,
-}
-
-/// The push sinks a refresh round is handed to. (`/metrics` is not one: it
-/// reads the snapshot store.) Each sink receives only the scopes collected
-/// in the round, so a failed scope's last pushed data stays untouched.
-#[derive(Clone, Default)]
-pub struct Sinks {
-    /// The Pushgateway sink (`PUSHGATEWAY_URL`).
-    pub pushgateway: Option<PushgatewaySink>,
-    /// The remote-write sink (`REMOTE_WRITE_URL`).
-    pub remote_write: Option<Arc<RemoteWriteSink>>,
-}
-
-impl Sinks {
-    /// Builds the configured sinks, registering their self-metrics.
-    pub fn from_config(config: &Config, metrics: &SelfMetrics) -> Result<Sinks, String> {
-        let pushgateway = match &config.pushgateway {
-            Some(pg) => Some(PushgatewaySink::new(pg.clone(), &metrics.registry)?),
-            None => None,
-        };
-        let remote_write = match &config.remote_write {
-            Some(rw) => Some(Arc::new(
-                RemoteWriteSink::new(rw.clone(), &metrics.registry).map_err(|e| e.to_string())?,
-            )),
-            None => None,
-        };
-        Ok(Sinks {
-            pushgateway,
-            remote_write,
-        })
-    }
-
-    /// True when no push sink is configured.
-    pub fn is_empty(&self) -> bool {
-        self.pushgateway.is_none() && self.remote_write.is_none()
-    }
-
-    /// The oldest report day the sinks still need for `scope` (remote-write
-    /// `report-day` history); `None` when the newest data is enough.
-    pub fn history_wanted(
-        &self,
-        scope: &Scope,
-        today: chrono::NaiveDate,
-    ) -> Option<chrono::NaiveDate> {
-        self.remote_write
-            .as_ref()
-            .and_then(|rw| rw.history_wanted(scope, today))
-    }
-
-    /// Hands the scopes collected in a round to every sink; returns what
-    /// failed.
-    pub async fn publish(
-        &self,
-        scopes: &[Arc<ScopeData>],
-        now: SystemTime,
-        store: &Store,
-    ) -> Vec<SinkFailure> {
-        let mut failures = Vec::new();
-        if scopes.is_empty() {
-            return failures;
-        }
-        if let Some(pg) = &self.pushgateway {
-            let errors = pg.publish(scopes).await;
-            for data in scopes {
-                if !errors.iter().any(|e| e.scope == data.scope) {
-                    store.record_sink_success("pushgateway", &data.scope, now);
-                }
-            }
-            failures.extend(errors.into_iter().map(|e| SinkFailure {
-                sink: "pushgateway",
-                message: e.to_string(),
-            }));
-        }
-        if let Some(rw) = &self.remote_write {
-            if let Err(e) = rw.publish(scopes, now).await {
-                failures.push(SinkFailure {
-                    sink: "remote_write",
-                    message: e.to_string(),
-                });
-            }
-            for (scope, at) in rw.last_success() {
-                store.record_sink_success("remote_write", &scope, at);
-            }
-        }
-        failures
-    }
-}
-
 /// The assembled pipeline.
 pub struct App {
     /// Validated configuration.
@@ -157,6 +61,11 @@ impl App {
     /// Builds the pipeline from a validated configuration.
     pub fn new(config: Config) -> Result<App, String> {
         let metrics = Arc::new(SelfMetrics::new());
+        // Every failure reason exists from the start, so rate() and alerts
+        // see the first failure as an increase from 0.
+        for kind in FailureKind::ALL {
+            metrics.github_failures.with_label_values(&[kind.as_str()]);
+        }
         let source = if config.demo {
             Arc::new(DemoSource::default()) as Arc<dyn ReportSource>
         } else {
@@ -173,7 +82,11 @@ impl App {
         };
         let collector = Collector::new(source, metrics.clone(), config.github.max_report_bytes)
             .with_features(config.features.clone());
-        let sinks = Sinks::from_config(&config, &metrics)?;
+        let sinks = Sinks::new(
+            config.pushgateway.clone(),
+            config.remote_write.clone(),
+            &metrics.registry,
+        )?;
         Ok(App {
             store: Arc::new(Store::new(&config.scopes)),
             config,

@@ -23,4 +23,3 @@ pub mod secret;
 pub mod selfmetrics;
 pub mod settings;
 pub mod sinks;
-pub mod synth;

@@ -88,12 +88,6 @@ impl SelfMetrics {
             "Failed GitHub calls by reason (bad_credentials, forbidden, policy_disabled, not_found, rate_limited, server_error, timeout, invalid_response, unreachable, client_error).",
             &["reason"],
         );
-        // Every reason exists from the start, so rate() and alerts see the
-        // first failure as an increase from 0.
-        for kind in crate::github::error::FailureKind::ALL {
-            github_failures.with_label_values(&[kind.as_str()]);
-        }
-
         SelfMetrics {
             github_failures,
             requests: counter(
