@@ -285,7 +285,7 @@ impl fmt::Display for GiveUpReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             GiveUpReason::NotRetryable => write!(f, "not retryable"),
-            GiveUpReason::Attempts { max } => write!(f, "all {max} attempt(s) failed"),
+            GiveUpReason::Attempts { max } => write!(f, "the limit of {max} attempt(s) is reached"),
             GiveUpReason::HintBeyondBudget { hint, remaining } => write!(
                 f,
                 "the server asked to wait {} s, more than the {} s left of the retry budget",

@@ -349,6 +349,21 @@ fn always_429<'a>(
     }
 }
 
+/// Runs `policy` against attempts that all end in `outcome`: the attempt
+/// offsets and how the driver gave up.
+async fn failing(
+    policy: &Policy,
+    outcome: impl Fn() -> Attempt<(), &'static str>,
+) -> (Vec<f64>, GaveUp<&'static str>) {
+    let calls = Calls::new();
+    let result = run(policy, |_| {
+        calls.record();
+        std::future::ready(outcome())
+    })
+    .await;
+    (calls.offsets(), result.unwrap_err())
+}
+
 fn retry_after_header(value: &str) -> HeaderMap {
     let mut h = HeaderMap::new();
     h.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
@@ -492,37 +507,25 @@ async fn ratelimit_reset_is_a_minimum_wait() {
 #[tokio::test(start_paused = true)]
 async fn attempts_bound_without_time_bound() {
     // The Pushgateway's shape: 3 attempts, 1 s doubling, no jitter.
-    let calls = Calls::new();
     let policy = Policy::new(secs(1.0), Duration::MAX)
         .with_jitter(0.0)
         .with_max_attempts(3);
-    let gave_up = run(&policy, |_| {
-        calls.record();
-        std::future::ready(Attempt::<(), _>::retry("HTTP 503"))
-    })
-    .await
-    .unwrap_err();
-    assert_eq!(calls.offsets(), [0.0, 1.0, 3.0]);
+    let (offsets, gave_up) = failing(&policy, || Attempt::retry("HTTP 503")).await;
+    assert_eq!(offsets, [0.0, 1.0, 3.0]);
     assert_eq!(gave_up.reason, GiveUpReason::Attempts { max: 3 });
     assert_eq!(
         gave_up.to_string(),
-        "HTTP 503; gave up after 3 attempt(s): all 3 attempt(s) failed"
+        "HTTP 503; gave up after 3 attempt(s): the limit of 3 attempt(s) is reached"
     );
 }
 
 #[tokio::test(start_paused = true)]
 async fn deadline_ends_before_the_attempts_bound() {
-    let calls = Calls::new();
     let policy = fixed(None)
         .with_max_attempts(10)
         .with_deadline(Some(Instant::now() + secs(2.0)));
-    let gave_up = run(&policy, |_| {
-        calls.record();
-        std::future::ready(Attempt::<(), _>::retry("timeout"))
-    })
-    .await
-    .unwrap_err();
-    assert_eq!(calls.offsets(), [0.0, 0.5, 1.5]);
+    let (offsets, gave_up) = failing(&policy, || Attempt::retry("timeout")).await;
+    assert_eq!(offsets, [0.0, 0.5, 1.5]);
     assert!(matches!(gave_up.reason, GiveUpReason::OutOfTime { .. }));
     assert_eq!(
         gave_up.to_string(),
@@ -532,14 +535,8 @@ async fn deadline_ends_before_the_attempts_bound() {
 
 #[tokio::test(start_paused = true)]
 async fn a_final_failure_returns_at_once() {
-    let calls = Calls::new();
-    let gave_up = run(&fixed(Some(secs(60.0))), |_| {
-        calls.record();
-        std::future::ready(Attempt::<(), _>::Fail("HTTP 401"))
-    })
-    .await
-    .unwrap_err();
-    assert_eq!(calls.offsets(), [0.0]);
+    let (offsets, gave_up) = failing(&fixed(Some(secs(60.0))), || Attempt::Fail("HTTP 401")).await;
+    assert_eq!(offsets, [0.0]);
     assert_eq!(gave_up.reason, GiveUpReason::NotRetryable);
     assert_eq!(gave_up.to_string(), "HTTP 401");
     assert_eq!(gave_up.into_inner(), "HTTP 401");
