@@ -18,6 +18,7 @@ pub mod github;
 pub mod httputil;
 pub mod model;
 pub mod report;
+pub mod retry;
 pub mod scheduler;
 pub mod secret;
 pub mod selfmetrics;
