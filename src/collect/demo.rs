@@ -8,7 +8,7 @@ use url::Url;
 use futures_util::future::BoxFuture;
 
 use super::source::{ApiTarget, JsonPage, ReportSource};
-use crate::github::ndjson::{Line, LineSplitter};
+use crate::github::reading::{read_bytes, RowSink};
 use crate::github::reports::{ReportKind, ReportOutcome};
 use crate::github::{FailureKind, GithubError};
 use crate::model::scope::{Scope, ScopeKind};
@@ -110,26 +110,27 @@ impl DemoSource {
         Some(text)
     }
 
-    /// Feeds the report's lines to `on_line`, like a download would.
+    /// Feeds the report's rows to `sink` through the same reader and rules
+    /// as a download.
     pub fn feed_report(
         &self,
         scope: &Scope,
         kind: ReportKind,
         day: Option<NaiveDate>,
-        on_line: &mut (dyn FnMut(Line<'_>) + Send),
-    ) -> ReportOutcome {
+        sink: &mut dyn RowSink,
+    ) -> Result<ReportOutcome, GithubError> {
         let Some(text) = self.report_text(scope, kind, day) else {
-            return ReportOutcome::NoReport;
+            return Ok(ReportOutcome::NoReport);
         };
-        let mut splitter = LineSplitter::new(usize::MAX / 2);
-        splitter.feed(text.as_bytes(), on_line);
-        splitter.finish(on_line);
-        ReportOutcome::Delivered {
-            files: 1,
-            bytes: text.len() as u64,
-            lines: splitter.lines(),
+        let what = format!("demo/{}", kind.name(scope.kind));
+        let tally = read_bytes(&what, text.as_bytes(), usize::MAX / 2, sink)?;
+        tally
+            .check_threshold()
+            .map_err(|message| GithubError::new(what, FailureKind::InvalidReport, None, message))?;
+        Ok(ReportOutcome::Delivered {
+            tally,
             end_day: Some(day.unwrap_or(self.newest_day)),
-        }
+        })
     }
 }
 
@@ -541,9 +542,9 @@ impl ReportSource for DemoSource {
         kind: ReportKind,
         day: Option<NaiveDate>,
         _max_report_bytes: u64,
-        on_line: &'a mut (dyn FnMut(Line<'_>) + Send),
+        sink: &'a mut dyn RowSink,
     ) -> BoxFuture<'a, Result<ReportOutcome, GithubError>> {
-        Box::pin(async move { Ok(self.feed_report(scope, kind, day, on_line)) })
+        Box::pin(async move { self.feed_report(scope, kind, day, sink) })
     }
 
     fn get_json_page<'a>(

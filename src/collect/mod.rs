@@ -15,7 +15,7 @@ use std::time::{Instant, SystemTime};
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use crate::github::ndjson::{is_blank, Line};
+use crate::github::reading::{Fresh, RowVerdict};
 use crate::github::reports::{ReportKind, ReportOutcome};
 use crate::github::{FailureKind, GithubError};
 use crate::model::scope::{Scope, ScopeKind};
@@ -172,8 +172,10 @@ impl Collector {
         let mut data = ScopeData::new(scope.clone());
         let scope_labels: Labels = vec![scope.label()];
 
-        let mut acc = EntityAccumulator::new(scope_labels.clone());
-        self.read_report(scope, ReportKind::Entity28Day, None, &mut acc)
+        // Each report is read into its own accumulator and merged only when
+        // it was read completely: a failed report leaves no trace.
+        let mut acc = self
+            .read_report(scope, ReportKind::Entity28Day, None, &scope_labels)
             .await?;
 
         if let Some(from) = request.history_from {
@@ -184,8 +186,10 @@ impl Collector {
             let until = first_known.unwrap_or(today);
             let mut day = from;
             while day < until {
-                self.read_report(scope, ReportKind::Entity1Day, Some(day), &mut acc)
+                let one = self
+                    .read_report(scope, ReportKind::Entity1Day, Some(day), &scope_labels)
                     .await?;
+                acc.merge(one);
                 day = day.succ_opt().unwrap_or(until);
             }
         }
@@ -276,12 +280,18 @@ impl Collector {
         Option<Result<SampleSet, OptionalFailure>>,
         Option<Result<SampleSet, OptionalFailure>>,
     ) {
-        let mut team_agg = None;
+        // The team directory (user-teams-1-day), read completely or not at all.
+        let mut directory = None;
         let mut team_failure = None;
         if teams {
-            let mut directory = TeamDirectory::new(day);
-            let mut bad = 0u64;
             let report = ReportKind::UserTeams1Day.name(scope.kind);
+            let mut sink = Fresh::new(
+                || TeamDirectory::new(day),
+                |directory: &mut TeamDirectory, row: &[u8]| match directory.add_line(row) {
+                    Ok(_) => RowVerdict::Valid,
+                    Err(why) => RowVerdict::Invalid(why),
+                },
+            );
             let fetched = self
                 .source
                 .fetch_report(
@@ -289,58 +299,61 @@ impl Collector {
                     ReportKind::UserTeams1Day,
                     Some(day),
                     self.max_report_bytes,
-                    &mut |line| {
-                        let Some(bytes) = row_bytes(line, &mut bad) else {
-                            return;
-                        };
-                        if directory.add_line(bytes).is_err() {
-                            bad += 1;
-                        }
-                    },
+                    &mut sink,
                 )
                 .await;
-            self.count_invalid(scope, report, bad);
             match fetched {
                 Ok(outcome) => {
+                    self.count_invalid(scope, report, outcome.invalid_rows());
                     if outcome == ReportOutcome::NoReport {
-                        tracing::info!(%scope, report, %day, "no user-teams report for this day yet (204)");
+                        tracing::info!(%scope, report, %day, "no user-teams report for this day yet");
                     }
-                    tracing::debug!(%scope, %day, teams = directory.team_count(), "team directory read");
-                    team_agg = Some(TeamAggregator::new(directory, scope_labels));
+                    let read = sink.into_inner();
+                    tracing::debug!(%scope, %day, teams = read.team_count(), "team directory read");
+                    directory = Some(read);
                 }
                 Err(e) => team_failure = Some(OptionalFailure::from(e)),
             }
         }
-        let mut user_agg = users.then(|| {
-            UserAggregator::new(
-                scope_labels,
-                self.features.user_metrics,
-                self.features.user_metrics_salt.clone(),
-                self.features.user_metrics_max,
-            )
+        // users-1-day feeds the per-user series and the team join: a fresh
+        // pair of aggregators whenever the report is read from its start.
+        let make = || {
+            let user_agg = users.then(|| {
+                UserAggregator::new(
+                    scope_labels,
+                    self.features.user_metrics,
+                    self.features.user_metrics_salt.clone(),
+                    self.features.user_metrics_max,
+                )
+            });
+            let team_agg = directory
+                .clone()
+                .map(|d| TeamAggregator::new(d, scope_labels));
+            (user_agg, team_agg)
+        };
+        let mut sink = Fresh::new(make, |aggs: &mut People, row: &[u8]| {
+            // Both aggregators walk the raw row (their fast paths); a row the
+            // per-user path finds malformed is not for teams either.
+            let (user_agg, team_agg) = aggs;
+            let mut invalid = false;
+            if let Some(agg) = user_agg.as_mut() {
+                invalid = agg.add_line(row, day) == LineOutcome::Invalid;
+            }
+            if let (false, Some(agg)) = (invalid, team_agg.as_mut()) {
+                invalid = agg.add_line(row, day) == LineOutcome::Invalid;
+            }
+            if invalid {
+                RowVerdict::Invalid(
+                    "not a users-1-day row (not an object, or an identity of the wrong type)"
+                        .into(),
+                )
+            } else {
+                RowVerdict::Valid
+            }
         });
-        let teams_need_rows = team_agg.as_ref().is_some_and(|t| !t.directory().is_empty());
-        if teams_need_rows || user_agg.is_some() {
-            let mut bad = 0u64;
+        let teams_need_rows = directory.as_ref().is_some_and(|d| !d.is_empty());
+        if teams_need_rows || users {
             let report = ReportKind::Users1Day.name(scope.kind);
-            let mut on_line = |line: Line<'_>| {
-                let Some(bytes) = row_bytes(line, &mut bad) else {
-                    return;
-                };
-                // Both aggregators walk the raw line (their fast paths); a
-                // line the per-user path finds malformed is not for teams
-                // either.
-                let mut invalid = false;
-                if let Some(agg) = user_agg.as_mut() {
-                    invalid = agg.add_line(bytes, day) == LineOutcome::Invalid;
-                }
-                if let (false, Some(agg)) = (invalid, team_agg.as_mut()) {
-                    invalid = agg.add_line(bytes, day) == LineOutcome::Invalid;
-                }
-                if invalid {
-                    bad += 1;
-                }
-            };
             let fetched = self
                 .source
                 .fetch_report(
@@ -348,15 +361,16 @@ impl Collector {
                     ReportKind::Users1Day,
                     Some(day),
                     self.max_report_bytes,
-                    &mut on_line,
+                    &mut sink,
                 )
                 .await;
-            self.count_invalid(scope, report, bad);
             match fetched {
-                Ok(ReportOutcome::NoReport) => {
-                    tracing::info!(%scope, report, %day, "no users report for this day yet (204)")
+                Ok(outcome) => {
+                    self.count_invalid(scope, report, outcome.invalid_rows());
+                    if outcome == ReportOutcome::NoReport {
+                        tracing::info!(%scope, report, %day, "no users report for this day yet");
+                    }
                 }
-                Ok(_) => {}
                 Err(e) => {
                     let failure = OptionalFailure::from(e);
                     let team_result =
@@ -365,6 +379,7 @@ impl Collector {
                 }
             }
         }
+        let (user_agg, team_agg) = sink.into_inner();
         let team_set = match (team_failure, team_agg) {
             (Some(failure), _) => Some(Err(failure)),
             (None, agg) => agg.map(|a| Ok(a.finish())),
@@ -388,37 +403,37 @@ impl Collector {
         scope_labels: &Labels,
         day: NaiveDate,
     ) -> Result<SampleSet, OptionalFailure> {
-        let mut out = SampleSet::new();
-        let mut bad = 0u64;
         let report = ReportKind::Repos1Day.name(scope.kind);
         let day_text = day.to_string();
-        self.source
+        let mut sink = Fresh::new(SampleSet::new, |out: &mut SampleSet, row: &[u8]| {
+            match serde_json::from_slice::<serde_json::Map<String, Value>>(row) {
+                Ok(row)
+                    if row
+                        .get("day")
+                        .and_then(Value::as_str)
+                        .is_some_and(|d| d != day_text) =>
+                {
+                    RowVerdict::Valid
+                }
+                Ok(row) => match map_repo_row(scope_labels, &row, out) {
+                    Ok(()) => RowVerdict::Valid,
+                    Err(why) => RowVerdict::Invalid(why.to_string()),
+                },
+                Err(e) => RowVerdict::Invalid(format!("not a JSON object: {e}")),
+            }
+        });
+        let outcome = self
+            .source
             .fetch_report(
                 scope,
                 ReportKind::Repos1Day,
                 Some(day),
                 self.max_report_bytes,
-                &mut |line| {
-                    let Some(bytes) = row_bytes(line, &mut bad) else {
-                        return;
-                    };
-                    match serde_json::from_slice::<serde_json::Map<String, Value>>(bytes) {
-                        Ok(row)
-                            if row
-                                .get("day")
-                                .and_then(Value::as_str)
-                                .is_some_and(|d| d != day_text) => {}
-                        Ok(row) => {
-                            if map_repo_row(scope_labels, &row, &mut out).is_err() {
-                                bad += 1;
-                            }
-                        }
-                        Err(_) => bad += 1,
-                    }
-                },
+                &mut sink,
             )
             .await?;
-        self.count_invalid(scope, report, bad);
+        self.count_invalid(scope, report, outcome.invalid_rows());
+        let out = sink.into_inner();
         self.metrics.duplicate_series.inc_by(out.duplicates());
         Ok(out)
     }
@@ -514,30 +529,22 @@ impl Collector {
         }
     }
 
+    /// Reads one entity report into a fresh accumulator.
     async fn read_report(
         &self,
         scope: &Scope,
         kind: ReportKind,
         day: Option<NaiveDate>,
-        acc: &mut EntityAccumulator,
-    ) -> Result<(), CollectError> {
+        scope_labels: &Labels,
+    ) -> Result<EntityAccumulator, CollectError> {
         let report = kind.name(scope.kind);
-        let invalid_counter = self
-            .metrics
-            .invalid_report_lines
-            .with_label_values(&[report]);
-        let mut on_line = |line: Line<'_>| {
-            if let Some(problem) = acc.take(line) {
-                invalid_counter.inc();
-                let (line_no, why) = problem;
-                if acc.invalid <= 20 {
-                    tracing::warn!(%scope, report, line = line_no, reason = %why, "skipping malformed report line");
-                }
-            }
-        };
+        let mut sink = Fresh::new(
+            || EntityAccumulator::new(scope_labels.clone()),
+            EntityAccumulator::row,
+        );
         let outcome = self
             .source
-            .fetch_report(scope, kind, day, self.max_report_bytes, &mut on_line)
+            .fetch_report(scope, kind, day, self.max_report_bytes, &mut sink)
             .await
             .map_err(|source| CollectError {
                 scope: scope.clone(),
@@ -547,40 +554,29 @@ impl Collector {
                 },
                 source,
             })?;
+        let mut acc = sink.into_inner();
         match outcome {
             ReportOutcome::NoReport => {
-                tracing::info!(%scope, report, ?day, "no report for this day yet (204)")
+                tracing::info!(%scope, report, ?day, "no report for this day yet")
             }
-            ReportOutcome::Delivered {
-                files,
-                bytes,
-                lines,
-                end_day,
-            } => {
-                tracing::debug!(%scope, report, ?day, files, bytes, lines, ?end_day, "report read")
+            ReportOutcome::Delivered { tally, end_day } => {
+                acc.invalid = tally.invalid;
+                self.count_invalid(scope, report, tally.invalid);
+                tracing::debug!(%scope, report, ?day, files = tally.files, bytes = tally.bytes, rows = tally.rows, ?end_day, "report read")
             }
         }
-        Ok(())
+        Ok(acc)
     }
 }
 
-/// The bytes of a report line worth parsing: `None` for a blank line, and
-/// for an overlong one, which is counted in `bad`.
-fn row_bytes<'a>(line: Line<'a>, bad: &mut u64) -> Option<&'a [u8]> {
-    match line {
-        Line::Complete(_, bytes) if is_blank(bytes) => None,
-        Line::Complete(_, bytes) => Some(bytes),
-        Line::TooLong(_) => {
-            *bad += 1;
-            None
-        }
-    }
-}
+/// The aggregators fed by `users-1-day`: per-user series and the team join.
+type People = (Option<UserAggregator>, Option<TeamAggregator>);
 
-/// Folds entity-report lines into per-day sample sets.
+/// Folds entity-report rows into per-day sample sets.
 struct EntityAccumulator {
     labels: Labels,
     days: BTreeMap<NaiveDate, SampleSet>,
+    /// Invalid rows skipped.
     invalid: u64,
 }
 
@@ -593,28 +589,14 @@ impl EntityAccumulator {
         }
     }
 
-    /// Takes one line; returns `(line number, reason)` when it was malformed.
-    fn take(&mut self, line: Line<'_>) -> Option<(u64, String)> {
-        let (line_no, bytes) = match line {
-            Line::Complete(n, b) => (n, b),
-            Line::TooLong(n) => {
-                self.invalid += 1;
-                return Some((n, "line longer than MAX_LINE_BYTES".into()));
-            }
-        };
-        if is_blank(bytes) {
-            return None;
-        }
+    /// Takes one row.
+    fn row(&mut self, bytes: &[u8]) -> RowVerdict {
         let row: serde_json::Value = match serde_json::from_slice(bytes) {
             Ok(v) => v,
-            Err(e) => {
-                self.invalid += 1;
-                return Some((line_no, format!("not JSON: {e}")));
-            }
+            Err(e) => return RowVerdict::Invalid(format!("not JSON: {e}")),
         };
         if !row.is_object() {
-            self.invalid += 1;
-            return Some((line_no, "not a JSON object".into()));
+            return RowVerdict::Invalid("not a JSON object".into());
         }
         let (days, skipped) = entity_days(&row);
         for (day, object) in days {
@@ -622,12 +604,16 @@ impl EntityAccumulator {
             map_object(PREFIX, &self.labels, object, set);
         }
         if skipped > 0 {
-            self.invalid += 1;
-            return Some((
-                line_no,
-                format!("{skipped} day object(s) without a valid `day`"),
-            ));
+            return RowVerdict::Invalid(format!("{skipped} day object(s) without a valid `day`"));
         }
-        None
+        RowVerdict::Valid
+    }
+
+    /// Adds the days of another report (1-day history before the 28 days).
+    fn merge(&mut self, other: EntityAccumulator) {
+        self.invalid += other.invalid;
+        for (day, set) in other.days {
+            self.days.entry(day).or_default().absorb(set);
+        }
     }
 }

@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 use serde_json::Value;
 use url::Url;
 
-use crate::github::ndjson::Line;
+use crate::github::reading::RowSink;
 use crate::github::reports::{fetch_report, ReportKind, ReportOutcome};
 use crate::github::{FailureKind, GithubClient, GithubError};
 use crate::model::scope::Scope;
@@ -37,10 +37,10 @@ pub struct JsonPage {
 /// collections read (billing, seats).
 pub trait ReportSource: Send + Sync {
     /// Fetches one report of `scope` (`day` for the 1-day reports), feeding
-    /// every line of every file to `on_line`. At most `max_report_bytes`
-    /// over all files.
+    /// every row of every file to `sink`. At most `max_report_bytes` over
+    /// all files.
     ///
-    /// Errors: the report could not be read completely; what was fed so far
+    /// Errors: the report could not be read completely; what `sink` took
     /// must be discarded by the caller.
     fn fetch_report<'a>(
         &'a self,
@@ -48,7 +48,7 @@ pub trait ReportSource: Send + Sync {
         kind: ReportKind,
         day: Option<NaiveDate>,
         max_report_bytes: u64,
-        on_line: &'a mut (dyn FnMut(Line<'_>) + Send),
+        sink: &'a mut dyn RowSink,
     ) -> BoxFuture<'a, Result<ReportOutcome, GithubError>>;
 
     /// Fetches one JSON API page.
@@ -69,16 +69,9 @@ impl ReportSource for GithubClient {
         kind: ReportKind,
         day: Option<NaiveDate>,
         max_report_bytes: u64,
-        on_line: &'a mut (dyn FnMut(Line<'_>) + Send),
+        sink: &'a mut dyn RowSink,
     ) -> BoxFuture<'a, Result<ReportOutcome, GithubError>> {
-        Box::pin(fetch_report(
-            self,
-            scope,
-            kind,
-            day,
-            max_report_bytes,
-            on_line,
-        ))
+        Box::pin(fetch_report(self, scope, kind, day, max_report_bytes, sink))
     }
 
     fn get_json_page<'a>(

@@ -1,8 +1,9 @@
-//! HTTP access to GitHub: the authenticated API client and the separate,
-//! credential-free client for signed report links.
+//! The authenticated GitHub API client (the signed-link downloads are in
+//! [`super::download`]): serial requests, the token only for the API
+//! origin, GitHub App tokens, retries through [`crate::retry`].
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -12,9 +13,9 @@ use url::Url;
 
 use super::auth::{scope_prefix, AppAuth, Auth, Installation, InstallationToken};
 use super::error::{classify, error_message, FailureKind, GithubError};
-use super::ndjson::{Line, LineSplitter};
 use super::settings::GithubSettings;
 use crate::httputil::error_chain;
+use crate::retry::{self, Attempt, GaveUp, GiveUpReason, Hint, Policy, Retrying};
 use crate::secret::Secret;
 use crate::selfmetrics::SelfMetrics;
 
@@ -41,23 +42,14 @@ pub struct ApiResponse {
     pub next: Option<Url>,
 }
 
-/// What one report download delivered.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Downloaded {
-    /// Bytes received.
-    pub bytes: u64,
-    /// Lines seen.
-    pub lines: u64,
-}
-
 /// Client for the GitHub REST API plus the download client for signed links.
 pub struct GithubClient {
     api: reqwest::Client,
-    downloads: reqwest::Client,
+    pub(super) downloads: reqwest::Client,
     base: Url,
     auth: Auth,
-    settings: GithubSettings,
-    metrics: Arc<SelfMetrics>,
+    pub(super) settings: GithubSettings,
+    pub(super) metrics: Arc<SelfMetrics>,
     // GitHub asks integrations to send API requests serially per credential.
     serial: tokio::sync::Mutex<()>,
     deadline: std::sync::Mutex<Option<Instant>>,
@@ -106,13 +98,7 @@ impl GithubClient {
             .tls_certs_merge(roots.clone())
             .build()
             .map_err(|e| format!("cannot build the GitHub API client: {e}"))?;
-        let downloads = reqwest::Client::builder()
-            .user_agent(user_agent())
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(settings.timeout)
-            .tls_certs_merge(roots)
-            .build()
-            .map_err(|e| format!("cannot build the report download client: {e}"))?;
+        let downloads = super::download::build_client(settings.timeout, roots)?;
         Ok(GithubClient {
             api,
             downloads,
@@ -146,41 +132,38 @@ impl GithubClient {
     /// jitter. No wait runs past the refresh deadline: the call fails at once
     /// with the reason instead.
     pub async fn get_url(&self, url: &Url) -> Result<ApiResponse, GithubError> {
-        let mut attempt = 0u32;
-        loop {
-            let error = match self.attempt(url).await {
-                Ok(answer) => return Ok(answer),
-                Err(e) => e,
-            };
-            let retryable = matches!(
-                error.kind,
-                FailureKind::RateLimited
-                    | FailureKind::ServerError
-                    | FailureKind::Timeout
-                    | FailureKind::Unreachable
-            );
-            if !retryable || attempt >= self.settings.retry.max_retries {
-                return Err(error);
+        let this = self;
+        let attempt = move |_| async move {
+            match this.attempt(url).await {
+                Ok(answer) => Attempt::Done(answer),
+                Err(error) if error.is_retryable() => Attempt::Retry {
+                    hint: hint(&error),
+                    error,
+                },
+                Err(error) => Attempt::Fail(error),
             }
-            let wait = self.settings.retry.wait(&error, attempt);
-            if self.past_deadline(wait) {
-                return Err(GithubError {
-                    message: format!(
-                        "{}; waiting {:.0} s more would pass this refresh's deadline, so the scope fails for now and the next refresh retries",
-                        error.message,
-                        wait.as_secs_f64()
-                    ),
-                    ..error
-                });
-            }
-            attempt += 1;
-            self.metrics
-                .github_retries
-                .with_label_values(&[error.kind.as_str()])
-                .inc();
-            tracing::warn!(endpoint = %error.what, reason = %error.kind, wait_seconds = wait.as_secs_f64(), attempt, "GitHub call failed; retrying");
-            tokio::time::sleep(wait).await;
-        }
+        };
+        retry::run_observed(&self.retry_policy(), |r| self.count_retry(r), attempt)
+            .await
+            .map_err(gave_up)
+    }
+
+    /// The retry policy of GitHub calls (`GITHUB_MAX_RETRIES`,
+    /// `GITHUB_RETRY_MIN_MS` / `_MAX_MS`), bounded by the refresh deadline.
+    pub(super) fn retry_policy(&self) -> Policy {
+        let deadline = *self.deadline.lock().unwrap_or_else(|p| p.into_inner());
+        self.settings.retry.policy().with_deadline(deadline)
+    }
+
+    /// Counts and logs a retry about to wait.
+    pub(super) fn count_retry(&self, retrying: &Retrying<'_, GithubError>) {
+        let error = retrying.error;
+        self.metrics
+            .github_retries
+            .with_label_values(&[error.kind.as_str()])
+            .inc();
+        tracing::warn!(endpoint = %error.what, reason = %error.kind, status = ?error.status,
+            wait_seconds = retrying.delay.as_secs_f64(), attempt = retrying.attempt, "GitHub call failed; retrying");
     }
 
     /// The absolute URL of an API path (`/orgs/x/...?...`) under the base URL.
@@ -197,12 +180,6 @@ impl GithubClient {
             message: format!("cannot build URL: {e}"),
             retry_after: None,
         })
-    }
-
-    /// True when waiting `wait` would run past the refresh deadline.
-    fn past_deadline(&self, wait: Duration) -> bool {
-        let deadline = *self.deadline.lock().unwrap_or_else(|p| p.into_inner());
-        deadline.is_some_and(|d| Instant::now() + wait > d)
     }
 
     /// Sets the instant after which no retry may still be waiting (the end
@@ -264,7 +241,7 @@ impl GithubClient {
         }
         let remaining = header_u64(response.headers(), "x-ratelimit-remaining");
         let reset = header_u64(response.headers(), "x-ratelimit-reset");
-        let retry_after = header_u64(response.headers(), "retry-after");
+        let retry_after = retry::retry_after(response.headers());
         let accepted = response
             .headers()
             .get("x-accepted-github-permissions")
@@ -290,13 +267,14 @@ impl GithubClient {
             kind,
             status: Some(status.as_u16()),
             message,
-            retry_after: retry_after.or_else(|| {
-                // Primary limit: wait until the window resets.
-                (kind == FailureKind::RateLimited && remaining == Some(0))
+            retry_after: {
+                // Primary limit: wait until the window resets too.
+                let reset = (kind == FailureKind::RateLimited && remaining == Some(0))
                     .then_some(reset)
                     .flatten()
-                    .map(|reset| reset.saturating_sub(unix_now()).saturating_add(1))
-            }),
+                    .map(|reset| retry::until_unix_time(reset, SystemTime::now()));
+                retry_after.into_iter().chain(reset).max()
+            },
         }))
     }
 
@@ -318,116 +296,6 @@ impl GithubClient {
                 })
             }),
         }
-    }
-
-    /// Downloads one signed report link and feeds its lines to `on_line`,
-    /// streaming. No GitHub header and no token is sent. `budget` is the
-    /// number of bytes the report may still use (`MAX_REPORT_BYTES`).
-    pub async fn download(
-        &self,
-        link: &Url,
-        budget: u64,
-        on_line: &mut (dyn FnMut(Line<'_>) + Send),
-    ) -> Result<Downloaded, GithubError> {
-        let what = describe(link);
-        if !matches!(link.scheme(), "https" | "http") {
-            return Err(self.fail(GithubError {
-                what,
-                kind: FailureKind::InvalidResponse,
-                status: None,
-                message: "download link is not http(s)".into(),
-                retry_after: None,
-            }));
-        }
-        self.metrics.report_downloads.inc();
-        tracing::debug!(link = %what, "downloading report file");
-        // Failures before the first byte (connection, 5xx) are retried like
-        // API calls; once lines were handed on, a failure fails the report.
-        let mut attempt = 0u32;
-        let response = loop {
-            let failure = match self.downloads.get(link.clone()).send().await {
-                Ok(r)
-                    if r.status().is_server_error()
-                        || r.status() == StatusCode::TOO_MANY_REQUESTS =>
-                {
-                    let status = r.status().as_u16();
-                    GithubError {
-                        what: what.clone(),
-                        kind: if status == 429 {
-                            FailureKind::RateLimited
-                        } else {
-                            FailureKind::ServerError
-                        },
-                        status: Some(status),
-                        message: "report download failed".into(),
-                        retry_after: header_u64(r.headers(), "retry-after"),
-                    }
-                }
-                Ok(r) => break r,
-                Err(e) => transport_error(what.clone(), e),
-            };
-            let failure = self.fail(failure);
-            if attempt >= self.settings.retry.max_retries {
-                return Err(failure);
-            }
-            let wait = self.settings.retry.wait(&failure, attempt);
-            if self.past_deadline(wait) {
-                return Err(failure);
-            }
-            attempt += 1;
-            self.metrics
-                .github_retries
-                .with_label_values(&[failure.kind.as_str()])
-                .inc();
-            tracing::warn!(link = %what, reason = %failure.kind, wait_seconds = wait.as_secs_f64(), attempt, "report download failed; retrying");
-            tokio::time::sleep(wait).await;
-        };
-        let status = response.status();
-        if !status.is_success() {
-            // Storage hosts may quote the signed request in their error
-            // body; only a short error code is kept from it.
-            let body = read_capped(response, 4096).await.unwrap_or_default();
-            let message = storage_error_code(&body);
-            let kind = match status.as_u16() {
-                // An expired or refused signature: the caller asks for a fresh envelope.
-                403 | 401 => FailureKind::Forbidden,
-                404 => FailureKind::NotFound,
-                500..=599 => FailureKind::ServerError,
-                _ => FailureKind::ClientError,
-            };
-            return Err(self.fail(GithubError {
-                what,
-                kind,
-                status: Some(status.as_u16()),
-                message: format!("report download refused: {message}"),
-                retry_after: None,
-            }));
-        }
-        let mut splitter = LineSplitter::new(self.settings.max_line_bytes);
-        let mut stream = response.bytes_stream();
-        let mut bytes = 0u64;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| self.fail(transport_error(what.clone(), e)))?;
-            bytes += chunk.len() as u64;
-            if bytes > budget {
-                return Err(self.fail(GithubError {
-                    what,
-                    kind: FailureKind::InvalidResponse,
-                    status: Some(status.as_u16()),
-                    message: format!(
-                        "report larger than MAX_REPORT_BYTES ({} bytes); raise it if the report is genuine",
-                        self.settings.max_report_bytes
-                    ),
-                    retry_after: None,
-                }));
-            }
-            splitter.feed(&chunk, on_line);
-        }
-        splitter.finish(on_line);
-        Ok(Downloaded {
-            bytes,
-            lines: splitter.lines(),
-        })
     }
 
     /// The bearer credential for an API URL and, for an App, the
@@ -529,7 +397,7 @@ impl GithubClient {
         self.record_rate_limit(&response);
         let status = response.status();
         let remaining = header_u64(response.headers(), "x-ratelimit-remaining");
-        let retry_after = header_u64(response.headers(), "retry-after");
+        let retry_after = retry::retry_after(response.headers());
         let body = read_capped(response, MAX_API_BODY_BYTES)
             .await
             .map_err(|e| self.fail(body_error(what.clone(), status, e)))?;
@@ -556,7 +424,8 @@ impl GithubClient {
         }))
     }
 
-    fn fail(&self, error: GithubError) -> GithubError {
+    /// Counts a failed call (by HTTP status and by reason) and returns it.
+    pub(super) fn fail(&self, error: GithubError) -> GithubError {
         self.metrics
             .requests_failed
             .with_label_values(&[&error.status_label()])
@@ -619,43 +488,6 @@ pub fn describe(url: &Url) -> String {
     }
 }
 
-/// A short, safe description of a storage host's error body: GitHub's JSON
-/// `message`, or the `<Code>` of an S3/Azure XML error. Anything else is
-/// dropped, because such bodies can quote the signed request.
-fn storage_error_code(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    if let Some(start) = text.find("<Code>") {
-        let code: String = text[start + 6..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .take(64)
-            .collect();
-        if !code.is_empty() {
-            return code;
-        }
-    }
-    #[derive(serde::Deserialize)]
-    struct Message {
-        message: String,
-    }
-    match serde_json::from_slice::<Message>(body) {
-        Ok(m) => m
-            .message
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(200)
-            .collect(),
-        Err(_) => "(error body not shown)".into(),
-    }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
     headers
         .get(name)
@@ -679,7 +511,8 @@ pub fn next_link(headers: &HeaderMap) -> Option<Url> {
     })
 }
 
-async fn read_capped(response: Response, cap: usize) -> Result<Bytes, String> {
+/// Reads a whole answer, refusing one larger than `cap` bytes.
+pub(super) async fn read_capped(response: Response, cap: usize) -> Result<Bytes, String> {
     if response.content_length().is_some_and(|l| l > cap as u64) {
         return Err(format!("answer larger than {cap} bytes"));
     }
@@ -709,7 +542,8 @@ fn body_error(what: String, status: StatusCode, detail: String) -> GithubError {
     }
 }
 
-fn transport_error(what: String, error: reqwest::Error) -> GithubError {
+/// A failed request (no HTTP answer, or a body that broke off), classified.
+pub(super) fn transport_error(what: String, error: reqwest::Error) -> GithubError {
     let kind = if error.is_timeout() {
         FailureKind::Timeout
     } else if error.is_decode() || error.is_body() {
@@ -724,4 +558,35 @@ fn transport_error(what: String, error: reqwest::Error) -> GithubError {
         message: error_chain(error),
         retry_after: None,
     }
+}
+
+/// The server hints of a retryable failure: GitHub's wait, and at least 60 s
+/// after a rate limit without one (GitHub's guidelines; capped by
+/// `GITHUB_RETRY_MAX_MS`).
+fn hint(error: &GithubError) -> Hint {
+    Hint {
+        retry_after: error.retry_after,
+        not_before: None,
+        min_backoff: (error.kind == FailureKind::RateLimited).then_some(Duration::from_secs(60)),
+    }
+}
+
+/// The last error of a call that was given up, saying why no retry
+/// followed when it was the deadline.
+pub(super) fn gave_up(gave_up: GaveUp<GithubError>) -> GithubError {
+    let mut error = gave_up.error;
+    let seconds = |d: Duration| d.as_secs_f64().ceil();
+    match gave_up.reason {
+        GiveUpReason::NotRetryable | GiveUpReason::Attempts { .. } => {}
+        GiveUpReason::HintBeyondBudget { hint, remaining } => error.message.push_str(&format!(
+            "; GitHub asks to wait {:.0} s, more than the {:.0} s left before this refresh's deadline, so the scope fails for now and the next refresh retries",
+            seconds(hint),
+            seconds(remaining)
+        )),
+        GiveUpReason::OutOfTime { wait, .. } => error.message.push_str(&format!(
+            "; waiting {:.0} s more would pass this refresh's deadline, so the scope fails for now and the next refresh retries",
+            seconds(wait)
+        )),
+    }
+    error
 }

@@ -1,6 +1,7 @@
 //! GitHub failures, classified so operators can act on them.
 
 use std::fmt;
+use std::time::Duration;
 
 /// Why a GitHub call failed; the `reason` label of
 /// `copilot_exporter_github_failures_total`.
@@ -26,11 +27,22 @@ pub enum FailureKind {
     Unreachable,
     /// Another 4xx (400 bad API version, 422, …).
     ClientError,
+    /// The download host refused a signed report link (401/403): its
+    /// signature expired or was revoked. Not a credentials problem: the
+    /// token never goes to that host.
+    LinkExpired,
+    /// A report file could not be downloaded completely: an error status
+    /// from the download host, or a transfer cut off mid-file.
+    DownloadFailed,
+    /// A report file is not a usable report: not JSON (an HTML page from a
+    /// proxy), cut off inside a row, no valid row at all, more invalid rows
+    /// than the documented threshold, or larger than `MAX_REPORT_BYTES`.
+    InvalidReport,
 }
 
 impl FailureKind {
     /// Every kind, in label order.
-    pub const ALL: [FailureKind; 10] = [
+    pub const ALL: [FailureKind; 13] = [
         FailureKind::BadCredentials,
         FailureKind::Forbidden,
         FailureKind::PolicyDisabled,
@@ -41,6 +53,9 @@ impl FailureKind {
         FailureKind::InvalidResponse,
         FailureKind::Unreachable,
         FailureKind::ClientError,
+        FailureKind::LinkExpired,
+        FailureKind::DownloadFailed,
+        FailureKind::InvalidReport,
     ];
 
     /// The label value.
@@ -56,6 +71,9 @@ impl FailureKind {
             FailureKind::InvalidResponse => "invalid_response",
             FailureKind::Unreachable => "unreachable",
             FailureKind::ClientError => "client_error",
+            FailureKind::LinkExpired => "link_expired",
+            FailureKind::DownloadFailed => "download_failed",
+            FailureKind::InvalidReport => "invalid_report",
         }
     }
 
@@ -72,6 +90,9 @@ impl FailureKind {
             FailureKind::InvalidResponse => "GitHub answered with something the API does not document; report it if it persists",
             FailureKind::Unreachable => "cannot connect: check network, proxy (HTTPS_PROXY / NO_PROXY), GITHUB_CA_FILE and GITHUB_API_URL",
             FailureKind::ClientError => "GitHub rejected the request; see the message",
+            FailureKind::LinkExpired => "a signed report link was refused and a fresh envelope did not help; the token is not involved; the next refresh retries (check the clock, and that no proxy rewrites requests to the download host)",
+            FailureKind::DownloadFailed => "a report file could not be downloaded completely; the scope keeps its last good data and the next refresh retries (check proxies and firewalls for the download host)",
+            FailureKind::InvalidReport => "a report file is not a usable report (not JSON, cut off, or mostly malformed rows); the scope keeps its last good data; a proxy or captive portal answering for the download host is the usual cause",
         }
     }
 }
@@ -95,11 +116,40 @@ pub struct GithubError {
     pub status: Option<u16>,
     /// GitHub's `message`, or a description of the transport failure.
     pub message: String,
-    /// Seconds GitHub asked us to wait (rate limits), when it said.
-    pub retry_after: Option<u64>,
+    /// How long the server asked us to wait (`Retry-After`, or until
+    /// `x-ratelimit-reset` when no request is left), when it said.
+    pub retry_after: Option<Duration>,
 }
 
 impl GithubError {
+    /// An error without a server wait hint.
+    pub fn new(
+        what: impl Into<String>,
+        kind: FailureKind,
+        status: Option<u16>,
+        message: impl Into<String>,
+    ) -> Self {
+        GithubError {
+            what: what.into(),
+            kind,
+            status,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// True for failures a retry may cure: rate limits, 5xx, timeouts and
+    /// connection failures.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.kind,
+            FailureKind::RateLimited
+                | FailureKind::ServerError
+                | FailureKind::Timeout
+                | FailureKind::Unreachable
+        )
+    }
+
     /// The `status_code` label of `copilot_exporter_requests_failed_total`:
     /// the HTTP status, or the error kind when there was no usable answer.
     pub fn status_label(&self) -> String {
@@ -107,6 +157,7 @@ impl GithubError {
             (Some(s), _) => s.to_string(),
             (None, FailureKind::Timeout) => "timeout".into(),
             (None, FailureKind::InvalidResponse) => "invalid_response".into(),
+            (None, FailureKind::InvalidReport) => "invalid_report".into(),
             (None, _) => "request_exception".into(),
         }
     }

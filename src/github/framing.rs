@@ -788,8 +788,8 @@ mod synth;
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::synth::{entity_day, user_row, Rng};
+    use super::*;
     use proptest::prelude::*;
     use serde_json::{json, Value};
 

@@ -1,11 +1,14 @@
-//! GitHub: the REST client, the usage-metrics report endpoints and the
-//! streaming NDJSON reader for their signed download links.
+//! GitHub: the REST client, the usage-metrics report endpoints, the
+//! signed-link downloads and the streaming reader of report files in any
+//! JSON framing.
 
 pub mod auth;
 pub mod client;
+pub mod download;
 pub mod error;
 pub mod framing;
 pub mod ndjson;
+pub mod reading;
 pub mod reports;
 pub mod settings;
 

@@ -1,12 +1,16 @@
-//! The usage-metrics report endpoints: envelope → signed links → NDJSON lines.
+//! The usage-metrics report endpoints: envelope → signed links → rows, all
+//! of a report's files or none.
 
 use chrono::NaiveDate;
 use serde::Deserialize;
 use url::Url;
 
+use std::collections::HashSet;
+
 use super::client::GithubClient;
+use super::download::file_identity;
 use super::error::{FailureKind, GithubError};
-use super::ndjson::Line;
+use super::reading::{RowSink, Tally};
 use crate::model::scope::{Scope, ScopeKind};
 
 /// Which report of a scope.
@@ -61,8 +65,10 @@ impl ReportKind {
 /// The REST answer of a report endpoint (1-day and 28-day share it).
 #[derive(Debug, Deserialize)]
 pub struct Envelope {
-    /// Signed links to the NDJSON files; all must be read.
-    pub download_links: Vec<String>,
+    /// Signed links to the report files; all must be read. Empty or
+    /// `null`: no report yet.
+    #[serde(default)]
+    pub download_links: Option<Vec<String>>,
     /// 1-day reports: the day.
     #[serde(default)]
     pub report_day: Option<NaiveDate>,
@@ -77,112 +83,152 @@ pub struct Envelope {
 /// What fetching a report produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReportOutcome {
-    /// 204: GitHub has no report for that day (not an error).
+    /// GitHub has no report yet (204, an envelope without links, or a JSON
+    /// string instead of an envelope): not an error.
     NoReport,
     /// Every file was read.
     Delivered {
-        /// Files (shards) read.
-        files: usize,
-        /// Bytes read.
-        bytes: u64,
-        /// Lines read.
-        lines: u64,
+        /// Files, bytes, valid and invalid rows read.
+        tally: Tally,
         /// Last day the report covers, as the envelope says.
         end_day: Option<NaiveDate>,
     },
 }
 
-/// Fetches a report: the envelope, then every signed link in order, each line
-/// to `on_line`. When a link is refused (403: expired or revoked signature),
-/// a fresh envelope is requested once and the download resumes with the
-/// links not read yet; a second refusal fails the report.
+impl ReportOutcome {
+    /// Invalid rows skipped (0 without a report).
+    pub fn invalid_rows(&self) -> u64 {
+        match self {
+            ReportOutcome::NoReport => 0,
+            ReportOutcome::Delivered { tally, .. } => tally.invalid,
+        }
+    }
+}
+
+/// An envelope's answer: its links, or why there is no report yet.
+enum Answer {
+    Links(Vec<Url>, Option<NaiveDate>),
+    NotYet(&'static str),
+}
+
+/// Asks for the envelope at `path`.
+async fn envelope(client: &GithubClient, path: &str) -> Result<Answer, GithubError> {
+    let response = client.get(path).await?;
+    let Some(body) = response.body else {
+        return Ok(Answer::NotYet("204 No Content"));
+    };
+    parse_envelope(path, &body).map_err(|e| client.fail(e))
+}
+
+/// Parses an envelope body: an object with `download_links`, or a JSON
+/// string (GitHub's "not generated yet" message).
+fn parse_envelope(path: &str, body: &[u8]) -> Result<Answer, GithubError> {
+    let invalid =
+        |message: String| GithubError::new(path, FailureKind::InvalidResponse, Some(200), message);
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| invalid(format!("the envelope is not JSON: {e}")))?;
+    if let serde_json::Value::String(text) = &value {
+        let text: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
+        tracing::info!(report = %path, message = %text, "GitHub answered with a message instead of a report envelope: no report yet");
+        return Ok(Answer::NotYet("a message instead of an envelope"));
+    }
+    let envelope = Envelope::deserialize(&value)
+        .map_err(|e| invalid(format!("not the documented report envelope: {e}")))?;
+    let links = envelope.download_links.unwrap_or_default();
+    if links.is_empty() {
+        return Ok(Answer::NotYet("an envelope without download links"));
+    }
+    let links = links
+        .iter()
+        .map(|raw| Url::parse(raw).map_err(|e| invalid(format!("download link is not a URL: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Answer::Links(
+        links,
+        envelope.report_end_day.or(envelope.report_day),
+    ))
+}
+
+/// Fetches a report: the envelope, then every file, each row to `sink`.
+///
+/// A report is all of its files or nothing: any failed file fails it, and
+/// the caller must discard what `sink` took. A file's identity is its link
+/// without the query ([`file_identity`]). When a link is refused
+/// ([`FailureKind::LinkExpired`]), a fresh envelope is requested once: if it
+/// lists the same files, only those not read yet are read (each exactly
+/// once, in the new envelope's order); if it lists other files (GitHub
+/// regenerated the report), `sink` is restarted and every file is read
+/// again. A second refusal fails the report.
 pub async fn fetch_report(
     client: &GithubClient,
     scope: &Scope,
     kind: ReportKind,
     day: Option<NaiveDate>,
     max_report_bytes: u64,
-    on_line: &mut (dyn FnMut(Line<'_>) + Send),
+    sink: &mut dyn RowSink,
 ) -> Result<ReportOutcome, GithubError> {
     let path = kind.path(scope, day);
-    let mut done_files = 0usize;
-    let mut bytes = 0u64;
-    let mut lines = 0u64;
-    let mut refreshed = false;
-    loop {
-        let Some(envelope) = client.get_json::<Envelope>(&path).await? else {
-            if done_files > 0 {
-                // Part of the report was read already: half a report is no
-                // report, and 204 is not an answer to "fresh links, please".
-                return Err(GithubError {
-                    what: path,
-                    kind: FailureKind::InvalidResponse,
-                    status: Some(204),
-                    message: "the report vanished (204) while its files were being read".into(),
-                    retry_after: None,
-                });
-            }
+    let (mut links, end_day) = match envelope(client, &path).await? {
+        Answer::Links(links, end_day) => (links, end_day),
+        Answer::NotYet(why) => {
+            tracing::info!(%scope, report = %path, why, "no report yet");
             return Ok(ReportOutcome::NoReport);
-        };
-        let links = parse_links(&path, &envelope)?;
-        if done_files > links.len() {
-            return Err(GithubError {
-                what: path,
-                kind: FailureKind::InvalidResponse,
-                status: None,
-                message: "a refreshed envelope lists fewer files than the first one".into(),
-                retry_after: None,
-            });
         }
-        let mut refused = None;
-        for link in &links[done_files..] {
-            match client
-                .download(link, max_report_bytes.saturating_sub(bytes), on_line)
-                .await
-            {
-                Ok(got) => {
-                    done_files += 1;
-                    bytes += got.bytes;
-                    lines += got.lines;
+    };
+    let mut read: HashSet<String> = HashSet::new();
+    let mut tally = Tally::default();
+    let mut refreshed = false;
+    'envelope: loop {
+        for link in &links {
+            let id = file_identity(link);
+            if read.contains(&id) {
+                continue;
+            }
+            let budget = max_report_bytes.saturating_sub(tally.bytes);
+            match client.download(link, budget, sink).await {
+                Ok(file) => {
+                    tally.add(file);
+                    read.insert(id);
                 }
-                Err(e) if e.kind == FailureKind::Forbidden && !refreshed => {
-                    refused = Some(e);
-                    break;
+                Err(e) if e.kind == FailureKind::LinkExpired && !refreshed => {
+                    tracing::warn!(%scope, report = %path, error = %e, "download link refused; asking GitHub for fresh links once");
+                    refreshed = true;
+                    let fresh = match envelope(client, &path).await? {
+                        Answer::Links(fresh, _) => fresh,
+                        Answer::NotYet(why) => {
+                            return Err(client.fail(GithubError::new(
+                                &path,
+                                FailureKind::LinkExpired,
+                                None,
+                                format!("a download link expired and the report vanished while its files were being read ({why}): half a report is no report"),
+                            )))
+                        }
+                    };
+                    let before: HashSet<String> = links.iter().map(file_identity).collect();
+                    let after: HashSet<String> = fresh.iter().map(file_identity).collect();
+                    if before != after {
+                        tracing::warn!(%scope, report = %path, files_before = before.len(), files_now = after.len(),
+                            "GitHub regenerated the report while it was being read; reading it again from the start");
+                        sink.restart();
+                        read.clear();
+                        tally = Tally::default();
+                    }
+                    links = fresh;
+                    continue 'envelope;
                 }
                 Err(e) => return Err(e),
             }
         }
-        match refused {
-            None => {
-                return Ok(ReportOutcome::Delivered {
-                    files: done_files,
-                    bytes,
-                    lines,
-                    end_day: envelope.report_end_day.or(envelope.report_day),
-                })
-            }
-            Some(e) => {
-                tracing::warn!(report = %path, error = %e, "download link refused; asking GitHub for fresh links once");
-                refreshed = true;
-            }
-        }
+        break;
     }
-}
-
-fn parse_links(path: &str, envelope: &Envelope) -> Result<Vec<Url>, GithubError> {
-    envelope
-        .download_links
-        .iter()
-        .map(|raw| {
-            Url::parse(raw).map_err(|e| GithubError {
-                what: path.to_string(),
-                kind: FailureKind::InvalidResponse,
-                status: None,
-                message: format!("download link is not a URL: {e}"),
-                retry_after: None,
-            })
-        })
-        .collect()
+    tally.check_threshold().map_err(|message| {
+        client.fail(GithubError::new(
+            &path,
+            FailureKind::InvalidReport,
+            None,
+            message,
+        ))
+    })?;
+    Ok(ReportOutcome::Delivered { tally, end_day })
 }
 
 #[cfg(test)]
@@ -212,12 +258,42 @@ mod tests {
             "../../tests/fixtures/github/usage-metrics-report-1-day.json"
         ))
         .unwrap();
-        assert_eq!(one.download_links.len(), 2);
+        assert_eq!(one.download_links.map(|l| l.len()), Some(2));
         assert!(one.report_day.is_some());
         let many: Envelope = serde_json::from_str(include_str!(
             "../../tests/fixtures/github/usage-metrics-report-28-day.json"
         ))
         .unwrap();
         assert_eq!(many.report_end_day, NaiveDate::from_ymd_opt(2025, 7, 28));
+    }
+
+    #[test]
+    fn no_report_yet_in_every_form() {
+        let body = include_bytes!("../../tests/fixtures/cases/report-200-bare-string/body.txt");
+        for body in [
+            &body[..],
+            br#"{"download_links": []}"#,
+            br#"{"download_links": null, "report_day": "2026-05-07"}"#,
+            br#"{}"#,
+        ] {
+            assert!(matches!(parse_envelope("p", body), Ok(Answer::NotYet(_))));
+        }
+        for body in [
+            &br#"[1]"#[..],
+            b"12",
+            br#"{"download_links": ["not a url"]}"#,
+            b"<html>",
+        ] {
+            let e = parse_envelope("p", body).err().expect("an error");
+            assert_eq!(e.kind, FailureKind::InvalidResponse);
+        }
+        let Ok(Answer::Links(links, end)) = parse_envelope(
+            "p",
+            br#"{"download_links": ["https://h/a?sig=1"], "report_day": "2026-05-07"}"#,
+        ) else {
+            panic!("links")
+        };
+        assert_eq!(links.len(), 1);
+        assert_eq!(end, NaiveDate::from_ymd_opt(2026, 5, 7));
     }
 }

@@ -41,38 +41,10 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The wait before retry number `attempt` (0-based) after `error`:
-    /// GitHub's `retry-after` (or rate-limit reset) when it gave one, else
-    /// exponential backoff with ±25 % jitter; rate limits without a hint wait
-    /// at least 60 s (capped by `max`), as GitHub's guidelines ask.
-    pub fn wait(&self, error: &super::GithubError, attempt: u32) -> Duration {
-        if let Some(seconds) = error.retry_after {
-            return Duration::from_secs(seconds);
-        }
-        let base = self
-            .min
-            .saturating_mul(2u32.saturating_pow(attempt.min(16)));
-        let base = if error.kind == super::FailureKind::RateLimited {
-            base.max(Duration::from_secs(60))
-        } else {
-            base
-        };
-        let capped = base.min(self.max);
-        let jitter = 0.75 + 0.5 * pseudo_random_unit();
-        capped.mul_f64(jitter).min(self.max)
+    /// The [`crate::retry::Policy`] of GitHub calls: `max_retries` retries
+    /// after the first attempt, backoff from `min` doubling up to `max`
+    /// with jitter. The caller adds the refresh deadline.
+    pub fn policy(&self) -> crate::retry::Policy {
+        crate::retry::Policy::new(self.min, self.max).with_max_retries(self.max_retries)
     }
-}
-
-/// A number in [0, 1) that differs between calls (jitter does not need
-/// cryptographic randomness).
-fn pseudo_random_unit() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
