@@ -306,12 +306,12 @@ async fn server_error_5xx() {
 async fn malformed_lines_are_skipped_and_counted() {
     let fake = FakeGithub::start().await;
     let mut content = Vec::new();
-    content.extend_from_slice(b"{\"day_totals\": [tru\n"); // truncated
-    content.extend_from_slice(b"\xff\xfe not utf-8 \xc3\x28\n"); // invalid UTF-8
-    content.extend_from_slice(b"[1, 2, 3]\n"); // not an object
-    content.extend_from_slice(b"\n   \n"); // blank: ignored
     content.extend_from_slice(record(vec![day("2025-10-01", 9, "vscode")]).as_bytes());
-    content.extend_from_slice(b"\n{\"day_totals\": [{\"day\": 17}]}\n"); // wrong type
+    content.extend_from_slice(b"\n{\"day_totals\": [tru\n"); // cut off: the next row starts
+    content.extend_from_slice(b"{\"day_totals\": [{\"day\": 17}]}\n"); // wrong type
+    content.extend_from_slice(b"\xff\xfe not utf-8 \xc3\x28\n"); // invalid UTF-8
+    content.extend_from_slice(b"\n   \n"); // blank: ignored
+    content.extend_from_slice(b"\"not an object\"\n");
     fake.file("bad.ndjson", vec![Reply::raw(200, &content)]);
     let envelope = json!({"download_links": [format!("{}/files/bad.ndjson?{SIGNATURE}", fake.download_url)],
                           "report_start_day": "2025-09-04", "report_end_day": "2025-10-01"});
@@ -338,14 +338,15 @@ async fn malformed_lines_are_skipped_and_counted() {
         "{}",
         run.stdout
     );
-    // Each skipped line is logged with its report and line number.
-    for line_no in [1, 2, 3, 7] {
+    // Each skipped row is logged with its file and row number.
+    for row in [2, 3, 4, 5] {
         assert!(
-            run.stderr.contains(&format!("line={line_no}")),
-            "line {line_no} not logged: {}",
+            run.stderr.contains(&format!("row={row}")),
+            "row {row} not logged: {}",
             run.stderr
         );
     }
+    assert!(run.stderr.contains("/files/bad.ndjson"));
     assert!(run.stderr.contains("organization-28-day"));
 }
 

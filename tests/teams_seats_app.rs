@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use common::fake_github_teams::{FakeAuth, FakeGithub, FakeState, APP_PRIVATE_KEY_PATH};
+use common::fake_github::{FakeAuth, FakeGithub, FakeState, APP_PRIVATE_KEY_PATH};
 use common::{label_values, run_exporter_blocking};
 use copilot_metrics_exporter::collect::Features;
 use copilot_metrics_exporter::collect::{CollectRequest, Collector};
@@ -151,7 +151,7 @@ fn expected_teams(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn team_metrics_match_an_independent_join() {
-    let fake = FakeGithub::start(FakeState::standard(FakeAuth::Pat(PAT.into())));
+    let fake = FakeGithub::with_state(FakeState::standard(FakeAuth::Pat(PAT.into())));
     let (c, _) = collector(&fake, Auth::Token(Secret::new(PAT)), all_features());
     for (scope, key) in [
         (Scope::org("octo"), "org"),
@@ -243,7 +243,7 @@ async fn team_metrics_match_an_independent_join() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seat_counts_idle_windows_and_enterprise_dedup() {
-    let fake = FakeGithub::start(FakeState::standard(FakeAuth::Pat(PAT.into())));
+    let fake = FakeGithub::with_state(FakeState::standard(FakeAuth::Pat(PAT.into())));
     let features = Features {
         seats: true,
         ..Features::none()
@@ -390,7 +390,7 @@ async fn seat_counts_idle_windows_and_enterprise_dedup() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seat_permission_errors_never_fail_the_usage_metrics() {
-    let fake = FakeGithub::start(FakeState::standard(FakeAuth::Pat(PAT.into())));
+    let fake = FakeGithub::with_state(FakeState::standard(FakeAuth::Pat(PAT.into())));
     fake.state.seats_forbidden.store(true, Ordering::SeqCst);
     let (c, metrics) = collector(
         &fake,
@@ -417,7 +417,7 @@ async fn seat_permission_errors_never_fail_the_usage_metrics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn app_token_is_cached_and_refreshed_before_expiry() {
-    let fake = FakeGithub::start(FakeState::standard(FakeAuth::App {
+    let fake = FakeGithub::with_state(FakeState::standard(FakeAuth::App {
         app_id: APP_ID.into(),
         installation_id: 4242,
         token_ttl_secs: 305,
@@ -474,7 +474,7 @@ async fn app_token_is_cached_and_refreshed_before_expiry() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn app_token_is_refreshed_once_on_401() {
-    let fake = FakeGithub::start(FakeState::standard(FakeAuth::App {
+    let fake = FakeGithub::with_state(FakeState::standard(FakeAuth::App {
         app_id: APP_ID.into(),
         installation_id: 4242,
         token_ttl_secs: 3600,
@@ -503,7 +503,7 @@ fn binary_with_app_auth_never_logs_the_key_or_tokens() {
     // LOG_LEVEL=trace (the exporter's own logs) and RUST_LOG=trace (every
     // library too, hyper and reqwest included).
     for (log_var, log_value) in [("LOG_LEVEL", "trace"), ("RUST_LOG", "trace")] {
-        let fake = FakeGithub::start(FakeState::standard(FakeAuth::App {
+        let fake = FakeGithub::with_state(FakeState::standard(FakeAuth::App {
             app_id: APP_ID.into(),
             installation_id: 4242,
             token_ttl_secs: 3600,
@@ -640,7 +640,7 @@ fn proxy_variables_are_honoured() {
     // GITHUB_API_URL names a host that does not resolve; the API calls can
     // only arrive through HTTP_PROXY (the fake answers absolute-form
     // requests). NO_PROXY keeps the download host direct.
-    let fake = FakeGithub::start(FakeState::standard(FakeAuth::Pat(PAT.into())));
+    let fake = FakeGithub::with_state(FakeState::standard(FakeAuth::Pat(PAT.into())));
     let out = run_exporter_blocking(
         &["--once"],
         &[

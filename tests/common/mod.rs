@@ -143,7 +143,6 @@ pub fn exporter_bin() -> PathBuf {
 }
 
 pub mod fake_github;
-pub mod fake_github_teams;
 
 /// Runs `promtool check metrics` on an exposition; fails the test on any
 /// problem. Skips (loudly) where promtool is missing and not in CI.

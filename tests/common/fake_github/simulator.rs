@@ -1,19 +1,16 @@
-//! A self-contained fake GitHub for the teams / seats / users / repos / App
-//! tests: report envelopes, NDJSON downloads on a *separate* listener that
-//! records any `Authorization` header it sees, billing, paginated seat lists
-//! with absolute `Link` URLs, and the GitHub App flow (installation lookup
-//! and token minting, checking an RS256 JWT against the public key).
-#![allow(dead_code, clippy::result_large_err)]
+//! The stateful defaults of the fake GitHub: an organization and an
+//! enterprise with users, teams, repositories, billing, paginated seat
+//! lists, report envelopes whose signed links expire on command, and the
+//! GitHub App flow (installation lookup and token minting, checking an RS256
+//! JWT against the public key).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use axum::body::Body;
-use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use serde_json::{json, Value};
 
 /// Test-only RSA key pair of the fake App.
@@ -22,11 +19,14 @@ pub const APP_PRIVATE_KEY_PATH: &str = concat!(
     "/tests/fixtures/app/test-app-private-key.pem"
 );
 /// Its public half, used by the fake to check JWTs.
-pub const APP_PUBLIC_KEY: &str = include_str!("../fixtures/app/test-app-public-key.pem");
+pub const APP_PUBLIC_KEY: &str = include_str!("../../fixtures/app/test-app-public-key.pem");
 
 /// How API callers must authenticate.
 #[derive(Clone, Debug)]
 pub enum FakeAuth {
+    /// Any `Authorization: Bearer …` (what the scripted tests use; they
+    /// check the headers from the request log).
+    AnyToken,
     /// `Authorization: Bearer <token>`.
     Pat(String),
     /// A GitHub App with this `iss`, installation and token lifetime.
@@ -88,18 +88,17 @@ pub struct FakeState {
     pub downloads: AtomicUsize,
     /// Download requests that carried an `Authorization` header (must stay 0).
     pub download_auth_violations: AtomicUsize,
+    /// Set: report files are served with `Content-Encoding: gzip`.
+    pub gzip: AtomicBool,
+    /// Generation of the signed links: links of an older generation are
+    /// expired (403 with a storage `AuthenticationFailed` body).
+    pub link_generation: AtomicUsize,
+    /// When non-zero: the links expire after this many more successful
+    /// downloads (a signature that runs out mid-report).
+    pub expire_after_downloads: AtomicUsize,
+    /// API answers given (for the rate-limit headers).
+    pub api_answers: AtomicUsize,
     files: Mutex<HashMap<String, String>>,
-}
-
-/// A running fake (its runtime lives on a background thread).
-pub struct FakeGithub {
-    /// Shared state.
-    pub state: Arc<FakeState>,
-    /// API base URL.
-    pub api_url: String,
-    /// Download base URL.
-    pub download_url: String,
-    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 impl FakeState {
@@ -216,8 +215,17 @@ impl FakeState {
             unauthorized: AtomicUsize::new(0),
             downloads: AtomicUsize::new(0),
             download_auth_violations: AtomicUsize::new(0),
+            gzip: AtomicBool::new(false),
+            link_generation: AtomicUsize::new(0),
+            expire_after_downloads: AtomicUsize::new(0),
+            api_answers: AtomicUsize::new(0),
             files: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Expires every signed link handed out so far.
+    pub fn expire_links(&self) {
+        self.link_generation.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Requests whose path contains `needle`.
@@ -259,48 +267,8 @@ pub fn user_row(u: u64, day: &str, id_field: &str, id: &str) -> Value {
     })
 }
 
-impl FakeGithub {
-    /// Starts both listeners on loopback.
-    pub fn start(state: FakeState) -> FakeGithub {
-        let state = Arc::new(state);
-        let api = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let dl = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        api.set_nonblocking(true).unwrap();
-        dl.set_nonblocking(true).unwrap();
-        let api_url = format!("http://{}", api.local_addr().unwrap());
-        let download_url = format!("http://{}", dl.local_addr().unwrap());
-        *state.api_base.lock().unwrap() = api_url.clone();
-        *state.download_base.lock().unwrap() = download_url.clone();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let st = state.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let api = tokio::net::TcpListener::from_std(api).unwrap();
-                let dl = tokio::net::TcpListener::from_std(dl).unwrap();
-                let api_app = Router::new().fallback(api_handler).with_state(st.clone());
-                let dl_app = Router::new().fallback(download_handler).with_state(st);
-                let a = tokio::spawn(async move { axum::serve(api, api_app).await });
-                let d = tokio::spawn(async move { axum::serve(dl, dl_app).await });
-                let _ = stop_rx.await;
-                a.abort();
-                d.abort();
-            });
-        });
-        FakeGithub {
-            state,
-            api_url,
-            download_url,
-            _stop: stop_tx,
-        }
-    }
-}
-
-fn json_response(status: StatusCode, body: Value) -> Response {
+/// A JSON answer.
+pub(super) fn json_response(status: StatusCode, body: Value) -> Response {
     (
         status,
         [("content-type", "application/json")],
@@ -363,6 +331,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 fn check_token(state: &FakeState, headers: &HeaderMap) -> Result<(), Response> {
     let token = bearer(headers);
     let ok = match &state.auth {
+        FakeAuth::AnyToken => token.is_some(),
         FakeAuth::Pat(expected) => token.as_deref() == Some(expected.as_str()),
         FakeAuth::App { .. } => {
             let mut valid = state.valid_tokens.lock().unwrap();
@@ -385,19 +354,12 @@ fn check_token(state: &FakeState, headers: &HeaderMap) -> Result<(), Response> {
     }
 }
 
-async fn api_handler(
-    State(state): State<Arc<FakeState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+/// The stateful answer of the API host.
+pub(super) fn api(state: &FakeState, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
     let path = uri.path().to_string();
     let query = uri.query().unwrap_or("").to_string();
-    state
-        .requests
-        .lock()
-        .unwrap()
-        .push(format!("{method} {path}?{query}"));
+    let state = state;
+    let headers = headers.clone();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
 
     // GitHub App endpoints (JWT).
@@ -556,6 +518,7 @@ async fn api_handler(
 
 fn envelope(state: &FakeState, name: &str, shards: &[Vec<Value>], day: Option<&str>) -> Response {
     let base = state.download_base.lock().unwrap().clone();
+    let generation = state.link_generation.load(Ordering::SeqCst);
     let mut files = state.files.lock().unwrap();
     let mut links = Vec::new();
     for (i, rows) in shards.iter().enumerate() {
@@ -563,7 +526,7 @@ fn envelope(state: &FakeState, name: &str, shards: &[Vec<Value>], day: Option<&s
         let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
         files.insert(file.clone(), text);
         links.push(format!(
-            "{base}/reports/{file}?sv=2025&sig=secret-signature-{i}"
+            "{base}/files/{file}?sv=2025&se={generation}&sig=secret-signature-{generation}-{i}"
         ));
     }
     let mut body = json!({"download_links": links});
@@ -577,25 +540,24 @@ fn envelope(state: &FakeState, name: &str, shards: &[Vec<Value>], day: Option<&s
     json_response(StatusCode::OK, body)
 }
 
-async fn download_handler(
-    State(state): State<Arc<FakeState>>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    state.downloads.fetch_add(1, Ordering::SeqCst);
-    if headers.contains_key("authorization") {
-        state
-            .download_auth_violations
-            .fetch_add(1, Ordering::SeqCst);
-        return (
-            StatusCode::BAD_REQUEST,
-            "Authorization header sent to the download host",
-        )
-            .into_response();
+/// The stateful answer of the download host: a file handed out in an
+/// envelope, while its link's generation is current.
+pub(super) fn download(state: &FakeState, uri: &Uri) -> Option<Response> {
+    let file = uri.path().strip_prefix("/files/")?.to_string();
+    let text = state.files.lock().unwrap().get(&file).cloned()?;
+    let generation = state.link_generation.load(Ordering::SeqCst);
+    let current = format!("sig=secret-signature-{generation}-");
+    if !uri.query().unwrap_or("").contains(&current) {
+        return Some(super::Reply::expired_link().into_response());
     }
-    let file = uri.path().trim_start_matches("/reports/").to_string();
-    match state.files.lock().unwrap().get(&file) {
-        Some(text) => (StatusCode::OK, text.clone()).into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
+    let left = state.expire_after_downloads.load(Ordering::SeqCst);
+    if left > 0 && state.expire_after_downloads.fetch_sub(1, Ordering::SeqCst) == 1 {
+        state.expire_links();
     }
+    let reply = super::Reply::raw(200, text.as_bytes());
+    Some(if state.gzip.load(Ordering::SeqCst) {
+        reply.gzipped().into_response()
+    } else {
+        reply.into_response()
+    })
 }
