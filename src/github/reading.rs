@@ -228,25 +228,22 @@ pub fn read_bytes(
 mod tests {
     use super::*;
 
-    /// Collects rows as parsed JSON; rejects anything but an object.
-    fn objects() -> Fresh<
-        Vec<serde_json::Value>,
-        fn() -> Vec<serde_json::Value>,
-        fn(&mut Vec<serde_json::Value>, &[u8]) -> RowVerdict,
-    > {
-        Fresh::new(
-            Vec::new as fn() -> _,
-            |rows: &mut Vec<serde_json::Value>, row: &[u8]| match serde_json::from_slice::<
-                serde_json::Value,
-            >(row)
-            {
-                Ok(v) if v.is_object() => {
-                    rows.push(v);
-                    RowVerdict::Valid
-                }
-                _ => RowVerdict::Invalid("not an object".into()),
-            },
-        )
+    type Rows = Vec<serde_json::Value>;
+    type Objects = Fresh<Rows, fn() -> Rows, fn(&mut Rows, &[u8]) -> RowVerdict>;
+
+    /// Takes rows parsed as JSON; refuses anything but an object.
+    fn take_object(rows: &mut Rows, row: &[u8]) -> RowVerdict {
+        match serde_json::from_slice::<serde_json::Value>(row) {
+            Ok(v) if v.is_object() => {
+                rows.push(v);
+                RowVerdict::Valid
+            }
+            _ => RowVerdict::Invalid("not an object".into()),
+        }
+    }
+
+    fn objects() -> Objects {
+        Fresh::new(Vec::new, take_object)
     }
 
     #[test]

@@ -358,7 +358,6 @@ fn check_token(state: &FakeState, headers: &HeaderMap) -> Result<(), Response> {
 pub(super) fn api(state: &FakeState, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
     let path = uri.path().to_string();
     let query = uri.query().unwrap_or("").to_string();
-    let state = state;
     let headers = headers.clone();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
 
@@ -371,7 +370,7 @@ pub(super) fn api(state: &FakeState, method: &Method, uri: &Uri, headers: &Heade
     {
         match (method.as_str(), segments.as_slice()) {
             ("GET", [kind, name, "installation"]) if matches!(*kind, "orgs" | "enterprises") => {
-                if let Err(r) = check_jwt(&state, &headers) {
+                if let Err(r) = check_jwt(state, &headers) {
                     return r;
                 }
                 let known = (*kind == "orgs" && *name == state.org)
@@ -386,7 +385,7 @@ pub(super) fn api(state: &FakeState, method: &Method, uri: &Uri, headers: &Heade
                 };
             }
             ("POST", ["app", "installations", id, "access_tokens"]) => {
-                if let Err(r) = check_jwt(&state, &headers) {
+                if let Err(r) = check_jwt(state, &headers) {
                     return r;
                 }
                 if id.parse::<u64>().ok() != Some(*installation_id) {
@@ -413,7 +412,7 @@ pub(super) fn api(state: &FakeState, method: &Method, uri: &Uri, headers: &Heade
             _ => {}
         }
     }
-    if let Err(r) = check_token(&state, &headers) {
+    if let Err(r) = check_token(state, &headers) {
         return r;
     }
 
@@ -439,7 +438,7 @@ pub(super) fn api(state: &FakeState, method: &Method, uri: &Uri, headers: &Heade
                 {"day": "2026-05-06", "daily_active_users": 9, "loc_added_sum": 50},
                 {"day": state.day, "daily_active_users": 11, "loc_added_sum": 60}
             ], id_field: "1", "report_start_day": "2026-04-10", "report_end_day": state.day});
-            envelope(&state, &format!("{scope}-28"), &[vec![row]], None)
+            envelope(state, &format!("{scope}-28"), &[vec![row]], None)
         }
         ["copilot", "metrics", "reports", report] => {
             if day.as_deref() != Some(state.day.as_str()) {
@@ -455,7 +454,7 @@ pub(super) fn api(state: &FakeState, method: &Method, uri: &Uri, headers: &Heade
             let half = rows.len() / 2;
             let shards = vec![rows[..half].to_vec(), rows[half..].to_vec()];
             envelope(
-                &state,
+                state,
                 &format!("{scope}-{report}"),
                 &shards,
                 Some(&state.day),
