@@ -54,6 +54,8 @@ pub struct Recorded {
     pub path: String,
     /// Headers, lower-case names.
     pub headers: Vec<(String, String)>,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 impl Recorded {
@@ -357,6 +359,7 @@ async fn handle(State((shared, host)): State<(Arc<Shared>, Host)>, req: Request)
             method: req.method().to_string(),
             path: path.clone(),
             headers: lower(&headers),
+            at: std::time::Instant::now(),
         });
         match host {
             Host::Api => next(script.api.get_mut(&path)),
