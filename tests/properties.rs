@@ -270,3 +270,166 @@ mod encoders {
         }
     }
 }
+
+/// The framing property of the reading path: any set of rows, in every
+/// framing a report file arrives in and in any chunking, gives identical
+/// samples (or the identical failure) through the real collector.
+mod framings {
+    use super::*;
+    use std::sync::Arc;
+
+    use copilot_metrics_exporter::collect::{
+        ApiTarget, CollectRequest, Collector, JsonPage, ReportSource,
+    };
+    use copilot_metrics_exporter::github::reading::{FileReader, RowSink};
+    use copilot_metrics_exporter::github::reports::{ReportKind, ReportOutcome};
+    use copilot_metrics_exporter::github::{FailureKind, GithubError};
+    use copilot_metrics_exporter::model::scope::Scope;
+    use copilot_metrics_exporter::selfmetrics::SelfMetrics;
+    use futures_util::future::BoxFuture;
+
+    /// A 28-day report served from memory in chunks of `chunk` bytes.
+    struct InMemory {
+        file: Vec<u8>,
+        chunk: usize,
+    }
+
+    impl ReportSource for InMemory {
+        fn fetch_report<'a>(
+            &'a self,
+            _scope: &'a Scope,
+            kind: ReportKind,
+            _day: Option<chrono::NaiveDate>,
+            _max_report_bytes: u64,
+            sink: &'a mut dyn RowSink,
+        ) -> BoxFuture<'a, Result<ReportOutcome, GithubError>> {
+            Box::pin(async move {
+                if kind != ReportKind::Entity28Day {
+                    return Ok(ReportOutcome::NoReport);
+                }
+                let mut reader = FileReader::new("memory/report", 1 << 20);
+                for chunk in self.file.chunks(self.chunk.max(1)) {
+                    reader.feed(chunk, sink);
+                }
+                let tally = reader.finish(sink)?;
+                tally.check_threshold().map_err(|m| {
+                    GithubError::new("memory/report", FailureKind::InvalidReport, None, m)
+                })?;
+                Ok(ReportOutcome::Delivered {
+                    tally,
+                    end_day: None,
+                })
+            })
+        }
+
+        fn get_json_page<'a>(
+            &'a self,
+            _target: ApiTarget<'a>,
+        ) -> BoxFuture<'a, Result<JsonPage, GithubError>> {
+            Box::pin(async {
+                Err(GithubError::new(
+                    "memory",
+                    FailureKind::NotFound,
+                    None,
+                    "none",
+                ))
+            })
+        }
+    }
+
+    type Collected = Result<(Vec<(chrono::NaiveDate, SampleSet)>, u64), FailureKind>;
+
+    fn collect(file: Vec<u8>, chunk: usize) -> Collected {
+        let source = Arc::new(InMemory { file, chunk });
+        let collector = Collector::new(source, Arc::new(SelfMetrics::new()), u64::MAX);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        runtime
+            .block_on(collector.collect(&Scope::org("o"), &CollectRequest::default()))
+            .map(|data| (data.days.into_iter().collect(), data.invalid_lines))
+            .map_err(|e| e.source.kind)
+    }
+
+    /// A day object: a `day` in a small range and arbitrary fields.
+    fn arb_day() -> impl Strategy<Value = Value> {
+        (
+            1u32..6,
+            prop::collection::vec((arb_key(), arb_json()), 0..6),
+        )
+            .prop_map(|(d, fields)| {
+                let mut map: Map<String, Value> = fields.into_iter().collect();
+                map.insert("day".into(), Value::from(format!("2026-05-{d:02}")));
+                Value::Object(map)
+            })
+    }
+
+    /// A report row: a day object, an object with `day_totals[]`, or any
+    /// object (which may well be invalid).
+    fn arb_row() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            3 => arb_day(),
+            1 => prop::collection::vec(arb_day(), 0..4)
+                .prop_map(|days| serde_json::json!({"day_totals": days})),
+            1 => prop::collection::vec((arb_key(), arb_json()), 0..6)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+        ]
+    }
+
+    /// Every framing of `rows`.
+    fn framings(rows: &[Value]) -> Vec<(&'static str, Vec<u8>)> {
+        let compact: Vec<String> = rows.iter().map(Value::to_string).collect();
+        let pretty: Vec<String> = rows
+            .iter()
+            .map(|r| serde_json::to_string_pretty(r).unwrap())
+            .collect();
+        let array = Value::Array(rows.to_vec());
+        let ndjson: String = compact.iter().map(|l| format!("{l}\n")).collect();
+        vec![
+            ("ndjson", ndjson.clone()),
+            (
+                "ndjson crlf, blank lines",
+                format!("\r\n{}\r\n", compact.join("\r\n\r\n")),
+            ),
+            ("ndjson with a bom", format!("\u{feff}{ndjson}")),
+            ("pretty documents", pretty.join("\n")),
+            (
+                "pretty documents crlf",
+                pretty.join("\n").replace('\n', "\r\n"),
+            ),
+            ("concatenated", compact.join(" ")),
+            ("array", array.to_string()),
+            (
+                "pretty array with a bom",
+                format!("\u{feff}{}", serde_json::to_string_pretty(&array).unwrap()),
+            ),
+        ]
+        .into_iter()
+        .map(|(name, text)| (name, text.into_bytes()))
+        .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+
+        #[test]
+        fn any_rows_give_identical_samples_in_every_framing(
+            rows in prop::collection::vec(arb_row(), 1..6),
+            chunk in 1usize..200,
+        ) {
+            let all = framings(&rows);
+            let reference = collect(all[0].1.clone(), usize::MAX);
+            for (name, file) in all {
+                prop_assert_eq!(&collect(file, chunk), &reference, "{}", name);
+            }
+        }
+
+        #[test]
+        fn any_bytes_in_any_chunks_never_panic_the_reader(
+            bytes in prop::collection::vec(any::<u8>(), 0..400),
+            chunk in 1usize..64,
+        ) {
+            let _ = collect(bytes, chunk);
+        }
+    }
+}
