@@ -85,7 +85,7 @@ impl SelfMetrics {
 
         let github_failures = counter_vec(
             "copilot_exporter_github_failures_total",
-            "Failed GitHub calls by reason (bad_credentials, forbidden, policy_disabled, not_found, rate_limited, server_error, timeout, invalid_response, unreachable, client_error).",
+            "Failed GitHub calls by reason (bad_credentials, forbidden, policy_disabled, not_found, rate_limited, server_error, timeout, invalid_response, unreachable, client_error; report files: link_expired, download_failed, invalid_report).",
             &["reason"],
         );
         SelfMetrics {
