@@ -69,7 +69,7 @@ impl axum::serve::Listener for BoundedListener {
                     let _ = stream.set_nodelay(true);
                     let inner = match &self.tls {
                         None => Transport::Plain(stream),
-                        Some(acceptor) => Transport::Handshaking(acceptor.accept(stream)),
+                        Some(acceptor) => Transport::Handshaking(Box::new(acceptor.accept(stream))),
                     };
                     return (
                         BoundedStream {
@@ -97,7 +97,7 @@ impl axum::serve::Listener for BoundedListener {
 /// The bytes under HTTP: plain TCP, or TLS (during or after the handshake).
 enum Transport {
     Plain(TcpStream),
-    Handshaking(Accept<TcpStream>),
+    Handshaking(Box<Accept<TcpStream>>),
     Tls(Box<TlsStream<TcpStream>>),
     Failed,
 }
@@ -122,7 +122,7 @@ impl BoundedStream {
             return Poll::Ready(Err(lifetime_over()));
         }
         if let Transport::Handshaking(accept) = &mut self.inner {
-            match Pin::new(accept).poll(cx) {
+            match Pin::new(accept.as_mut()).poll(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(tls)) => self.inner = Transport::Tls(Box::new(tls)),
                 Poll::Ready(Err(e)) => {
