@@ -15,16 +15,26 @@ pub(super) type Job = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> +
 #[derive(Clone)]
 pub(super) struct Gate {
     /// Held by the run in flight.
-    pub(super) running: Arc<tokio::sync::Mutex<()>>,
+    running: Arc<tokio::sync::Mutex<()>>,
     /// Set on shutdown: no more runs, no more ticks scheduled.
-    pub(super) stopping: Arc<AtomicBool>,
+    stopping: Arc<AtomicBool>,
     /// Notified when the tick source cannot schedule the next tick.
-    pub(super) failed: Arc<tokio::sync::Notify>,
-    pub(super) job: Job,
-    pub(super) metrics: SchedulerMetrics,
+    failed: Arc<tokio::sync::Notify>,
+    job: Job,
+    metrics: SchedulerMetrics,
 }
 
 impl Gate {
+    pub(super) fn new(job: Job, metrics: SchedulerMetrics) -> Gate {
+        Gate {
+            running: Arc::new(tokio::sync::Mutex::new(())),
+            stopping: Arc::new(AtomicBool::new(false)),
+            failed: Arc::new(tokio::sync::Notify::new()),
+            job,
+            metrics,
+        }
+    }
+
     /// Called on every tick. Returns whether a run started.
     pub(super) fn fire(&self, reason: &'static str) -> bool {
         if self.is_stopping() {
@@ -65,6 +75,11 @@ impl Gate {
     /// The tick source is dead: the scheduler stops as if asked to.
     pub(super) fn fail(&self) {
         self.failed.notify_one();
+    }
+
+    /// Resolves once [`Gate::fail`] was called.
+    pub(super) async fn failed(&self) {
+        self.failed.notified().await
     }
 
     /// Waits for the run in flight, at most `grace`.

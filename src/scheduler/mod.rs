@@ -9,7 +9,7 @@
 //!
 //! This module owns its settings ([`SchedulerArgs`], [`Schedule`]) and
 //! validates `SCHEDULE` with [`croner`]. Ticks come from
-//! `tokio-cron-scheduler` jobs ([`jobs`]): its cron jobs for `SCHEDULE`, and
+//! `tokio-cron-scheduler` jobs (`jobs.rs`): its cron jobs for `SCHEDULE`, and
 //! re-armed one-shot jobs for the fixed interval, because its repeated jobs
 //! stop for good once the process was frozen for longer than the interval
 //! (upstream issue #113). `docs/scheduler.md` has the evidence.
@@ -20,7 +20,6 @@ mod jobs;
 mod tests;
 
 use std::future::Future;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -229,36 +228,18 @@ where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    run_with(
-        jobs::IntervalJobs::OneShot,
-        schedule,
-        metrics,
-        job,
-        stop,
-        grace,
-    )
-    .await
+    let gate = Gate::new(Arc::new(move || Box::pin(job())), metrics);
+    run_with(jobs::IntervalJobs::OneShot, schedule, gate, stop, grace).await
 }
 
-async fn run_with<F, Fut>(
+/// [`run`], with the job kind that drives a fixed interval.
+async fn run_with(
     interval_jobs: jobs::IntervalJobs,
     schedule: &Schedule,
-    metrics: SchedulerMetrics,
-    job: F,
+    gate: Gate,
     stop: impl Future<Output = ()>,
     grace: Duration,
-) -> Stopped
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let gate = Gate {
-        running: Arc::new(tokio::sync::Mutex::new(())),
-        stopping: Arc::new(AtomicBool::new(false)),
-        failed: Arc::new(tokio::sync::Notify::new()),
-        job: Arc::new(move || Box::pin(job())),
-        metrics,
-    };
+) -> Stopped {
     gate.fire("start-up");
 
     let mut scheduler = match jobs::start(schedule, gate.clone(), interval_jobs).await {
@@ -272,14 +253,16 @@ where
     };
     let failed = tokio::select! {
         () = stop => false,
-        () = gate.failed.notified() => true,
+        () = gate.failed() => true,
     };
     gate.stop();
     if let Err(error) = scheduler.shutdown().await {
         tracing::warn!(%error, "scheduler shutdown");
     }
-    match gate.drain(grace).await {
-        _ if failed => Stopped::Failed,
-        stopped => stopped,
+    let drained = gate.drain(grace).await;
+    if failed {
+        Stopped::Failed
+    } else {
+        drained
     }
 }

@@ -253,15 +253,8 @@ fn runs_after_a_freeze(interval_jobs: jobs::IntervalJobs, schedule: Schedule) ->
             std::thread::sleep(Duration::from_secs(3));
             tokio::time::sleep(Duration::from_millis(4000)).await;
         };
-        let stopped = run_with(
-            interval_jobs,
-            &schedule,
-            metrics,
-            job,
-            stop,
-            Duration::from_secs(5),
-        )
-        .await;
+        let gate = gate::Gate::new(Arc::new(job), metrics);
+        let stopped = run_with(interval_jobs, &schedule, gate, stop, Duration::from_secs(5)).await;
         assert_eq!(stopped, Stopped::Clean);
         let after = p
             .starts
