@@ -19,6 +19,7 @@ use crate::report::users::UserMetricsMode;
 use crate::scheduler::{Schedule, SchedulerArgs};
 use crate::secret::Secret;
 pub use crate::settings::{parse_base_url, ConfigError};
+use crate::sinks::http::WebConfig;
 use crate::sinks::pushgateway::{PushgatewayArgs, PushgatewayConfig};
 use crate::sinks::remote_write::{RemoteWriteArgs, RemoteWriteConfig};
 
@@ -72,8 +73,14 @@ pub struct Cli {
     pub cache_ttl_seconds: u64,
 
     /// Address of the /metrics, /healthz and /readyz listener; empty turns it off.
-    #[arg(long, env = "LISTEN_ADDR", default_value = "0.0.0.0:8000")]
+    /// The default `[::]:8000` takes IPv4 and IPv6 (IPv4 only where the host has no IPv6).
+    #[arg(long, env = "LISTEN_ADDR", default_value = "[::]:8000")]
     pub listen_addr: String,
+
+    /// Web configuration file of /metrics: TLS and basic auth, in the Prometheus
+    /// exporter-toolkit format (the file node_exporter takes). Unset: plain HTTP, no auth.
+    #[arg(long = "web.config.file", env = "WEB_CONFIG_FILE")]
+    pub web_config_file: Option<PathBuf>,
 
     /// Log format: text or json.
     #[arg(
@@ -226,6 +233,8 @@ pub struct Config {
     pub refresh_interval: Duration,
     /// `/metrics` listener; `None` when `LISTEN_ADDR` is empty.
     pub listen: Option<SocketAddr>,
+    /// TLS and basic auth of `/metrics` (`WEB_CONFIG_FILE`).
+    pub web: WebConfig,
     /// Log format.
     pub log_format: LogFormat,
     /// Log filter.
@@ -348,6 +357,19 @@ impl Config {
         } else {
             Some(parse_listen(&cli.listen_addr)?)
         };
+        let web = match cli
+            .web_config_file
+            .as_deref()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            None => WebConfig {
+                tls: None,
+                basic_auth: None,
+            },
+            Some(path) => WebConfig::load(path).map_err(|e| {
+                ConfigError::new("WEB_CONFIG_FILE", format!("{}: {e}", path.display()))
+            })?,
+        };
         if cli.max_line_bytes < 1024 {
             return Err(ConfigError::new(
                 "MAX_LINE_BYTES",
@@ -381,6 +403,7 @@ impl Config {
             },
             refresh_interval,
             listen,
+            web,
             log_format: cli.log_format,
             log_level: cli.log_level.clone(),
             once: cli.once,
@@ -471,7 +494,7 @@ fn app_credentials(cli: &Cli) -> Result<Option<AppCredentials>, ConfigError> {
 fn parse_listen(raw: &str) -> Result<SocketAddr, ConfigError> {
     let raw = raw.trim();
     let candidate = if raw.starts_with(':') {
-        format!("0.0.0.0{raw}")
+        format!("[::]{raw}")
     } else {
         raw.to_string()
     };
