@@ -56,18 +56,14 @@ fn stream_deserializer(text: &[u8], chunk: usize) -> usize {
         buf.extend_from_slice(c);
         let mut pos = 0;
         let mut it = serde_json::Deserializer::from_slice(&buf).into_iter::<IgnoredAny>();
-        loop {
-            match it.next() {
-                Some(Ok(_)) => {
-                    let end = it.byte_offset();
-                    n += buf[pos..end].trim_ascii().len();
-                    rows += 1;
-                    pos = end;
-                }
-                Some(Err(e)) if e.is_eof() => break,
-                Some(Err(e)) => panic!("{e}"),
-                None => break,
-            }
+        // A value cut by the end of the buffer is an EOF error, except a
+        // number cut after `-`, `.` or `e`: "invalid number". Either is
+        // parsed again once more bytes have arrived.
+        while let Some(Ok(_)) = it.next() {
+            let end = it.byte_offset();
+            n += buf[pos..end].trim_ascii().len();
+            rows += 1;
+            pos = end;
         }
         buf.drain(..pos);
     }
