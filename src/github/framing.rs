@@ -24,20 +24,24 @@
 //!
 //! **Line mode (NDJSON fast path).** When the file's first value is not an
 //! array and fills its line (only whitespace after it up to the newline),
-//! the file is NDJSON: from then on each line is one row, found with
-//! `memchr` like [`super::ndjson::LineSplitter`] does, and a line that
-//! starts with `{` and ends with `}` (after trimming whitespace and `\r`) is
-//! handed on without scanning inside it. That keeps NDJSON at memchr speed
-//! (see BENCHMARKS.md). As with the line splitter, such a row is framed, not
-//! validated: the consumer's parse is the validator. A non-blank line of any
-//! other shape is [`Row::Invalid`]. Only the last line, when it has no
-//! newline, is scanned: if it is not one complete value the transfer was
-//! cut off ([`FramingError::Truncated`]).
+//! the file is taken as NDJSON: from then on lines are found with `memchr`
+//! like [`super::ndjson::LineSplitter`] does, and a line that starts with
+//! `{` and ends with `}` (after trimming whitespace and `\r`) is handed on
+//! as one row without scanning inside it. That keeps NDJSON at memchr speed
+//! (see BENCHMARKS.md). As with the line splitter, such a row is framed,
+//! not validated: the consumer's parse is the validator (two objects on one
+//! line, `{…} {…}`, are then one invalid row). A line of any other shape is
+//! scanned like any other input, so a pretty document may still follow; but
+//! while a value spans lines, a line that starts with `{` is the next row:
+//! the open value is [`Row::Invalid`] (a cut-off row inside the file costs
+//! that row, not the file). The last line, when it has no newline, is always
+//! scanned: if it ends inside a value the transfer was cut off
+//! ([`FramingError::Truncated`]).
 //!
 //! **Errors and resynchronisation.** A stray or mismatched closing bracket,
 //! a line break inside a string, nesting deeper than [`MAX_DEPTH`], or a
-//! byte that cannot start a value where a value must start make the value
-//! [`Row::Invalid`]. The reader then skips to the next newline and resumes:
+//! byte that cannot start a value where a value must start (or a number or
+//! literal that is not one) make the value [`Row::Invalid`]. The reader then skips to the next newline and resumes:
 //! in line mode at the next line; inside a top-level array at the next
 //! element (an optional leading `,` is skipped); otherwise (documents) at the
 //! next line whose first byte is `{` or `[`. Everything skipped counts as
@@ -65,9 +69,10 @@ const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 /// One row of a report file, as framed by [`FramingReader`].
 #[derive(Debug, PartialEq, Eq)]
 pub enum Row<'a> {
-    /// The raw bytes of one complete JSON value (no surrounding whitespace),
-    /// with its ordinal: rows, too-long and invalid values are numbered
-    /// together from 1 in file order.
+    /// The raw bytes of one JSON value (no surrounding whitespace), with its
+    /// ordinal: rows, too-long and invalid values are numbered together from
+    /// 1 in file order. Framed, not validated: its brackets balance outside
+    /// strings; parsing it is the consumer's check.
     Value(u64, &'a [u8]),
     /// A value longer than the limit, skipped without being buffered.
     TooLong(u64),
@@ -932,6 +937,10 @@ mod tests {
             let input = &all.iter().find(|(n, _)| *n == name).expect("framing").1;
             assert_eq!(ok(&frame(input, 4096, 1 << 20)).framing, framing, "{name}");
         }
+        // A first row that fits its line does not stop pretty documents.
+        let framed = frame_all(b"{}\n{\n  \"a\": [\n    1\n  ]\n}\n", 100);
+        assert_eq!(values(&framed), [json!({}), json!({"a": [1]})]);
+        assert_eq!(ok(&framed).framing, Framing::Lines);
         assert_eq!(ok(&frame(b"", 1, 100)).framing, Framing::Empty);
         assert_eq!(ok(&frame(b" \r\n\n", 1, 100)).rows, 0);
     }
