@@ -28,7 +28,9 @@ async fn metrics_are_gzipped_when_asked_and_carry_process_metrics() {
         &format!("http://127.0.0.1:{port}/readyz"),
         Duration::from_secs(30)
     ));
-    let client = reqwest::Client::new();
+    // Raw bodies: no automatic decoding (reqwest's `gzip` is on for the
+    // report downloads).
+    let client = reqwest::Client::builder().no_gzip().build().unwrap();
     let plain = client.get(&url).send().await.unwrap();
     assert_eq!(plain.headers().get("content-encoding"), None);
     let plain = plain.text().await.unwrap();

@@ -98,7 +98,7 @@ impl GithubClient {
             .tls_certs_merge(roots.clone())
             .build()
             .map_err(|e| format!("cannot build the GitHub API client: {e}"))?;
-        let downloads = super::download::build_client(settings.timeout, roots)?;
+        let downloads = download_client(settings.timeout, roots)?;
         Ok(GithubClient {
             api,
             downloads,
@@ -457,6 +457,22 @@ fn bearer(credential: &Secret) -> HeaderValue {
         // usable rather than panic; GitHub answers 401.
         Err(_) => HeaderValue::from_static("Bearer invalid-token-characters"),
     }
+}
+
+/// The download client: no default header but `User-Agent`, a timeout per
+/// read (files can be large), gzip decoding.
+fn download_client(
+    timeout: Duration,
+    roots: Vec<reqwest::Certificate>,
+) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .user_agent(user_agent())
+        .connect_timeout(Duration::from_secs(10))
+        .read_timeout(timeout)
+        .gzip(true)
+        .tls_certs_merge(roots)
+        .build()
+        .map_err(|e| format!("cannot build the report download client: {e}"))
 }
 
 /// Reads the PEM bundle of `GITHUB_CA_FILE`.

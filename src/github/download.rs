@@ -1,5 +1,6 @@
-//! Signed report links: the credential-free download client, retries before
-//! the first byte, and streaming a file through the framing reader into a
+//! Signed report links (the credential-free download client itself is
+//! built next to the API client, in [`super::client`]): retries before the
+//! first byte, and streaming a file through the framing reader into a
 //! [`RowSink`].
 //!
 //! The download host never sees the token or a GitHub header; errors and
@@ -7,33 +8,15 @@
 //! `Content-Encoding: gzip` is decoded on the fly (reqwest's `gzip`); the
 //! file is never held whole: memory is one chunk plus at most one row.
 
-use std::time::Duration;
-
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use url::Url;
 
-use super::client::{describe, read_capped, transport_error, user_agent, GithubClient};
+use super::client::{describe, read_capped, transport_error, GithubClient};
 use super::error::{FailureKind, GithubError};
 use super::reading::{FileReader, RowSink, Tally};
 use crate::httputil::error_chain;
 use crate::retry::{self, Attempt};
-
-/// The download client: no default header but `User-Agent`, a timeout per
-/// read (files can be large), gzip decoding.
-pub(super) fn build_client(
-    timeout: Duration,
-    roots: Vec<reqwest::Certificate>,
-) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .user_agent(user_agent())
-        .connect_timeout(Duration::from_secs(10))
-        .read_timeout(timeout)
-        .gzip(true)
-        .tls_certs_merge(roots)
-        .build()
-        .map_err(|e| format!("cannot build the report download client: {e}"))
-}
 
 /// The identity of a report file: its link without the query (the
 /// signature) and fragment. Two envelopes name the same file when the
