@@ -380,7 +380,7 @@ async fn every_framing_publishes_the_same_samples() {
                 &run.stdout,
                 "copilot_exporter_invalid_report_lines_total{report=\"organization-28-day\"}"
             ),
-            None,
+            Some(0.0),
             "{name}"
         );
     }

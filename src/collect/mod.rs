@@ -494,12 +494,14 @@ impl Collector {
         Ok(out)
     }
 
+    /// Counts the malformed rows a report skipped (the series exists from
+    /// the first report read, so `increase()` sees the first one).
     fn count_invalid(&self, scope: &Scope, report: &str, bad: u64) {
+        self.metrics
+            .invalid_report_lines
+            .with_label_values(&[report])
+            .inc_by(bad);
         if bad > 0 {
-            self.metrics
-                .invalid_report_lines
-                .with_label_values(&[report])
-                .inc_by(bad);
             tracing::warn!(%scope, report, lines = bad, "skipped malformed report lines");
         }
     }
