@@ -315,6 +315,57 @@ async fn the_invalid_row_threshold_is_the_documented_one() {
     }
 }
 
+/// An optional report that fails after some of its rows were taken leaves
+/// no trace: no team or user series for that day, the optional collection
+/// counted as failed with the download's reason, the usage metrics still
+/// published.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_optional_report_leaves_no_trace() {
+    let page = case_file("shard-html-200", "part-b-block-page.html");
+    let fake = FakeGithub::start().await;
+    // users-1-day: its first shard reads fine, its second is a proxy page.
+    fake.file(
+        "org-users-1-day-part-1.ndjson",
+        vec![Reply::raw(200, &page).with_header("content-type", "text/html")],
+    );
+    let run = run_once(
+        &fake,
+        &[
+            ("TEAMS", "true"),
+            ("USER_METRICS", "login"),
+            ("REPO_METRICS", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(value(&run.stdout, DAU), Some(11.0));
+    assert_eq!(fake.downloads_of("org-users-1-day-part-0.ndjson"), 1);
+    for feature in ["teams", "user_metrics"] {
+        assert_eq!(
+            value(
+                &run.stdout,
+                &format!(
+                    "copilot_exporter_optional_collection_failures_total{{feature=\"{feature}\",reason=\"invalid_report\"}}"
+                )
+            ),
+            Some(1.0),
+            "{feature}: {}",
+            run.stdout
+        );
+    }
+    let data = data_lines(&run.stdout);
+    assert!(
+        !data
+            .iter()
+            .any(|l| l.starts_with("copilot_team_") || l.starts_with("copilot_user_")),
+        "nothing of the failed report: {data:?}"
+    );
+    assert!(
+        data.iter().any(|l| l.starts_with("copilot_repo_")),
+        "the other optional collections go on: {data:?}"
+    );
+}
+
 // ---- framings ----------------------------------------------------------------
 
 /// The same rows in every framing (NDJSON, CRLF, BOM, one pretty document,
