@@ -11,7 +11,7 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::{Response, StatusCode};
 use url::Url;
 
-use super::auth::{scope_prefix, AppAuth, Auth, Installation, InstallationToken};
+use super::auth::Auth;
 use super::error::{classify, error_message, FailureKind, GithubError};
 use super::settings::GithubSettings;
 use crate::httputil::error_chain;
@@ -44,10 +44,10 @@ pub struct ApiResponse {
 
 /// Client for the GitHub REST API plus the download client for signed links.
 pub struct GithubClient {
-    api: reqwest::Client,
+    pub(super) api: reqwest::Client,
     pub(super) downloads: reqwest::Client,
-    base: Url,
-    auth: Auth,
+    pub(super) base: Url,
+    pub(super) auth: Auth,
     pub(super) settings: GithubSettings,
     pub(super) metrics: Arc<SelfMetrics>,
     // GitHub asks integrations to send API requests serially per credential.
@@ -167,7 +167,7 @@ impl GithubClient {
     }
 
     /// The absolute URL of an API path (`/orgs/x/...?...`) under the base URL.
-    fn api_url(&self, path_and_query: &str) -> Result<Url, GithubError> {
+    pub(super) fn api_url(&self, path_and_query: &str) -> Result<Url, GithubError> {
         let url = format!(
             "{}{}",
             self.base.as_str().trim_end_matches('/'),
@@ -298,132 +298,6 @@ impl GithubClient {
         }
     }
 
-    /// The bearer credential for an API URL and, for an App, the
-    /// installation it belongs to.
-    async fn credential(&self, url: &Url) -> Result<(Secret, Option<u64>), GithubError> {
-        let app = match &self.auth {
-            Auth::Token(token) => return Ok((token.clone(), None)),
-            Auth::App(app) => app,
-        };
-        let prefix = scope_prefix(self.base.path(), url.path());
-        let installation = match app.installation_for(prefix.as_deref()) {
-            Some(id) => id,
-            None => {
-                let Some(prefix) = prefix else {
-                    return Err(self.fail(GithubError {
-                        what: describe(url),
-                        kind: FailureKind::ClientError,
-                        status: None,
-                        message: "no GitHub App installation for this path; set GITHUB_APP_INSTALLATION_ID".into(),
-                        retry_after: None,
-                    }));
-                };
-                let id = self.discover_installation(app, &prefix).await?;
-                tracing::info!(scope = %prefix, installation = id, "found the GitHub App installation");
-                app.remember_installation(&prefix, id);
-                id
-            }
-        };
-        if let Some(token) = app.cached_token(installation) {
-            return Ok((token, Some(installation)));
-        }
-        let path = format!("/app/installations/{installation}/access_tokens");
-        let body = self.app_request(app, reqwest::Method::POST, &path).await?;
-        let minted: InstallationToken = serde_json::from_slice(&body).map_err(|e| {
-            self.fail(GithubError {
-                what: path.clone(),
-                kind: FailureKind::InvalidResponse,
-                status: None,
-                message: format!(
-                    "not the documented installation token JSON ({:?} error at line {} column {})",
-                    e.classify(),
-                    e.line(),
-                    e.column()
-                ),
-                retry_after: None,
-            })
-        })?;
-        tracing::info!(installation, expires_at = %minted.expires_at, "minted a GitHub App installation token");
-        app.store_token(installation, minted.token.clone(), minted.expires_at);
-        Ok((minted.token, Some(installation)))
-    }
-
-    async fn discover_installation(&self, app: &AppAuth, prefix: &str) -> Result<u64, GithubError> {
-        let path = format!("{prefix}/installation");
-        let body = self.app_request(app, reqwest::Method::GET, &path).await?;
-        serde_json::from_slice::<Installation>(&body)
-            .map(|i| i.id)
-            .map_err(|e| {
-                self.fail(GithubError {
-                    what: path,
-                    kind: FailureKind::InvalidResponse,
-                    status: None,
-                    message: format!("not the documented installation JSON: {e}"),
-                    retry_after: None,
-                })
-            })
-    }
-
-    /// A JWT-authenticated App request (installation lookup, token minting).
-    async fn app_request(
-        &self,
-        app: &AppAuth,
-        method: reqwest::Method,
-        path: &str,
-    ) -> Result<Bytes, GithubError> {
-        let what = path.to_string();
-        let url = self.api_url(path).map_err(|e| self.fail(e))?;
-        let jwt = app.jwt().map_err(|message| {
-            self.fail(GithubError {
-                what: what.clone(),
-                kind: FailureKind::BadCredentials,
-                status: None,
-                message,
-                retry_after: None,
-            })
-        })?;
-        self.metrics.github_api_requests.inc();
-        tracing::debug!(endpoint = %what, method = %method, "GitHub App request");
-        let sent = self
-            .api
-            .request(method, url)
-            .header(AUTHORIZATION, bearer(&jwt))
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) => return Err(self.fail(transport_error(what, e))),
-        };
-        self.record_rate_limit(&response);
-        let status = response.status();
-        let remaining = header_u64(response.headers(), "x-ratelimit-remaining");
-        let retry_after = retry::retry_after(response.headers());
-        let body = read_capped(response, MAX_API_BODY_BYTES)
-            .await
-            .map_err(|e| self.fail(body_error(what.clone(), status, e)))?;
-        if status.is_success() {
-            return Ok(body);
-        }
-        let mut message = error_message(&body);
-        match status.as_u16() {
-            401 => message.push_str(" (GitHub refused the App JWT: check GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY_FILE, and the clock)"),
-            404 if what.ends_with("/installation") => message.push_str(&format!(
-                " (the GitHub App {} is not installed there, or GITHUB_APP_ID is wrong)",
-                app.app_id()
-            )),
-            404 => message.push_str(" (no such installation: check GITHUB_APP_INSTALLATION_ID)"),
-            _ => {}
-        }
-        let kind = classify(status.as_u16(), &message, remaining);
-        Err(self.fail(GithubError {
-            what,
-            kind,
-            status: Some(status.as_u16()),
-            message,
-            retry_after,
-        }))
-    }
-
     /// Counts a failed call (by HTTP status and by reason) and returns it.
     pub(super) fn fail(&self, error: GithubError) -> GithubError {
         self.metrics
@@ -437,7 +311,7 @@ impl GithubClient {
         error
     }
 
-    fn record_rate_limit(&self, response: &Response) {
+    pub(super) fn record_rate_limit(&self, response: &Response) {
         self.metrics.record_rate_limit(
             header_u64(response.headers(), "x-ratelimit-remaining"),
             header_u64(response.headers(), "x-ratelimit-reset"),
@@ -447,7 +321,7 @@ impl GithubClient {
 
 /// An `Authorization: Bearer …` value, marked sensitive so no HTTP layer
 /// ever prints it.
-fn bearer(credential: &Secret) -> HeaderValue {
+pub(super) fn bearer(credential: &Secret) -> HeaderValue {
     match HeaderValue::from_str(&format!("Bearer {}", credential.expose())) {
         Ok(mut value) => {
             value.set_sensitive(true);
@@ -504,7 +378,7 @@ pub fn describe(url: &Url) -> String {
     }
 }
 
-fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+pub(super) fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -544,7 +418,7 @@ pub(super) async fn read_capped(response: Response, cap: usize) -> Result<Bytes,
     Ok(Bytes::from(buf))
 }
 
-fn body_error(what: String, status: StatusCode, detail: String) -> GithubError {
+pub(super) fn body_error(what: String, status: StatusCode, detail: String) -> GithubError {
     GithubError {
         what,
         kind: if detail.contains("timed out") {
