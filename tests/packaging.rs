@@ -383,6 +383,27 @@ fn dockerfile_has_cached_build_and_two_minimal_nonroot_targets() {
             );
         }
     }
+    // Built for the platform being built (multi-arch with buildx), never a
+    // fixed x86_64 target.
+    for stage in ["builder", "runtime-prebuilt"] {
+        assert!(
+            stages[stage].contains("ARG TARGETARCH"),
+            "{stage}: no ARG TARGETARCH"
+        );
+    }
+    assert!(stages["runtime-prebuilt"].contains("dist/${TARGETARCH}/"));
+    for (file, text) in [
+        ("Dockerfile", df.as_str()),
+        (".ci/packaging.sh", &read(".ci/packaging.sh")),
+    ] {
+        for fixed in ["--target x86_64", "CARGO_TARGET=x86_64", "target/x86_64"] {
+            assert!(!text.contains(fixed), "{file} hard-codes `{fixed}`");
+        }
+    }
+    assert!(
+        read(".ci/packaging.sh").contains("rustc -vV"),
+        "host triple from rustc -vV"
+    );
     assert!(stages["runtime-prebuilt"].starts_with("FROM scratch AS runtime-prebuilt"));
     assert!(stages["runtime-prebuilt"].contains("ca-certificates.crt"));
     // The last stage is the default target: `docker build .` builds from source.
@@ -1034,13 +1055,48 @@ fn dashboard_structure_is_valid() {
     let ds = var("datasource");
     assert_eq!(ds["type"], "datasource");
     assert_eq!(ds["query"], "prometheus");
-    for scope in ["org", "enterprise"] {
-        let v = var(scope);
+    // One scope kind at a time: organizations or enterprises, never summed.
+    let kind = var("scope_type");
+    assert_eq!(kind["type"], "custom");
+    assert_eq!(kind["includeAll"], false, "no 'All' that adds both kinds");
+    assert_eq!(kind["multi"], false);
+    let kinds: Vec<&str> = kind["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["org", "enterprise"]);
+    for name in ["scope", "team"] {
+        let v = var(name);
         assert_eq!(v["type"], "query");
         assert_eq!(v["includeAll"], true);
-        // ".*" also matches series without the label (the other scope kind).
-        assert_eq!(v["allValue"], ".*", "${scope} All value");
+        // ".+", not ".*": All must not match series without the label (the
+        // other scope kind).
+        assert_eq!(v["allValue"], ".+", "${name} All value");
         assert_eq!(v["datasource"]["uid"], "${datasource}");
+    }
+    assert!(
+        var("scope")["query"]["query"]
+            .as_str()
+            .unwrap()
+            .contains("$scope_type"),
+        "$scope lists the values of the chosen scope label"
+    );
+    // grafana.com import: a data source input and the requirements.
+    let inputs = d["__inputs"].as_array().expect("__inputs");
+    assert!(
+        inputs
+            .iter()
+            .any(|i| i["type"] == "datasource" && i["pluginId"] == "prometheus"),
+        "__inputs lacks the Prometheus data source"
+    );
+    let requires = d["__requires"].as_array().expect("__requires");
+    for id in ["grafana", "prometheus", "stat", "timeseries"] {
+        assert!(
+            requires.iter().any(|r| r["id"] == id),
+            "__requires lacks {id}"
+        );
     }
 
     let ps = panels();
@@ -1058,10 +1114,29 @@ fn dashboard_structure_is_valid() {
         if p["type"] == "row" {
             continue;
         }
+        assert!(
+            !p["description"].as_str().unwrap_or("").trim().is_empty(),
+            "panel {id} ({}) has no description",
+            p["title"]
+        );
         assert_eq!(
             p["datasource"]["uid"], "${datasource}",
             "panel {id} datasource"
         );
+        // Daily data: report-data panels never query finer than an hour.
+        let reads_report_data = p["targets"].as_array().into_iter().flatten().any(|t| {
+            t["expr"]
+                .as_str()
+                .unwrap_or("")
+                .contains("copilot_report_day_timestamp_seconds{")
+        }) && !p["title"].as_str().unwrap_or("").starts_with("Age of");
+        if reads_report_data {
+            assert_eq!(
+                p["interval"], "1h",
+                "panel {id} ({}) min interval",
+                p["title"]
+            );
+        }
         let ts = p["targets"]
             .as_array()
             .unwrap_or_else(|| panic!("panel {id} has no targets"));
@@ -1126,11 +1201,13 @@ fn dashboard_covers_every_area() {
 
 /// Daily samples: report-day remote-write stores one sample per day, which
 /// an instant selector (5-minute lookback) misses. Every report-data selector
-/// must sit inside last_over_time()/max_over_time(); only $org, $enterprise
-/// and $__rate_interval may appear as variables; scope filters everywhere.
+/// must sit inside last_over_time()/max_over_time(); only $scope_type,
+/// $scope, $team and $__rate_interval may appear as variables; the scope
+/// filter everywhere, and report values go through the de-duplication
+/// (`and on (<scope>, job, instance)` newest-day sources, `max by`).
 #[test]
 fn dashboard_queries_work_on_daily_samples() {
-    let allowed_vars = ["$org", "$enterprise", "$__rate_interval"];
+    let allowed_vars = ["$scope_type", "$scope", "$team", "$__rate_interval"];
     for p in panels() {
         for t in p["targets"].as_array().cloned().unwrap_or_default() {
             let expr = t["expr"].as_str().unwrap();
@@ -1165,9 +1242,22 @@ fn dashboard_queries_work_on_daily_samples() {
                 );
                 let after = &expr[i + name.len()..];
                 assert!(
-                    after.starts_with("{org=~\"$org\",enterprise=~\"$enterprise\""),
-                    "{title}: {name} lacks the org/enterprise filter: {expr}"
+                    after.starts_with("{$scope_type=~\"$scope\""),
+                    "{title}: {name} lacks the scope filter: {expr}"
                 );
+                if before.ends_with("last_over_time(")
+                    && name != "copilot_report_day_timestamp_seconds"
+                {
+                    let rest = &expr[i..];
+                    assert!(
+                        rest.contains("and on ($scope_type, job, instance)"),
+                        "{title}: {name} is not restricted to the newest-day sources: {expr}"
+                    );
+                    assert!(
+                        before.contains("max by ($scope_type"),
+                        "{title}: {name} copies are not collapsed with max by: {expr}"
+                    );
+                }
             }
         }
     }
@@ -1279,13 +1369,16 @@ fn panel_expr(title: &str, ref_id: &str) -> String {
     t["expr"]
         .as_str()
         .unwrap()
-        .replace("$org", ".*")
-        .replace("$enterprise", ".*")
+        .replace("$scope_type", "org")
+        .replace("$scope", ".+")
+        .replace("$team", ".+")
         .replace("$__rate_interval", "5m")
 }
 
 /// Runs dashboard queries on Prometheus' engine (promtool unit tests) over
-/// report-day style data: one sample per day at 00:00, two scopes.
+/// report-day style data: one sample per day at 12:00, organizations `a`
+/// (scraped AND pushed: two copies) and `b` (remote-write), and an
+/// enterprise `e` that must never be added to them.
 #[test]
 fn dashboard_rates_evaluate_correctly_on_daily_samples() {
     let Some(promtool) = common::require_tool("promtool") else {
@@ -1296,34 +1389,75 @@ fn dashboard_rates_evaluate_correctly_on_daily_samples() {
     let by_ide = panel_expr("Acceptance rate by IDE", "A");
     let dau = panel_expr("Active users", "A");
     let q = |s: &str| serde_json::to_string(s).unwrap();
-    // Day 0 and day 1 only (then nothing, as with settle days).
-    // Suggestions: org a 30/100, enterprise e 10/60 -> 40/160 = 0.25 (a sum
-    // of ratios would be 0.47). Lines: 20/80 and 5/20 -> 25/100.
-    // By IDE: vscode 30/100 (a) + 10/60 (e) -> 0.25; jetbrains 4/32 -> 0.125.
+    // Each org's values exist once per source; the report-day series says
+    // which day a source holds (a: day 0 = 0 s, b: day 0 too; day 1 = 86400).
+    // Suggestions: a 30/100, b 10/60 -> 40/160 = 0.25 (a sum of ratios would
+    // be 0.47; counting a's two copies 70/260). Lines: 20/80 and 5/20 ->
+    // 25/100. By IDE: vscode 30/100 (a) + 10/60 (b) -> 0.25; jetbrains 4/32.
+    let mut series = String::new();
+    for (labels, values) in [
+        ("job=\"scrape\",instance=\"x:8000\",org=\"a\"", "a"),
+        ("job=\"pushgateway\",org=\"a\"", "a"),
+        ("org=\"b\"", "b"),
+        ("enterprise=\"e\"", "e"),
+    ] {
+        let v = |a: &str, b: &str, e: &str| match values {
+            "a" => a.to_string(),
+            "b" => b.to_string(),
+            _ => e.to_string(),
+        };
+        for (metric, value) in [
+            (
+                "copilot_report_day_timestamp_seconds",
+                "0 86400".to_string(),
+            ),
+            (
+                "copilot_code_acceptance_activity",
+                v("30 30", "10 10", "99 99"),
+            ),
+            (
+                "copilot_code_generation_activity",
+                v("100 100", "60 60", "100 100"),
+            ),
+            ("copilot_loc_added", v("20 20", "5 5", "99 99")),
+            (
+                "copilot_loc_suggested_to_add",
+                v("80 80", "20 20", "100 100"),
+            ),
+            ("copilot_daily_active_users", v("7 8", "3 5", "1000 1000")),
+        ] {
+            series.push_str(&format!(
+                "      - {{series: '{metric}{{{labels}}}', values: '{value}'}}\n"
+            ));
+        }
+        for (ide, acc, generated) in [
+            ("vscode", "30 30", "100 100"),
+            ("jetbrains", "4 4", "32 32"),
+        ] {
+            let (acc, generated) = match values {
+                "a" => (acc, generated),
+                "b" if ide == "vscode" => ("10 10", "60 60"),
+                _ => continue,
+            };
+            series.push_str(&format!(
+                "      - {{series: 'copilot_code_acceptance_activity_by_ide{{{labels},ide=\"{ide}\"}}', values: '{acc}'}}\n\
+                 \x20     - {{series: 'copilot_code_generation_activity_by_ide{{{labels},ide=\"{ide}\"}}', values: '{generated}'}}\n"
+            ));
+        }
+    }
+    // A source still on an older day (report-day remote-write holding days
+    // back) must not be added to the newest day's value.
+    series.push_str(
+        "      - {series: 'copilot_report_day_timestamp_seconds{org=\"a\"}', values: '_ -86400'}\n\
+         \x20     - {series: 'copilot_daily_active_users{org=\"a\"}', values: '_ 6'}\n",
+    );
     let test = format!(
         r#"
 evaluation_interval: 1m
 tests:
   - interval: 1d
     input_series:
-      - {{series: 'copilot_code_acceptance_activity{{org="a"}}', values: '30 30'}}
-      - {{series: 'copilot_code_generation_activity{{org="a"}}', values: '100 100'}}
-      - {{series: 'copilot_code_acceptance_activity{{enterprise="e"}}', values: '10 10'}}
-      - {{series: 'copilot_code_generation_activity{{enterprise="e"}}', values: '60 60'}}
-      - {{series: 'copilot_loc_added{{org="a"}}', values: '20 20'}}
-      - {{series: 'copilot_loc_suggested_to_add{{org="a"}}', values: '80 80'}}
-      - {{series: 'copilot_loc_added{{enterprise="e"}}', values: '5 5'}}
-      - {{series: 'copilot_loc_suggested_to_add{{enterprise="e"}}', values: '20 20'}}
-      - {{series: 'copilot_code_acceptance_activity_by_ide{{org="a",ide="vscode"}}', values: '30 30'}}
-      - {{series: 'copilot_code_generation_activity_by_ide{{org="a",ide="vscode"}}', values: '100 100'}}
-      - {{series: 'copilot_code_acceptance_activity_by_ide{{enterprise="e",ide="vscode"}}', values: '10 10'}}
-      - {{series: 'copilot_code_generation_activity_by_ide{{enterprise="e",ide="vscode"}}', values: '60 60'}}
-      - {{series: 'copilot_code_acceptance_activity_by_ide{{org="a",ide="jetbrains"}}', values: '4 4'}}
-      - {{series: 'copilot_code_generation_activity_by_ide{{org="a",ide="jetbrains"}}', values: '32 32'}}
-      # The same scope seen by two jobs (scraped and pushed) counts once.
-      - {{series: 'copilot_daily_active_users{{job="scrape",org="a"}}', values: '7 8'}}
-      - {{series: 'copilot_daily_active_users{{job="pushgateway",org="a"}}', values: '7 8'}}
-      - {{series: 'copilot_daily_active_users{{job="rw",enterprise="e"}}', values: '3 5'}}
+{series}
     promql_expr_test:
       # Half a day after the day-0 sample: instant selectors would see nothing.
       - expr: {rate}
@@ -1340,12 +1474,14 @@ tests:
       - expr: {dau}
         eval_time: 6h
         exp_samples: [{{labels: '{{}}', value: 10}}]
+      # Day 1: a 8 (scraped and pushed, and an older day 6 from a third
+      # source: none of them added), b 5; e is another scope kind.
       - expr: {dau}
         eval_time: 2d6h
         exp_samples: [{{labels: '{{}}', value: 13}}]
       # Past the 2-day window the graph ends instead of repeating old days.
       - expr: {dau}
-        eval_time: 3d1h
+        eval_time: 6d1h
         exp_samples: []
 "#,
         rate = q(&rate),
