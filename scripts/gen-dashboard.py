@@ -34,7 +34,10 @@ import json
 import sys
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "dashboards" / "copilot.json"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "dashboards" / "copilot.json"
+# The chart's copy, shipped as a ConfigMap (grafanaDashboard.enabled).
+CHART_COPY = ROOT / "helm" / "copilot-metrics-exporter" / "files" / "copilot.json"
 DS = {"type": "prometheus", "uid": "${datasource}"}
 ST = "$scope_type"
 SEL = f'{ST}=~"$scope"'
@@ -475,10 +478,12 @@ def dashboard():
 def main():
     text = json.dumps(dashboard(), indent=2) + "\n"
     if sys.argv[1:] == ["--check"]:
-        if not OUT.exists() or OUT.read_text() != text:
-            sys.exit(f"{OUT} is out of date: run scripts/gen-dashboard.py")
+        for out in (OUT, CHART_COPY):
+            if not out.exists() or out.read_text() != text:
+                sys.exit(f"{out} is out of date: run scripts/gen-dashboard.py")
         return
     OUT.write_text(text)
+    CHART_COPY.write_text(text)
 
 
 if __name__ == "__main__":
