@@ -55,9 +55,13 @@ TARGETS = {
 
 
 def helm():
-    for c in (DEPS / "bin" / "helm", Path("/usr/local/bin/helm"), Path("/usr/bin/helm")):
-        if c.exists():
-            return str(c)
+    import shutil
+    local = DEPS / "bin" / "helm"
+    if local.exists():
+        return str(local)
+    found = shutil.which("helm")
+    if found:
+        return found
     sys.exit("helm missing: run .ci/install-packaging-tools.sh")
 
 
@@ -82,7 +86,9 @@ def render(sets):
 
 
 class Dumper(yaml.SafeDumper):
-    pass
+    # Indent list items under their key (yamllint's default style).
+    def increase_indent(self, flow=False, indentless=False):
+        return super().increase_indent(flow, False)
 
 
 def _str(dumper, value):

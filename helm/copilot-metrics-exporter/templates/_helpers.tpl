@@ -348,8 +348,10 @@ containers:
       {{- with $v.extraVolumeMounts }}
       {{- toYaml . | nindent 6 }}
       {{- end }}
+  {{- if not .checkMode }}
   {{- with $v.extraContainers }}
   {{- toYaml . | nindent 2 }}
+  {{- end }}
   {{- end }}
 volumes:
   - name: tmp
