@@ -96,6 +96,16 @@ impl App {
         })
     }
 
+    /// Where reports come from (GitHub or the demo).
+    pub fn source(&self) -> &dyn crate::collect::ReportSource {
+        self.collector.source()
+    }
+
+    /// The optional collections in effect.
+    pub fn features(&self) -> &crate::collect::Features {
+        self.collector.features()
+    }
+
     /// Collects every scope once and records the results in the store.
     pub async fn refresh(&self) -> Round {
         let mut round = Round::default();

@@ -126,6 +126,12 @@ pub struct Cli {
     #[arg(long, env = "ONCE")]
     pub once: bool,
 
+    /// Preflight: call every endpoint the configuration uses once per scope and
+    /// probe every sink, print a table with the fix for each problem, and exit
+    /// (0 only when everything works). Sends no data.
+    #[arg(long, env = "CHECK", conflicts_with = "once")]
+    pub check: bool,
+
     /// Use built-in sample reports instead of GitHub (no token needed).
     #[arg(long, env = "DEMO")]
     pub demo: bool,
@@ -241,6 +247,8 @@ pub struct Config {
     pub log_level: String,
     /// Collect once and exit.
     pub once: bool,
+    /// Run the preflight checks and exit.
+    pub check: bool,
     /// Built-in sample data instead of GitHub.
     pub demo: bool,
     /// Optional collections (teams, seats, users, repositories).
@@ -407,6 +415,7 @@ impl Config {
             log_format: cli.log_format,
             log_level: cli.log_level.clone(),
             once: cli.once,
+            check: cli.check,
             demo: cli.demo,
             features: Features {
                 teams: cli.teams,
