@@ -13,9 +13,12 @@
 //!   day, one day per request (or a few capped requests), oldest first; the
 //!   current values (seats) are still stamped at publish time.
 
+mod auth;
 pub mod config;
 pub mod encode;
+pub mod sigv4;
 pub mod state;
+pub mod tls;
 pub mod transport;
 
 /// Types generated from `proto/remote.proto` (package `prometheus`).
