@@ -234,10 +234,16 @@ impl SigV4 {
             .map_err(|e| format!("the request cannot be signed: {e}"))?
             .into_parts()
             .0;
-        for (name, value) in request.headers() {
-            if name != reqwest::header::USER_AGENT {
-                head.headers.append(name.clone(), value.clone());
+        for (name, value) in request.headers_mut() {
+            if name == reqwest::header::USER_AGENT {
+                continue;
             }
+            // SigV4 canonicalises a value by collapsing runs of spaces, and
+            // reqsign only trims; sending the collapsed value makes both agree.
+            if let Some(collapsed) = collapse_spaces(value) {
+                *value = collapsed;
+            }
+            head.headers.append(name.clone(), value.clone());
         }
         self.signer
             .sign(&mut head, None)
@@ -352,6 +358,21 @@ fn describe(e: &reqsign::Error) -> String {
         Some(source) => with_causes(format!("{text}: {source}"), source),
         None => text,
     }
+}
+
+/// `value` with surrounding whitespace removed and inner runs of spaces and
+/// tabs made one space (SigV4's "Trimall"); `None` when already so.
+fn collapse_spaces(value: &HeaderValue) -> Option<HeaderValue> {
+    let bytes = value.as_bytes();
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let words: Vec<&[u8]> = bytes.split(blank).filter(|w| !w.is_empty()).collect();
+    let joined = words.join(&b' ');
+    if joined == bytes {
+        return None;
+    }
+    let mut out = HeaderValue::from_bytes(&joined).ok()?;
+    out.set_sensitive(value.is_sensitive());
+    Some(out)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -482,6 +503,7 @@ mod tests {
             .post("https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-1/api/v1/remote_write")
             .header("user-agent", "ua")
             .header("content-encoding", "snappy")
+            .header("x-extra", " a \t b  c ")
             .body("abc")
             .build()
             .unwrap();
@@ -493,6 +515,8 @@ mod tests {
         );
         assert_eq!(h["x-amz-security-token"], "SESSIONTOKENVALUE");
         assert_eq!(h["host"], "aps-workspaces.us-west-2.amazonaws.com");
+        assert_eq!(h["x-extra"], "a b c");
+        assert_eq!(h["user-agent"], "ua");
         let auth = h["authorization"].to_str().unwrap();
         assert!(
             auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"),
