@@ -671,6 +671,7 @@ mod tests {
                     "remote_write_password",
                     "remote_write_headers",
                     "remote_write_username",
+                    "remote_write_client_",
                 ];
                 if secret_like.iter().any(|s| id.starts_with(s)) {
                     assert!(arg.is_hide_env_values_set(), "{id} shows its env value");
@@ -771,6 +772,45 @@ mod tests {
             RemoteWriteConfig::from_args(&a).unwrap_err().setting,
             "REMOTE_WRITE_PASSWORD_FILE"
         );
+    }
+
+    #[test]
+    fn sigv4_excludes_other_auth_and_owns_its_headers() {
+        let env = AwsEnv::from_vars(
+            [
+                ("AWS_ACCESS_KEY_ID", "AKID"),
+                ("AWS_SECRET_ACCESS_KEY", "SECRETKEYX"),
+                ("AWS_SESSION_TOKEN", "TOKENX"),
+            ],
+            None,
+        );
+        let mut a = args(
+            "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws/api/v1/remote_write",
+        );
+        a.remote_write_sigv4_region = Some("eu-west-1".into());
+        let cfg = RemoteWriteConfig::from_args_with_aws_env(&a, &env)
+            .unwrap()
+            .unwrap();
+        assert!(matches!(&cfg.auth, Some(Auth::SigV4(s)) if s.service() == "aps"));
+        let dbg = format!("{cfg:?}");
+        assert!(
+            dbg.contains("eu-west-1") && !dbg.contains("SECRETKEYX") && !dbg.contains("TOKENX"),
+            "{dbg}"
+        );
+
+        for header in ["X-Amz-Date=x", "x-amz-security-token=x", "Authorization=x"] {
+            a.remote_write_headers = Some(Secret::new(header));
+            let e = RemoteWriteConfig::from_args_with_aws_env(&a, &env).unwrap_err();
+            assert_eq!(e.setting, "REMOTE_WRITE_HEADERS", "{header}");
+        }
+        a.remote_write_headers = Some(Secret::new("X-Amz-Date=x"));
+        a.remote_write_sigv4_region = None;
+        assert!(RemoteWriteConfig::from_args_with_aws_env(&a, &env).is_ok());
+        a.remote_write_headers = None;
+        a.remote_write_sigv4_region = Some("eu-west-1".into());
+        a.remote_write_username = Some(Secret::new("u"));
+        let e = RemoteWriteConfig::from_args_with_aws_env(&a, &env).unwrap_err();
+        assert_eq!(e.setting, "REMOTE_WRITE_SIGV4_REGION");
     }
 
     #[test]

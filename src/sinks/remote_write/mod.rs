@@ -297,6 +297,9 @@ impl RemoteWriteSink {
             backfill_days = config.backfill_days,
             "remote-write sink enabled"
         );
+        if let Some(Auth::SigV4(sigv4)) = &config.auth {
+            sigv4.log_enabled();
+        }
         Ok(RemoteWriteSink {
             config,
             transport,

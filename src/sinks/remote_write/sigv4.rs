@@ -208,6 +208,16 @@ impl SigV4 {
         self.source
     }
 
+    /// Says at start-up how requests are signed.
+    pub fn log_enabled(&self) {
+        tracing::info!(
+            region = %self.region,
+            service = %self.service,
+            credentials = self.source,
+            "remote-write requests are signed with AWS SigV4"
+        );
+    }
+
     /// Signs `request` in place: `X-Amz-Content-SHA256` (the body's hash),
     /// `X-Amz-Date`, `X-Amz-Security-Token` for temporary credentials, `Host`
     /// and `Authorization`. The error says why credentials could not be
