@@ -131,58 +131,52 @@ fn sigv4_env<'a>(url: &'a str, secret: &'a str, home: &'a str) -> Vec<(&'a str, 
     ]
 }
 
-#[test]
-fn sigv4_requests_are_accepted_by_botocore() {
-    let Some(python) = python_with_botocore() else {
-        return;
-    };
-    let receiver = SigV4Receiver::start(&python, "eu-west-1");
+/// Runs `--once --demo` signing with `secret` into a botocore receiver that
+/// expects region `receiver_region`: the run (checked to print no
+/// credential) and the receiver's verdicts. `None` when skipped.
+fn sigv4_run(receiver_region: &str, secret: &str) -> Option<(Run, Vec<String>)> {
+    let python = python_with_botocore()?;
+    let receiver = SigV4Receiver::start(&python, receiver_region);
     let home = tempfile::tempdir().unwrap();
     let run = run_exporter_blocking(
         &["--once", "--demo"],
-        &sigv4_env(&receiver.url, SECRET_KEY, home.path().to_str().unwrap()),
+        &sigv4_env(&receiver.url, secret, home.path().to_str().unwrap()),
     );
+    assert_no_secret(&run);
     let verdicts = receiver.verdicts();
-    assert_eq!(run.code, 0, "{verdicts:?}\n{}", run.stderr);
     assert!(!verdicts.is_empty(), "nothing arrived:\n{}", run.stderr);
+    Some((run, verdicts))
+}
+
+#[test]
+fn sigv4_requests_are_accepted_by_botocore() {
+    let Some((run, verdicts)) = sigv4_run("eu-west-1", SECRET_KEY) else {
+        return;
+    };
+    assert_eq!(run.code, 0, "{verdicts:?}\n{}", run.stderr);
     assert!(
         verdicts.iter().all(|v| v.starts_with("ACCEPTED ")),
         "{verdicts:?}"
     );
-    assert_no_secret(&run);
 }
 
 #[test]
 fn sigv4_with_a_wrong_secret_is_refused_and_the_run_fails() {
-    let Some(python) = python_with_botocore() else {
+    let Some((run, verdicts)) = sigv4_run("eu-west-1", WRONG_SECRET) else {
         return;
     };
-    let receiver = SigV4Receiver::start(&python, "eu-west-1");
-    let home = tempfile::tempdir().unwrap();
-    let run = run_exporter_blocking(
-        &["--once", "--demo"],
-        &sigv4_env(&receiver.url, WRONG_SECRET, home.path().to_str().unwrap()),
-    );
-    let verdicts = receiver.verdicts();
     assert_eq!(run.code, 1, "{verdicts:?}\n{}", run.stderr);
     assert!(
-        !verdicts.is_empty()
-            && verdicts
-                .iter()
-                .all(|v| v == "REJECTED signature does not match"),
+        verdicts
+            .iter()
+            .all(|v| v == "REJECTED signature does not match"),
         "{verdicts:?}"
     );
     assert!(run.stderr.contains("403"), "{}", run.stderr);
-    assert_no_secret(&run);
 
     // The right secret for another region is refused as well.
-    let receiver = SigV4Receiver::start(&python, "us-east-1");
-    let run = run_exporter_blocking(
-        &["--once", "--demo"],
-        &sigv4_env(&receiver.url, SECRET_KEY, home.path().to_str().unwrap()),
-    );
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    let verdicts = receiver.verdicts();
+    let (run, verdicts) = sigv4_run("us-east-1", SECRET_KEY).unwrap();
+    assert_eq!(run.code, 1, "{verdicts:?}\n{}", run.stderr);
     assert!(
         verdicts
             .iter()
