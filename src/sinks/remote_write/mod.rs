@@ -13,9 +13,12 @@
 //!   day, one day per request (or a few capped requests), oldest first; the
 //!   current values (seats) are still stamped at publish time.
 
+mod auth;
 pub mod config;
 pub mod encode;
+pub mod sigv4;
 pub mod state;
+pub mod tls;
 pub mod transport;
 
 /// Types generated from `proto/remote.proto` (package `prometheus`).
@@ -294,6 +297,9 @@ impl RemoteWriteSink {
             backfill_days = config.backfill_days,
             "remote-write sink enabled"
         );
+        if let Some(Auth::SigV4(sigv4)) = &config.auth {
+            sigv4.log_enabled();
+        }
         Ok(RemoteWriteSink {
             config,
             transport,

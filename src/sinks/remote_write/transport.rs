@@ -14,7 +14,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::StatusCode;
 use url::Url;
 
-use super::config::{display_url, Auth, RemoteWriteConfig, RetryPolicy, Secret};
+use super::auth::AuthError;
+pub(crate) use super::auth::ResolvedAuth;
+use super::config::{display_url, Auth, RemoteWriteConfig, RetryPolicy};
 use crate::httputil::{error_chain, read_error_body, USER_AGENT};
 
 /// `X-Prometheus-Remote-Write-Version` sent with every request (RW1-04, RW1-09).
@@ -71,15 +73,6 @@ impl AttemptObserver for () {
     fn retrying(&self) {}
 }
 
-/// Auth resolved for one publish (files read once); the values stay
-/// [`Secret`]s until they go on the wire.
-#[derive(Clone)]
-pub(crate) enum ResolvedAuth {
-    None,
-    Bearer(Secret),
-    Basic(Secret, Option<Secret>),
-}
-
 /// Sends encoded bodies to one receiver. `Debug` prints the URL as
 /// [`Transport::display_url`] (its query may hold an API key) and only the
 /// names of the extra headers.
@@ -117,6 +110,9 @@ impl Transport {
             .connect_timeout(config.timeout.min(Duration::from_secs(10)));
         if !config.ca_certs.is_empty() {
             builder = builder.tls_certs_merge(config.ca_certs.iter().cloned());
+        }
+        if let Some(identity) = &config.client_identity {
+            builder = identity.apply(builder);
         }
         let client = builder.build()?;
         Ok(Transport {
@@ -158,6 +154,7 @@ impl Transport {
                 };
                 ResolvedAuth::Basic(username.clone(), password)
             }
+            Some(Auth::SigV4(signer)) => ResolvedAuth::SigV4(signer.clone()),
         })
     }
 
@@ -184,15 +181,18 @@ impl Transport {
             if attempt > 1 {
                 request = request.header("Retry-Attempt", (attempt - 1).to_string());
             }
-            request = match auth {
-                ResolvedAuth::None => request,
-                ResolvedAuth::Bearer(token) => request.bearer_auth(token.expose()),
-                ResolvedAuth::Basic(user, password) => {
-                    request.basic_auth(user.expose(), password.as_ref().map(Secret::expose))
+            let sent = match auth.authorize(request).await {
+                Ok(request) => self.client.execute(request).await,
+                Err(AuthError::Build(e)) => Err(e),
+                Err(AuthError::Credentials(message)) => {
+                    return Err(SendError::Credentials {
+                        url: self.display_url.clone(),
+                        message,
+                    })
                 }
             };
 
-            let (last, retry_after) = match request.send().await {
+            let (last, retry_after) = match sent {
                 Ok(response) => {
                     let status = response.status();
                     if status.is_success() {
