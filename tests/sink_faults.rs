@@ -71,6 +71,7 @@ async fn failing_sinks_never_stop_collection_or_metrics() {
             status: 200,
             body: "",
             delay: Duration::from_secs(5),
+            headers: Vec::new(),
         },
         Answer::status(500, "\u{0}\u{1}<<garbage>>\u{7f}"),
     ])
@@ -222,6 +223,7 @@ async fn shutdown_mid_push_leaves_no_half_advanced_state() {
             status: 503,
             body: "",
             delay: Duration::from_secs(60),
+            headers: Vec::new(),
         },
     ])
     .await;

@@ -216,6 +216,53 @@ impl Batch {
     }
 }
 
+/// Whether [`split_request`] can split `req` (it holds more than one sample).
+pub fn can_split(req: &WriteRequest) -> bool {
+    req.timeseries.len() > 1 || req.timeseries.first().is_some_and(|s| s.samples.len() > 1)
+}
+
+/// Splits a request the receiver found too large (413) into two halves,
+/// by series, or by samples when it holds one series; `None` when it holds
+/// a single sample (then the sample itself is too large: a data rejection).
+/// Sending the first half before the second keeps every series in time
+/// order (RW1-15); each half carries the metadata of its own families.
+pub fn split_request(mut req: WriteRequest) -> Option<(WriteRequest, WriteRequest)> {
+    if !can_split(&req) {
+        return None;
+    }
+    let second = if req.timeseries.len() > 1 {
+        let half = req.timeseries.len() / 2;
+        req.timeseries.split_off(half)
+    } else {
+        let series = req.timeseries.first_mut()?;
+        if series.samples.len() < 2 {
+            return None;
+        }
+        let half = series.samples.len() / 2;
+        vec![TimeSeries {
+            labels: series.labels.clone(),
+            samples: series.samples.split_off(half),
+        }]
+    };
+    let metadata_for = |series: &[TimeSeries], all: &[MetricMetadata]| {
+        let names: BTreeSet<&str> = series
+            .iter()
+            .filter_map(|s| s.labels.iter().find(|l| l.name == "__name__"))
+            .map(|l| l.value.as_str())
+            .collect();
+        all.iter()
+            .filter(|m| names.contains(m.metric_family_name.as_str()))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let second = WriteRequest {
+        metadata: metadata_for(&second, &req.metadata),
+        timeseries: second,
+    };
+    req.metadata = metadata_for(&req.timeseries, &req.metadata);
+    Some((req, second))
+}
+
 /// Samples in a request.
 pub fn request_samples(req: &WriteRequest) -> usize {
     req.timeseries.iter().map(|s| s.samples.len()).sum()
@@ -344,5 +391,27 @@ mod tests {
         assert!(!body.starts_with(&[0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]));
         assert_eq!(decode(&body).unwrap(), req);
         assert!(decode(b"garbage").is_err());
+    }
+
+    #[test]
+    fn a_request_too_large_splits_by_series_then_by_samples() {
+        let mut b = Batch::new();
+        for (i, name) in ["a", "b", "c"].iter().enumerate() {
+            b.add(&key(name, &[]), i as f64, 1, Some("h"));
+        }
+        let req = b.into_requests(10).remove(0);
+        let (first, second) = split_request(req.clone()).unwrap();
+        assert_eq!(first.timeseries.len() + second.timeseries.len(), 3);
+        assert_eq!(first.metadata.len(), first.timeseries.len());
+        assert_eq!(second.metadata[0].metric_family_name, "b");
+        let mut b = Batch::new();
+        for ts in 1..=3 {
+            b.add(&key("m", &[]), 0.0, ts, None);
+        }
+        let (first, second) = split_request(b.into_requests(10).remove(0)).unwrap();
+        assert_eq!(first.timeseries[0].samples.len(), 1);
+        assert_eq!(second.timeseries[0].samples[0].timestamp, 2);
+        assert_eq!(first.timeseries[0].labels, second.timeseries[0].labels);
+        assert!(split_request(first).is_none(), "one sample cannot be split");
     }
 }

@@ -565,10 +565,11 @@ impl RemoteWriteSink {
                 tracing::warn!(reason = %reason, "remote-write: series skipped");
             }
         }
-        let requests = batch.into_requests(self.config.max_samples_per_request);
+        let mut queue: std::collections::VecDeque<_> = batch
+            .into_requests(self.config.max_samples_per_request)
+            .into();
         let mut rejected = None;
-        let mut iter = requests.into_iter();
-        while let Some(request) = iter.next() {
+        while let Some(request) = queue.pop_front() {
             let samples = encode::request_samples(&request);
             let body = Bytes::from(encode::encode(&request));
             let observer = RetryCounter {
@@ -581,6 +582,18 @@ impl RemoteWriteSink {
                     summary.requests_sent += 1;
                     summary.samples_sent += samples as u64;
                 }
+                Err(SendError::Rejected { status: 413, .. }) if encode::can_split(&request) => {
+                    // Too large for this receiver: send it in halves, in order.
+                    if let Some((first, second)) = encode::split_request(request) {
+                        tracing::info!(
+                            samples,
+                            "remote-write request too large (413); splitting it"
+                        );
+                        observer.retrying();
+                        queue.push_front(second);
+                        queue.push_front(first);
+                    }
+                }
                 Err(e @ SendError::Rejected { .. }) => {
                     self.metrics.count("rejected", samples);
                     summary.samples_rejected += samples as u64;
@@ -589,7 +602,7 @@ impl RemoteWriteSink {
                 Err(e) => {
                     self.metrics.count("failed", samples);
                     summary.samples_failed += samples as u64;
-                    let rest: usize = iter.map(|r| encode::request_samples(&r)).sum();
+                    let rest: usize = queue.iter().map(encode::request_samples).sum();
                     summary.samples_failed += rest as u64;
                     self.metrics
                         .samples
