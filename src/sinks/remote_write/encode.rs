@@ -46,12 +46,18 @@ pub fn is_valid_label_name(name: &str) -> bool {
 /// Prometheus). Errors (never panics) on an invalid metric or label name or a
 /// repeated label name.
 pub fn label_set(key: &SeriesKey) -> Result<LabelSet, String> {
+    label_set_with(key, &[])
+}
+
+/// [`label_set`] plus `extra` labels (the external labels); a data label
+/// with the name of an extra one is an error like any repeated name.
+pub fn label_set_with(key: &SeriesKey, extra: &[(String, String)]) -> Result<LabelSet, String> {
     if !is_valid_metric_name(&key.name) {
         return Err(format!("invalid metric name {:?}", key.name));
     }
-    let mut labels: LabelSet = Vec::with_capacity(key.labels.len() + 1);
+    let mut labels: LabelSet = Vec::with_capacity(key.labels.len() + extra.len() + 1);
     labels.push(("__name__".to_string(), key.name.clone()));
-    for (name, value) in &key.labels {
+    for (name, value) in key.labels.iter().chain(extra) {
         if !is_valid_label_name(name) {
             return Err(format!(
                 "series {}: invalid or reserved label name {name:?}",
@@ -86,12 +92,22 @@ pub struct Batch {
     series: BTreeMap<LabelSet, Vec<Sample>>,
     help: BTreeMap<String, String>,
     skipped: Vec<String>,
+    extra: Vec<(String, String)>,
 }
 
 impl Batch {
     /// An empty batch.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty batch whose every series also gets `extra` labels (the
+    /// external labels).
+    pub fn with_labels(extra: &[(String, String)]) -> Self {
+        Batch {
+            extra: extra.to_vec(),
+            ..Self::default()
+        }
     }
 
     /// Adds every series of `set`, all at `timestamp_ms`.
@@ -104,7 +120,7 @@ impl Batch {
     /// Adds one sample. A series with invalid names is skipped and noted in
     /// [`Batch::skipped`].
     pub fn add(&mut self, key: &SeriesKey, value: f64, timestamp_ms: i64, help: Option<&str>) {
-        match label_set(key) {
+        match label_set_with(key, &self.extra) {
             Ok(labels) => {
                 if let Some(help) = help {
                     if !self.help.contains_key(&key.name) {
@@ -261,6 +277,25 @@ pub fn split_request(mut req: WriteRequest) -> Option<(WriteRequest, WriteReques
     };
     req.metadata = metadata_for(&req.timeseries, &req.metadata);
     Some((req, second))
+}
+
+/// Sets every sample of `req` to `timestamp_ms` (the periodic re-send of
+/// the `now`-stamped snapshot reuses its requests).
+pub fn restamp(req: &mut WriteRequest, timestamp_ms: i64) {
+    for sample in req.timeseries.iter_mut().flat_map(|s| s.samples.iter_mut()) {
+        sample.timestamp = timestamp_ms;
+    }
+}
+
+/// `req` without stale markers (series that vanished are not re-sent).
+pub fn without_stale(mut req: WriteRequest) -> WriteRequest {
+    for series in &mut req.timeseries {
+        series
+            .samples
+            .retain(|s| s.value.to_bits() != STALE_NAN_BITS);
+    }
+    req.timeseries.retain(|s| !s.samples.is_empty());
+    req
 }
 
 /// Samples in a request.
