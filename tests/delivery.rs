@@ -18,21 +18,14 @@ use std::time::{Duration, SystemTime};
 use common::fake_receiver::{Answer, FakeReceiver, Received};
 use common::Run;
 
-const DAY_MS: i64 = 86_400_000;
+use common::DAY_MS;
 const NOON_MS: i64 = 12 * 3_600_000;
 /// The series counted per day: one sample per report day.
 const DAU: &str = "copilot_daily_active_users";
 
-/// Settled report days (ms at 00:00 UTC) the demo gives with the defaults:
-/// today−28 … today−3.
+/// Settled report days the demo gives with the defaults: today−28 … today−3.
 fn settled_days() -> Vec<i64> {
-    let today = chrono::Utc::now()
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        .and_utc()
-        .timestamp_millis();
-    (3..=28).rev().map(|ago| today - ago * DAY_MS).collect()
+    common::settled_days(28, 3)
 }
 
 /// Accepted `report-day` samples of `copilot_daily_active_users{org="octo-demo"}`
