@@ -2,9 +2,12 @@
 //! (`benches/support/synth.rs`, the generator behind
 //! `examples/gen_reports.rs`). Run with `cargo bench --bench parse`.
 //!
-//! - `split`: the streaming NDJSON line splitter over 64 KiB chunks;
+//! - `split`: the streaming NDJSON line splitter over 64 KiB chunks, and
+//!   the framing reader (`github::framing`, any JSON framing) on the same;
 //! - `teams/add_line`: the team join's fast path (one walk per row, borrowed
 //!   strings, interned series, dense per-team sums);
+//!   `teams/split_add_line_64k` and `teams/framing_add_line_64k`: the same
+//!   from 64 KiB chunks through the line splitter or the framing reader;
 //! - `teams/exact_path`: the same rows through identity parse +
 //!   `serde_json::Map` + `map_object` + `add_row` (the pre-issue-8 path);
 //! - `users/add_line_hashed`: the per-user fast path (`USER_METRICS=hashed`);
@@ -18,6 +21,7 @@
 use std::hint::black_box;
 
 use chrono::NaiveDate;
+use copilot_metrics_exporter::github::framing::{FramingReader, Row};
 use copilot_metrics_exporter::github::ndjson::{Line, LineSplitter};
 use copilot_metrics_exporter::model::scope::Scope;
 use copilot_metrics_exporter::model::snapshot::Store;
@@ -100,6 +104,22 @@ fn bench(c: &mut Criterion) {
             black_box(n)
         })
     });
+    split.bench_function("framing_64k_chunks", |b| {
+        b.iter(|| {
+            let mut r = FramingReader::new(16 << 20);
+            let mut n = 0usize;
+            let mut count = |row: Row<'_>| {
+                if let Row::Value(_, bytes) = row {
+                    n += bytes.len();
+                }
+            };
+            for chunk in text.chunks(64 * 1024) {
+                r.feed(chunk, &mut count);
+            }
+            black_box(r.finish(&mut count).is_ok());
+            black_box(n)
+        })
+    });
     split.finish();
 
     let mut teams = c.benchmark_group("teams");
@@ -112,6 +132,44 @@ fn bench(c: &mut Criterion) {
                 for line in &lines {
                     black_box(agg.add_line(line, day()));
                 }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    teams.bench_function("split_add_line_64k", |b| {
+        b.iter_batched_ref(
+            || TeamAggregator::new(dir.clone(), &scope()),
+            |agg| {
+                let mut s = LineSplitter::new(16 << 20);
+                let mut add = |l: Line<'_>| {
+                    if let Line::Complete(_, line) = l {
+                        if !line.is_empty() {
+                            black_box(agg.add_line(line, day()));
+                        }
+                    }
+                };
+                for chunk in text.chunks(64 * 1024) {
+                    s.feed(chunk, &mut add);
+                }
+                s.finish(&mut add);
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    teams.bench_function("framing_add_line_64k", |b| {
+        b.iter_batched_ref(
+            || TeamAggregator::new(dir.clone(), &scope()),
+            |agg| {
+                let mut r = FramingReader::new(16 << 20);
+                let mut add = |row: Row<'_>| {
+                    if let Row::Value(_, line) = row {
+                        black_box(agg.add_line(line, day()));
+                    }
+                };
+                for chunk in text.chunks(64 * 1024) {
+                    r.feed(chunk, &mut add);
+                }
+                black_box(r.finish(&mut add).is_ok());
             },
             BatchSize::LargeInput,
         )

@@ -97,6 +97,16 @@ impl App {
         })
     }
 
+    /// Where reports come from (GitHub or the demo).
+    pub fn source(&self) -> &dyn crate::collect::ReportSource {
+        self.collector.source()
+    }
+
+    /// The optional collections in effect.
+    pub fn features(&self) -> &crate::collect::Features {
+        self.collector.features()
+    }
+
     /// Collects every scope once and records the results in the store.
     pub async fn refresh(&self) -> Round {
         let mut round = Round::default();
@@ -213,7 +223,7 @@ impl App {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut server = None;
         if let Some(addr) = app.config.listen {
-            let listener = match tokio::net::TcpListener::bind(addr).await {
+            let listener = match http::bind(addr).await {
                 Ok(l) => l,
                 Err(e) => {
                     tracing::error!(%addr, error = %e, "cannot listen on LISTEN_ADDR; choose a free address or set LISTEN_ADDR= to turn the endpoint off");
@@ -226,9 +236,14 @@ impl App {
                 metrics: app.metrics.clone(),
             };
             let mut rx = stop_rx.clone();
-            server = Some(tokio::spawn(http::serve(listener, state, async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            })));
+            server = Some(tokio::spawn(http::serve(
+                listener,
+                state,
+                app.config.web.clone(),
+                async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                },
+            )));
         } else {
             tracing::info!("LISTEN_ADDR is empty: no /metrics endpoint");
         }

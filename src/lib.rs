@@ -17,6 +17,7 @@ pub mod config;
 pub mod github;
 pub mod httputil;
 pub mod model;
+pub mod preflight;
 pub mod report;
 pub mod retry;
 pub mod scheduler;

@@ -51,6 +51,15 @@ impl SelfMetrics {
     /// Creates and registers every self-metric.
     pub fn new() -> Self {
         let registry = Registry::new();
+        // process_* (CPU, memory, file descriptors, start time), as every
+        // Prometheus client library exports them. Linux only: elsewhere the
+        // collector is absent and the series are missing, never zero.
+        #[cfg(target_os = "linux")]
+        registry
+            .register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ))
+            .expect("unique metric");
         let counter = |name: &str, help: &str| {
             let c = IntCounter::new(name, help).expect("valid metric name");
             registry

@@ -19,6 +19,7 @@ use crate::report::users::UserMetricsMode;
 use crate::scheduler::{Schedule, SchedulerArgs};
 use crate::secret::Secret;
 pub use crate::settings::{parse_base_url, ConfigError};
+use crate::sinks::http::WebConfig;
 use crate::sinks::labels::ExternalLabels;
 use crate::sinks::pushgateway::{PushgatewayArgs, PushgatewayConfig};
 use crate::sinks::remote_write::{RemoteWriteArgs, RemoteWriteConfig};
@@ -74,8 +75,14 @@ pub struct Cli {
     pub cache_ttl_seconds: u64,
 
     /// Address of the /metrics, /healthz and /readyz listener; empty turns it off.
-    #[arg(long, env = "LISTEN_ADDR", default_value = "0.0.0.0:8000")]
+    /// The default `[::]:8000` takes IPv4 and IPv6 (IPv4 only where the host has no IPv6).
+    #[arg(long, env = "LISTEN_ADDR", default_value = "[::]:8000")]
     pub listen_addr: String,
+
+    /// Web configuration file of /metrics: TLS and basic auth, in the Prometheus
+    /// exporter-toolkit format (the file node_exporter takes). Unset: plain HTTP, no auth.
+    #[arg(long = "web.config.file", env = "WEB_CONFIG_FILE")]
+    pub web_config_file: Option<PathBuf>,
 
     /// Log format: text or json.
     #[arg(
@@ -120,6 +127,12 @@ pub struct Cli {
     /// Collect once, push or print, and exit (for a Kubernetes CronJob).
     #[arg(long, env = "ONCE")]
     pub once: bool,
+
+    /// Preflight: call every endpoint the configuration uses once per scope and
+    /// probe every sink, print a table with the fix for each problem, and exit
+    /// (0 only when everything works). Sends no data.
+    #[arg(long, env = "CHECK", conflicts_with = "once")]
+    pub check: bool,
 
     /// Use built-in sample reports instead of GitHub (no token needed).
     #[arg(long, env = "DEMO")]
@@ -232,12 +245,16 @@ pub struct Config {
     pub refresh_interval: Duration,
     /// `/metrics` listener; `None` when `LISTEN_ADDR` is empty.
     pub listen: Option<SocketAddr>,
+    /// TLS and basic auth of `/metrics` (`WEB_CONFIG_FILE`).
+    pub web: WebConfig,
     /// Log format.
     pub log_format: LogFormat,
     /// Log filter.
     pub log_level: String,
     /// Collect once and exit.
     pub once: bool,
+    /// Run the preflight checks and exit.
+    pub check: bool,
     /// Built-in sample data instead of GitHub.
     pub demo: bool,
     /// Optional collections (teams, seats, users, repositories).
@@ -356,6 +373,19 @@ impl Config {
         } else {
             Some(parse_listen(&cli.listen_addr)?)
         };
+        let web = match cli
+            .web_config_file
+            .as_deref()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            None => WebConfig {
+                tls: None,
+                basic_auth: None,
+            },
+            Some(path) => WebConfig::load(path).map_err(|e| {
+                ConfigError::new("WEB_CONFIG_FILE", format!("{}: {e}", path.display()))
+            })?,
+        };
         if cli.max_line_bytes < 1024 {
             return Err(ConfigError::new(
                 "MAX_LINE_BYTES",
@@ -390,9 +420,11 @@ impl Config {
             },
             refresh_interval,
             listen,
+            web,
             log_format: cli.log_format,
             log_level: cli.log_level.clone(),
             once: cli.once,
+            check: cli.check,
             demo: cli.demo,
             features: Features {
                 teams: cli.teams,
@@ -481,7 +513,7 @@ fn app_credentials(cli: &Cli) -> Result<Option<AppCredentials>, ConfigError> {
 fn parse_listen(raw: &str) -> Result<SocketAddr, ConfigError> {
     let raw = raw.trim();
     let candidate = if raw.starts_with(':') {
-        format!("0.0.0.0{raw}")
+        format!("[::]{raw}")
     } else {
         raw.to_string()
     };

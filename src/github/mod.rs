@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod framing;
 pub mod ndjson;
 pub mod reports;
 pub mod settings;
