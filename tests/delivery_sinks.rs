@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use common::fake_github::{FakeGithub, Reply};
 use common::fake_receiver::{Answer, FakeReceiver, Received};
-use common::servers::{self, query, wait_for_series};
+use common::servers::{self, query, scalar, wait_for_series};
 use common::{parse_exposition, Run};
 use serde_json::json;
 
@@ -56,13 +56,6 @@ async fn once(fake: &FakeGithub, orgs: &str, extra: &[(&str, &str)]) -> Run {
     let mut all = env(fake, orgs);
     all.extend_from_slice(extra);
     common::run_exporter(&["--once"], &all).await
-}
-
-/// The value of the single series `promql` selects, as a number.
-async fn one_value(base: &str, promql: &str) -> f64 {
-    let r = query(base, promql, None).await;
-    assert_eq!(r.len(), 1, "{promql}: {r:?}");
-    r[0]["value"][1].as_str().unwrap().parse().unwrap()
 }
 
 /// `--once` with only `REMOTE_WRITE_URL` into a stock Prometheus, one scope
@@ -106,9 +99,9 @@ async fn once_remote_write_only_makes_health_queryable_in_prometheus() {
             3.0,
         ),
     ] {
-        assert_eq!(one_value(base, &promql).await, want, "{promql}");
+        assert_eq!(scalar(base, &promql).await, want, "{promql}");
     }
-    let last = one_value(
+    let last = scalar(
         base,
         "copilot_exporter_last_success_timestamp_seconds{org=\"good\"}",
     )
