@@ -213,6 +213,11 @@ async fn case_rw_retry_after_zero_or_past_date_never_shortens_the_backoff() {
         let received = receiver.received();
         let chains = chains(&received);
         assert!(!chains.is_empty());
+        eprintln!(
+            "Retry-After {hint}: {} requests, attempts per chain {:?}",
+            received.len(),
+            chains.iter().map(Vec::len).collect::<Vec<_>>()
+        );
         for chain in &chains {
             // Waits of at least 0.25, 0.5, 1, 2 s fit into 4 s: 4 or 5 attempts.
             assert!(
