@@ -14,10 +14,10 @@ use copilot_metrics_exporter::github::ndjson::{Line, LineSplitter};
 #[path = "support/synth.rs"]
 #[allow(dead_code)]
 mod synth;
-use synth::{user_row, Rng};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde::de::IgnoredAny;
 use serde_json::Value;
+use synth::{user_row, Rng};
 
 const USERS: u64 = 10_000;
 const MAX: usize = 16 << 20;

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::servers::{self, query, wait_for_series};
+use common::servers::{self, query, scalar, wait_for_series};
 
 const ORGS: [&str; 2] = ["octo-demo", "octo-labs"];
 const ENTERPRISE: &str = "octo-enterprise";
@@ -196,13 +196,6 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
         );
     }
     out
-}
-
-/// The single value of an instant query (panics unless exactly one series).
-async fn scalar(base: &str, promql: &str) -> f64 {
-    let result = query(base, promql, None).await;
-    assert_eq!(result.len(), 1, "{promql}: expected one series: {result:?}");
-    result[0]["value"][1].as_str().unwrap().parse().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

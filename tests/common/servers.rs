@@ -136,6 +136,14 @@ pub async fn query(base: &str, promql: &str, at: Option<SystemTime>) -> Vec<serd
     v["data"]["result"].as_array().cloned().unwrap_or_default()
 }
 
+/// The single value of an instant query now (panics unless exactly one
+/// series).
+pub async fn scalar(base: &str, promql: &str) -> f64 {
+    let result = query(base, promql, None).await;
+    assert_eq!(result.len(), 1, "{promql}: expected one series: {result:?}");
+    result[0]["value"][1].as_str().unwrap().parse().unwrap()
+}
+
 /// Polls `promql` until it returns at least one series or `timeout` passes.
 pub async fn wait_for_series(
     base: &str,

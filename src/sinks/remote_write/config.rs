@@ -23,6 +23,8 @@ pub const DEFAULT_MAX_SAMPLES_PER_REQUEST: usize = 5000;
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
 /// Default bound on the time spent retrying one request.
 pub const DEFAULT_MAX_RETRY_SECONDS: u64 = 300;
+/// Default re-send interval of the snapshot (like a scrape interval).
+pub const DEFAULT_INTERVAL_SECONDS: u64 = 60;
 /// Default first retry delay.
 pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(500);
 /// Default longest retry delay.
@@ -144,6 +146,12 @@ pub struct RemoteWriteArgs {
     /// Most samples in one remote-write request.
     #[arg(long, env = "REMOTE_WRITE_MAX_SAMPLES_PER_REQUEST", default_value_t = DEFAULT_MAX_SAMPLES_PER_REQUEST)]
     pub remote_write_max_samples_per_request: usize,
+
+    /// Long-running mode: re-send the `now`-stamped snapshot every this many
+    /// seconds between refreshes, so instant queries always see it; 0 turns
+    /// it off.
+    #[arg(long, env = "REMOTE_WRITE_INTERVAL_SECONDS", default_value_t = DEFAULT_INTERVAL_SECONDS)]
+    pub remote_write_interval_seconds: u64,
 }
 
 impl Default for RemoteWriteArgs {
@@ -168,6 +176,7 @@ impl Default for RemoteWriteArgs {
             remote_write_timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
             remote_write_max_retry_seconds: DEFAULT_MAX_RETRY_SECONDS,
             remote_write_max_samples_per_request: DEFAULT_MAX_SAMPLES_PER_REQUEST,
+            remote_write_interval_seconds: DEFAULT_INTERVAL_SECONDS,
         }
     }
 }
@@ -176,24 +185,7 @@ fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError::new(var, message)
 }
 
-/// Where a secret comes from: the value itself or a file re-read on use.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SecretSource {
-    /// Given directly.
-    Value(Secret),
-    /// Read from this file with [`Secret::read_file`] before each publish.
-    File(PathBuf),
-}
-
-impl SecretSource {
-    /// The secret now: the value, or the file's trimmed contents.
-    pub fn resolve(&self) -> Result<Secret, String> {
-        match self {
-            SecretSource::Value(s) => Ok(s.clone()),
-            SecretSource::File(path) => Secret::read_file(path),
-        }
-    }
-}
+pub use crate::secret::SecretSource;
 
 /// How requests authenticate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -263,6 +255,9 @@ pub struct RemoteWriteConfig {
     pub retry: RetryPolicy,
     /// Most samples per request.
     pub max_samples_per_request: usize,
+    /// Re-send interval of the snapshot in the long-running mode (`None`:
+    /// only after refreshes).
+    pub resend_interval: Option<Duration>,
 }
 
 impl fmt::Debug for RemoteWriteConfig {
@@ -281,6 +276,7 @@ impl fmt::Debug for RemoteWriteConfig {
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
             .field("max_samples_per_request", &self.max_samples_per_request)
+            .field("resend_interval", &self.resend_interval)
             .finish()
     }
 }
@@ -315,6 +311,7 @@ impl RemoteWriteConfig {
             timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECONDS),
             retry: RetryPolicy::default(),
             max_samples_per_request: DEFAULT_MAX_SAMPLES_PER_REQUEST,
+            resend_interval: Some(Duration::from_secs(DEFAULT_INTERVAL_SECONDS)),
         }
     }
 
@@ -344,27 +341,7 @@ impl RemoteWriteConfig {
 
         let ca_certs = match &args.remote_write_ca_file {
             None => Vec::new(),
-            Some(path) => {
-                let pem = std::fs::read(path).map_err(|e| {
-                    err(
-                        "REMOTE_WRITE_CA_FILE",
-                        format!("cannot read {}: {e}", path.display()),
-                    )
-                })?;
-                let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                    err(
-                        "REMOTE_WRITE_CA_FILE",
-                        format!("{} is not a PEM certificate bundle: {e}", path.display()),
-                    )
-                })?;
-                if certs.is_empty() {
-                    return Err(err(
-                        "REMOTE_WRITE_CA_FILE",
-                        format!("{} holds no PEM certificate", path.display()),
-                    ));
-                }
-                certs
-            }
+            Some(path) => crate::httputil::read_ca_bundle("REMOTE_WRITE_CA_FILE", path)?,
         };
 
         if args.remote_write_settle_days > 365 {
@@ -391,6 +368,12 @@ impl RemoteWriteConfig {
                 "must be between 1 and 1000000",
             ));
         }
+        if args.remote_write_interval_seconds > 86_400 {
+            return Err(err(
+                "REMOTE_WRITE_INTERVAL_SECONDS",
+                "must be between 0 (off) and 86400",
+            ));
+        }
         if let Some(dir) = &args.state_dir {
             if dir.as_os_str().is_empty() {
                 return Err(err("STATE_DIR", "must not be empty"));
@@ -413,6 +396,8 @@ impl RemoteWriteConfig {
                 ..RetryPolicy::default()
             },
             max_samples_per_request: args.remote_write_max_samples_per_request,
+            resend_interval: (args.remote_write_interval_seconds > 0)
+                .then(|| Duration::from_secs(args.remote_write_interval_seconds)),
         }))
     }
 
@@ -553,62 +538,26 @@ fn parse_headers(
     auth_configured: bool,
     sigv4: bool,
 ) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
-    const VAR: &str = "REMOTE_WRITE_HEADERS";
     let Some(raw) = raw else {
         return Ok(Vec::new());
     };
-    let mut out: Vec<(HeaderName, HeaderValue)> = Vec::new();
-    for (i, item) in raw.expose().split(',').enumerate() {
-        let item = item.trim();
-        if item.is_empty() {
-            continue;
-        }
-        let Some((name, value)) = item.split_once('=') else {
-            return Err(err(
-                VAR,
-                format!("entry {} has no '=' (expected Name=value)", i + 1),
-            ));
-        };
-        let name = name.trim();
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-            err(
-                VAR,
-                format!("entry {}: {name:?} is not a valid header name", i + 1),
-            )
-        })?;
-        if RESERVED_HEADERS.contains(&name.as_str()) {
-            return Err(err(
-                VAR,
-                format!(
-                    "header {name} is set by the remote-write protocol and cannot be overridden"
-                ),
-            ));
-        }
-        if name == reqwest::header::AUTHORIZATION && auth_configured {
-            return Err(err(
-                VAR,
-                "Authorization cannot be set here while REMOTE_WRITE_BEARER_TOKEN, REMOTE_WRITE_USERNAME or REMOTE_WRITE_SIGV4_REGION configures auth",
-            ));
-        }
-        if sigv4 && SIGV4_HEADERS.contains(&name.as_str()) {
-            return Err(err(
-                VAR,
-                format!("header {name} is set by the SigV4 signature (REMOTE_WRITE_SIGV4_REGION)"),
-            ));
-        }
-        if out.iter().any(|(n, _)| *n == name) {
-            return Err(err(VAR, format!("header {name} is given twice")));
-        }
-        let mut value = HeaderValue::from_str(value.trim()).map_err(|_| {
-            err(
-                VAR,
-                format!("the value of {name} is not a valid header value"),
-            )
-        })?;
-        value.set_sensitive(true);
-        out.push((name, value));
-    }
-    Ok(out)
+    let reserved: Vec<&str> = if sigv4 {
+        RESERVED_HEADERS
+            .iter()
+            .chain(SIGV4_HEADERS)
+            .copied()
+            .collect()
+    } else {
+        RESERVED_HEADERS.to_vec()
+    };
+    crate::httputil::parse_header_list(
+        "REMOTE_WRITE_HEADERS",
+        raw.expose(),
+        &reserved,
+        auth_configured.then_some(
+            "REMOTE_WRITE_BEARER_TOKEN, REMOTE_WRITE_USERNAME or REMOTE_WRITE_SIGV4_REGION",
+        ),
+    )
 }
 
 #[cfg(test)]
