@@ -3,16 +3,29 @@
 # Targets:
 #   runtime           (default: last stage) builds from source with
 #                     cargo-chef dependency caching; needs the rust and
-#                     distroless base images from a registry.
+#                     distroless base images from a registry. Builds for the
+#                     platform it runs on (TARGETARCH, set by BuildKit; the
+#                     builder's own host triple without BuildKit), so one
+#                     command makes a multi-arch image (QEMU emulates the
+#                     foreign platform):
+#                       docker buildx build --platform linux/amd64,linux/arm64 \
+#                         -t ghcr.io/OWNER/copilot-metrics-exporter:TAG --push .
 #   runtime-prebuilt  packs a static binary built outside Docker (the
-#                     node_exporter / Vector pattern). Needs no base image,
-#                     so it also builds on machines without registry access:
-#                       mkdir -p dist
+#                     node_exporter / Vector pattern) from dist/<TARGETARCH>/
+#                     (or dist/ without BuildKit). Needs no base image, so it
+#                     also builds on machines without registry access:
+#                       host=$(rustc -vV | sed -n 's/^host: //p')
+#                       arch=$(docker version -f '{{.Server.Arch}}')   # amd64, arm64
 #                       RUSTFLAGS='-C target-feature=+crt-static' cargo build --release \
-#                         --target x86_64-unknown-linux-gnu
-#                       cp target/x86_64-unknown-linux-gnu/release/copilot-metrics-exporter dist/
+#                         --target "$host"
+#                       mkdir -p "dist/$arch"
+#                       cp "target/$host/release/copilot-metrics-exporter" "dist/$arch/"
 #                       cp /etc/ssl/certs/ca-certificates.crt dist/
 #                       docker build --target runtime-prebuilt -t copilot-metrics-exporter .
+#                     Multi-arch from binaries built natively on each
+#                     architecture (what .github/workflows/release.yaml does):
+#                       docker buildx build --target runtime-prebuilt \
+#                         --platform linux/amd64,linux/arm64 -t … --push .
 #
 # Deliberately no "# syntax=" line: it makes BuildKit pull a frontend image,
 # which fails offline; the built-in frontend supports everything used here.
@@ -39,21 +52,38 @@ RUN cargo chef prepare --recipe-path recipe.json
 # builder: compile dependencies (cached layer), then the crate itself.
 # Static glibc (crt-static) needs no musl target download and runs in an
 # image without libc. RUSTFLAGS must be identical for cook and build, or
-# cargo rebuilds every dependency.
+# cargo rebuilds every dependency. The target triple follows the platform
+# being built: BuildKit's TARGETARCH (amd64, arm64, ...) when set, else the
+# toolchain's host triple. The builder stage runs on that same platform
+# (native or emulated), so no cross linker is needed.
 FROM chef AS builder
-ENV RUSTFLAGS="-C target-feature=+crt-static" \
-    CARGO_TARGET=x86_64-unknown-linux-gnu
+ARG TARGETARCH
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ENV RUSTFLAGS="-C target-feature=+crt-static"
+RUN case "${TARGETARCH}" in \
+      "") rustc -vV | sed -n 's/^host: //p' ;; \
+      amd64) echo x86_64-unknown-linux-gnu ;; \
+      arm64) echo aarch64-unknown-linux-gnu ;; \
+      ppc64le) echo powerpc64le-unknown-linux-gnu ;; \
+      s390x) echo s390x-unknown-linux-gnu ;; \
+      riscv64) echo riscv64gc-unknown-linux-gnu ;; \
+      *) echo "unsupported TARGETARCH ${TARGETARCH}" >&2; exit 1 ;; \
+    esac >/cargo-target \
+ && echo "building for $(cat /cargo-target)"
 COPY --from=planner /src/recipe.json recipe.json
-RUN cargo chef cook --release --locked --target "${CARGO_TARGET}" --recipe-path recipe.json
+RUN cargo chef cook --release --locked --target "$(cat /cargo-target)" --recipe-path recipe.json
 COPY . .
-RUN cargo build --release --locked --target "${CARGO_TARGET}" --bin copilot-metrics-exporter \
- && cp "target/${CARGO_TARGET}/release/copilot-metrics-exporter" /copilot-metrics-exporter
+RUN cargo build --release --locked --target "$(cat /cargo-target)" --bin copilot-metrics-exporter \
+ && cp "target/$(cat /cargo-target)/release/copilot-metrics-exporter" /copilot-metrics-exporter
 
 # ---------------------------------------------------------------------------
 # runtime-prebuilt: same layout as runtime, but FROM scratch, with the binary
-# and the CA bundle taken from the build context (dist/). BuildKit and buildah
-# skip the stages a target does not need, so this builds with no registry.
+# (dist/<TARGETARCH>/) and the CA bundle (dist/) taken from the build
+# context. BuildKit and buildah skip the stages a target does not need, so
+# this builds with no registry.
 FROM scratch AS runtime-prebuilt
+# Empty without BuildKit: then the binary is read from dist/ itself.
+ARG TARGETARCH
 ARG VERSION=0.0.0-dev
 ARG VCS_REF=unknown
 ARG BUILD_DATE=unknown
@@ -70,7 +100,7 @@ LABEL org.opencontainers.image.title="copilot-metrics-exporter" \
 # resolve the uid see a name, like in the distroless image.
 COPY --chmod=0444 docker/rootfs/etc/ /etc/
 COPY --chmod=0444 dist/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY --chmod=0555 dist/copilot-metrics-exporter /copilot-metrics-exporter
+COPY --chmod=0555 dist/${TARGETARCH}/copilot-metrics-exporter /copilot-metrics-exporter
 USER 65532:65532
 EXPOSE 8000
 ENTRYPOINT ["/copilot-metrics-exporter"]

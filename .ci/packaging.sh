@@ -23,7 +23,11 @@ if [[ "${SKIP_IMAGE_SMOKE:-0}" == 1 ]]; then
   exit 0
 fi
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
+# The machine's own target triple (x86_64-unknown-linux-gnu, aarch64-…), so
+# the same step works on every architecture the image is built for.
+host="$(rustc -vV | sed -n 's/^host: //p')"
+[[ -n "$host" ]] || { echo "cannot read the host triple from rustc -vV" >&2; exit 1; }
 # Static glibc binary: runs in the FROM-scratch runtime-prebuilt image.
 RUSTFLAGS='-C target-feature=+crt-static' \
-  cargo build --release --locked --target x86_64-unknown-linux-gnu --bin copilot-metrics-exporter
-scripts/image-smoke.sh "$target_dir/x86_64-unknown-linux-gnu/release/copilot-metrics-exporter"
+  cargo build --release --locked --target "$host" --bin copilot-metrics-exporter
+scripts/image-smoke.sh "$target_dir/$host/release/copilot-metrics-exporter"

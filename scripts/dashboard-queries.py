@@ -7,7 +7,8 @@
                                           `promtool check rules` parses every expr offline
   --substitute  also substitute Grafana variables in the JSON output
 
-Substitutions: $org / $enterprise -> .* (the "All" value), $__rate_interval -> 5m.
+Substitutions: $scope_type -> org, $scope / $team -> .+ (the "All" value),
+$__rate_interval -> 5m.
 """
 import json
 import re
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 
 DASH = Path(__file__).resolve().parent.parent / "dashboards" / "copilot.json"
-SUBST = {"$org": ".*", "$enterprise": ".*", "$__rate_interval": "5m"}
+SUBST = {"$scope_type": "org", "$scope": ".+", "$team": ".+", "$__rate_interval": "5m"}
 
 
 def substitute(expr):

@@ -155,8 +155,27 @@ schema = {
         }),
         "prometheusRule": obj({
             "enabled": B, "namespace": S, "additionalLabels": STRMAP,
+            "intervalSeconds": {"anyOf": [{"type": "integer", "minimum": 60}, {"const": ""}]},
+            "extraLabels": STRMAP,
+            "runbookUrl": URL,
             "disabledAlerts": {"type": "array", "items": S},
+            # Per alert: every key optional; unknown alert names are allowed
+            # (ignored) so values survive alerts being renamed.
+            "alerts": {"type": "object", "additionalProperties": obj({
+                "enabled": B,
+                "for": {"type": "string", "pattern": "^([0-9]+(ms|s|m|h|d|w|y))*$"},
+                "severity": {"type": "string", "minLength": 1},
+                "threshold": {"anyOf": [{"type": "integer", "minimum": 1}, {"const": ""}]},
+                "labels": STRMAP,
+            })},
         }),
+        "grafanaDashboard": obj({
+            "enabled": B, "namespace": S,
+            "labels": STRMAP, "annotations": STRMAP,
+            "folder": S, "folderAnnotation": {"type": "string", "minLength": 1},
+        }),
+        "helmTest": obj({"enabled": B}),
+        "listenAddress": {"type": "string", "pattern": "^(\\[[0-9a-fA-F:.]*\\]|[0-9.]+|[-a-zA-Z0-9.]+):[0-9]+$"},
         "serviceAccount": obj({"create": B, "name": S, "annotations": STRMAP}),
         "automountServiceAccountToken": B,
         "podSecurityContext": MAP,
@@ -174,6 +193,8 @@ schema = {
         "extraEnvFrom": ARR,
         "extraVolumes": ARR,
         "extraVolumeMounts": ARR,
+        "extraContainers": ARR,
+        "extraInitContainers": ARR,
         "extraManifests": ARR,
         "networkPolicy": obj({
             "enabled": B,
@@ -184,19 +205,13 @@ schema = {
     },
     # Rules per mode and per sink that properties alone cannot express.
     "allOf": [
-        {   # A CronJob has no /metrics endpoint: it needs a schedule and a sink.
+        {   # A CronJob needs a schedule. (That it needs a sink is checked by
+            # the templates, with a message naming the values to set: the
+            # default values must lint clean.)
             "if": {"properties": {"mode": {"const": "cronjob"}}},
             "then": {
                 "properties": {"cronjob": {"required": ["schedule"],
                                            "properties": {"schedule": {"minLength": 1}}}},
-                "anyOf": [
-                    {"properties": {"pushgateway": {"properties": {"enabled": {"const": True}},
-                                                    "required": ["enabled"]}},
-                     "required": ["pushgateway"]},
-                    {"properties": {"remoteWrite": {"properties": {"enabled": {"const": True}},
-                                                    "required": ["enabled"]}},
-                     "required": ["remoteWrite"]},
-                ],
             },
         },
         {   # Deployment mode serves /metrics through the Service.
@@ -219,8 +234,10 @@ schema = {
         },
         {
             "if": {"properties": {"github": {"properties": {"auth": {"const": "app"}}}}},
+            # No installationId: the exporter discovers the installation of
+            # each organization / enterprise.
             "then": {"properties": {"github": {"properties": {"app": {
-                "required": ["id", "installationId"]}}}}},
+                "required": ["id"]}}}}},
         },
     ],
 }

@@ -5,7 +5,7 @@
 # Usage: scripts/image-smoke.sh PATH/TO/copilot-metrics-exporter
 #   The binary must be static, e.g. built with
 #     RUSTFLAGS='-C target-feature=+crt-static' \
-#       cargo build --release --target x86_64-unknown-linux-gnu
+#       cargo build --release --target "$(rustc -vV | sed -n 's/^host: //p')"
 #
 # Checks (each one fails the script):
 #   1. the binary is statically linked (no ELF interpreter)
@@ -77,16 +77,26 @@ ok "binary is static ($(stat -c %s "$bin") bytes)"
 
 # 2. Build context laid out as in the repository: Dockerfile, docker/, dist/.
 ctx="$work/ctx"
-mkdir -p "$ctx/dist"
+# The image's architecture in Go/OCI spelling (the Dockerfile's TARGETARCH):
+# the binary goes to dist/<arch>/ as in a multi-arch release build.
+case "$(uname -m)" in
+  x86_64) arch=amd64 ;;
+  aarch64|arm64) arch=arm64 ;;
+  ppc64le) arch=ppc64le ;;
+  s390x) arch=s390x ;;
+  riscv64) arch=riscv64 ;;
+  *) die "unknown machine $(uname -m)" ;;
+esac
+mkdir -p "$ctx/dist/$arch"
 cp "$root/Dockerfile" "$root/.dockerignore" "$ctx/"
 cp -r "$root/docker" "$ctx/"
-cp "$bin" "$ctx/dist/copilot-metrics-exporter"
+cp "$bin" "$ctx/dist/$arch/copilot-metrics-exporter"
 ca="${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 [[ -s "$ca" ]] || die "CA bundle $ca missing (apt-get install ca-certificates)"
 cp "$ca" "$ctx/dist/ca-certificates.crt"
 
 buildah "${S[@]}" build --isolation chroot --target runtime-prebuilt \
-  --build-arg VERSION="$version" --build-arg VCS_REF="$revision" \
+  --build-arg TARGETARCH="$arch" --build-arg VERSION="$version" --build-arg VCS_REF="$revision" \
   --build-arg BUILD_DATE="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
   -t "$image" -f "$ctx/Dockerfile" "$ctx" >"$work/build.log" 2>&1 \
   || { cat "$work/build.log" >&2; die "buildah build failed"; }

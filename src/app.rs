@@ -85,6 +85,7 @@ impl App {
         let sinks = Sinks::new(
             config.pushgateway.clone(),
             config.remote_write.clone(),
+            config.external_labels.clone(),
             &metrics.registry,
         )?;
         Ok(App {
@@ -94,6 +95,16 @@ impl App {
             sinks,
             collector,
         })
+    }
+
+    /// Where reports come from (GitHub or the demo).
+    pub fn source(&self) -> &dyn crate::collect::ReportSource {
+        self.collector.source()
+    }
+
+    /// The optional collections in effect.
+    pub fn features(&self) -> &crate::collect::Features {
+        self.collector.features()
     }
 
     /// Collects every scope once and records the results in the store.
@@ -126,6 +137,7 @@ impl App {
                         seconds = started.elapsed().as_secs_f64(),
                         "collected"
                     );
+                    let data = self.sinks.prepare(data);
                     round.fresh.push(self.store.record_success(data));
                 }
                 Err(e) => {
@@ -259,6 +271,15 @@ impl App {
                 }
             }
         };
+        let resend = app.sinks.resend_interval().map(|every| {
+            let (app, mut stop) = (app.clone(), stop_rx.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = app.sinks.keep_sending(every) => {}
+                    _ = stop.wait_for(|stop| *stop) => {}
+                }
+            })
+        });
         let metrics = SchedulerMetrics::register(&app.metrics.registry);
         let grace = app.config.shutdown_grace;
         let stopped = scheduler::run(&app.config.schedule, metrics, job, stop, grace).await;
@@ -277,6 +298,9 @@ impl App {
             Stopped::Failed => EXIT_FAILURE,
         };
         let _ = stop_tx.send(true);
+        if let Some(resend) = resend {
+            let _ = resend.await;
+        }
         if let Some(server) = server {
             let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
         }

@@ -1,9 +1,16 @@
 //! Pieces every outgoing HTTP client shares (GitHub, Pushgateway,
 //! remote-write): the `User-Agent`, reqwest errors as text without their
-//! URL, and a peer's error body cut to about 1 KiB.
+//! URL, a peer's error body cut to about 1 KiB, and the parsers of the
+//! extra-headers and CA-bundle settings.
 
 /// `User-Agent` of every request: name and version.
 pub const USER_AGENT: &str = concat!("copilot-metrics-exporter/", env!("CARGO_PKG_VERSION"));
+
+use std::path::Path;
+
+use reqwest::header::{HeaderName, HeaderValue};
+
+use crate::settings::ConfigError;
 
 /// Most bytes of an error response body kept for logs and errors.
 pub const MAX_ERROR_BODY: usize = 1024;
@@ -53,6 +60,80 @@ pub fn truncate_body(raw: &[u8]) -> String {
         end -= 1;
     }
     format!("{}… (truncated)", &text[..end])
+}
+
+/// Parses a `Name=value,Name2=value` list of extra request headers given
+/// in `setting`. Names in `reserved` (lower case) belong to the protocol
+/// and are refused, and so is `Authorization` when `auth_settings` (the
+/// settings that configure auth, for the message) is `Some`. Values are
+/// marked sensitive and never echoed in errors.
+pub fn parse_header_list(
+    setting: &'static str,
+    raw: &str,
+    reserved: &[&str],
+    auth_settings: Option<&str>,
+) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
+    let err = |m: String| ConfigError::new(setting, m);
+    let mut out: Vec<(HeaderName, HeaderValue)> = Vec::new();
+    for (i, item) in raw.split(',').enumerate() {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let Some((name, value)) = item.split_once('=') else {
+            return Err(err(format!(
+                "entry {} has no '=' (expected Name=value)",
+                i + 1
+            )));
+        };
+        let name = name.trim();
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            err(format!(
+                "entry {}: {name:?} is not a valid header name",
+                i + 1
+            ))
+        })?;
+        if reserved.contains(&name.as_str()) {
+            return Err(err(format!(
+                "header {name} is set by the protocol and cannot be overridden"
+            )));
+        }
+        if let (true, Some(auth)) = (name == reqwest::header::AUTHORIZATION, auth_settings) {
+            return Err(err(format!(
+                "Authorization cannot be set here while {auth} configures auth"
+            )));
+        }
+        if out.iter().any(|(n, _)| *n == name) {
+            return Err(err(format!("header {name} is given twice")));
+        }
+        let mut value = HeaderValue::from_str(value.trim())
+            .map_err(|_| err(format!("the value of {name} is not a valid header value")))?;
+        value.set_sensitive(true);
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+/// Reads a PEM bundle of extra trusted CA certificates given in `setting`;
+/// an unreadable file, one that is not PEM or holds no certificate is an
+/// error naming the setting.
+pub fn read_ca_bundle(
+    setting: &'static str,
+    path: &Path,
+) -> Result<Vec<reqwest::Certificate>, ConfigError> {
+    let err = |m: String| ConfigError::new(setting, m);
+    let pem =
+        std::fs::read(path).map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        err(format!(
+            "{} is not a PEM certificate bundle: {e}",
+            path.display()
+        ))
+    })?;
+    if certs.is_empty() {
+        return Err(err(format!("{} holds no PEM certificate", path.display())));
+    }
+    Ok(certs)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod config;
 pub mod github;
 pub mod httputil;
 pub mod model;
+pub mod preflight;
 pub mod report;
 pub mod retry;
 pub mod scheduler;
@@ -24,3 +25,9 @@ pub mod secret;
 pub mod selfmetrics;
 pub mod settings;
 pub mod sinks;
+
+/// Synthetic report rows for unit tests (shared with the benches).
+#[cfg(test)]
+#[path = "../benches/support/synth.rs"]
+#[allow(dead_code, missing_docs)]
+mod synth;

@@ -56,7 +56,9 @@ fn main() -> ExitCode {
             once = app.config.once,
             "starting"
         );
-        if app.config.once {
+        if app.config.check {
+            copilot_metrics_exporter::preflight::run(&app).await
+        } else if app.config.once {
             app.run_once().await
         } else {
             app.run_service().await

@@ -75,6 +75,25 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Where a secret comes from: the value itself or a file re-read on use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretSource {
+    /// Given directly.
+    Value(Secret),
+    /// Read from this file with [`Secret::read_file`] before each publish.
+    File(std::path::PathBuf),
+}
+
+impl SecretSource {
+    /// The secret now: the value, or the file's trimmed contents.
+    pub fn resolve(&self) -> Result<Secret, String> {
+        match self {
+            SecretSource::Value(s) => Ok(s.clone()),
+            SecretSource::File(path) => Secret::read_file(path),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

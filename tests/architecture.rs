@@ -125,7 +125,7 @@ fn the_pipeline_flows_one_way() {
     let layer = |m: &str| -> usize {
         let top = m.split("::").next().unwrap_or("");
         match top {
-            "" | "main" | "app" => 0,
+            "" | "main" | "app" | "preflight" => 0,
             "config" => 1,
             "scheduler" => 2,
             "sinks" => 3,

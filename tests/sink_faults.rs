@@ -11,9 +11,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::fake_receiver::{Answer, FakeReceiver, Received};
-use common::value;
+use common::{settled_days, value};
 
-const DAY_MS: i64 = 86_400_000;
+use common::DAY_MS;
 const NOON_MS: i64 = 12 * 3_600_000;
 
 /// Report days (ms at 00:00 UTC) of the `report-day` samples of the demo
@@ -43,19 +43,6 @@ fn accepted_days(received: &[Received]) -> BTreeMap<i64, usize> {
     days
 }
 
-fn settled_days(backfill: i64, settle: i64) -> Vec<i64> {
-    let today = chrono::Utc::now()
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .unwrap()
-        .and_utc()
-        .timestamp_millis();
-    (settle..=backfill)
-        .rev()
-        .map(|ago| today - ago * DAY_MS)
-        .collect()
-}
-
 fn exporter(extra: &[(&str, String)]) -> Command {
     let mut cmd =
         common::exporter_command(&["--demo"], &[("SEATS", "false"), ("LOG_LEVEL", "info")]);
@@ -71,6 +58,7 @@ async fn failing_sinks_never_stop_collection_or_metrics() {
             status: 200,
             body: "",
             delay: Duration::from_secs(5),
+            headers: Vec::new(),
         },
         Answer::status(500, "\u{0}\u{1}<<garbage>>\u{7f}"),
     ])
@@ -222,6 +210,7 @@ async fn shutdown_mid_push_leaves_no_half_advanced_state() {
             status: 503,
             body: "",
             delay: Duration::from_secs(60),
+            headers: Vec::new(),
         },
     ])
     .await;

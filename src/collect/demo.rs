@@ -136,8 +136,9 @@ impl DemoSource {
 
 impl DemoSource {
     /// Answers the JSON API endpoints the collector uses: organization
-    /// billing and the paginated seat lists (pages of [`DEMO_SEAT_PAGE`],
-    /// `next` links under [`DEMO_API_BASE`]). Anything else is a 404.
+    /// billing, the paginated seat lists (pages of [`DEMO_SEAT_PAGE`],
+    /// `next` links under [`DEMO_API_BASE`]) and report envelopes (for
+    /// `--check`). Anything else is a 404.
     pub fn api(&self, target: ApiTarget<'_>) -> Result<JsonPage, GithubError> {
         let (path, page) = match target {
             ApiTarget::Path(p) => {
@@ -169,6 +170,13 @@ impl DemoSource {
             _ => return Err(not_found()),
         };
         match parts.next() {
+            Some(rest) if rest.starts_with("copilot/metrics/reports/") => Ok(JsonPage {
+                body: Some(json!({
+                    "download_links": [format!("{DEMO_API_BASE}/demo-report.ndjson")],
+                    "report_day": self.newest_day.to_string(),
+                })),
+                next: None,
+            }),
             Some("copilot/billing") if scope.kind == ScopeKind::Organization => Ok(JsonPage {
                 body: Some(billing(&scope)),
                 next: None,

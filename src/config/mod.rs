@@ -20,8 +20,10 @@ use crate::scheduler::{Schedule, SchedulerArgs};
 use crate::secret::Secret;
 pub use crate::settings::{parse_base_url, ConfigError};
 use crate::sinks::http::WebConfig;
+use crate::sinks::labels::ExternalLabels;
 use crate::sinks::pushgateway::{PushgatewayArgs, PushgatewayConfig};
 use crate::sinks::remote_write::{RemoteWriteArgs, RemoteWriteConfig};
+use crate::sinks::SinkArgs;
 
 /// Exit code for a configuration error (also what clap uses for bad flags).
 pub const EXIT_CONFIG: i32 = 2;
@@ -126,6 +128,12 @@ pub struct Cli {
     #[arg(long, env = "ONCE")]
     pub once: bool,
 
+    /// Preflight: call every endpoint the configuration uses once per scope and
+    /// probe every sink, print a table with the fix for each problem, and exit
+    /// (0 only when everything works). Sends no data.
+    #[arg(long, env = "CHECK", conflicts_with = "once")]
+    pub check: bool,
+
     /// Use built-in sample reports instead of GitHub (no token needed).
     #[arg(long, env = "DEMO")]
     pub demo: bool,
@@ -204,6 +212,10 @@ pub struct Cli {
     /// Remote-write sink settings (`REMOTE_WRITE_*`, `BACKFILL_DAYS`, `STATE_DIR`).
     #[command(flatten)]
     pub remote_write: RemoteWriteArgs,
+
+    /// Settings of every push sink (`EXTERNAL_LABELS`).
+    #[command(flatten)]
+    pub sinks: SinkArgs,
 }
 
 fn parse_seconds(raw: &str) -> Result<u64, String> {
@@ -241,6 +253,8 @@ pub struct Config {
     pub log_level: String,
     /// Collect once and exit.
     pub once: bool,
+    /// Run the preflight checks and exit.
+    pub check: bool,
     /// Built-in sample data instead of GitHub.
     pub demo: bool,
     /// Optional collections (teams, seats, users, repositories).
@@ -253,6 +267,8 @@ pub struct Config {
     pub pushgateway: Option<PushgatewayConfig>,
     /// The remote-write sink; `None` when `REMOTE_WRITE_URL` is unset.
     pub remote_write: Option<RemoteWriteConfig>,
+    /// `EXTERNAL_LABELS` of the push sinks.
+    pub external_labels: ExternalLabels,
 }
 
 /// Names of demo scopes used when `--demo` runs without `ORG`/`ENTERPRISE`.
@@ -382,6 +398,7 @@ impl Config {
             .map_err(|e| ConfigError::new("SCHEDULE", e))?;
         let pushgateway = PushgatewayConfig::from_args(&cli.pushgateway)?;
         let remote_write = RemoteWriteConfig::from_args(&cli.remote_write)?;
+        let external_labels = cli.sinks.external_labels()?;
 
         Ok(Config {
             scopes,
@@ -407,6 +424,7 @@ impl Config {
             log_format: cli.log_format,
             log_level: cli.log_level.clone(),
             once: cli.once,
+            check: cli.check,
             demo: cli.demo,
             features: Features {
                 teams: cli.teams,
@@ -420,6 +438,7 @@ impl Config {
             shutdown_grace: Duration::from_secs(cli.scheduler.shutdown_grace_seconds),
             pushgateway,
             remote_write,
+            external_labels,
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use prometheus::proto::{Gauge, LabelPair, Metric, MetricFamily, MetricType};
 use prometheus::{Encoder, TextEncoder};
@@ -103,36 +103,13 @@ pub fn add_scope_data(builder: &mut FamilyBuilder, data: &ScopeData) {
     builder.samples(&data.current);
 }
 
-/// Unix seconds of a time, as a float.
-pub fn unix_seconds(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
+pub use crate::sinks::view::unix_seconds;
 
-/// Per-scope self-metrics, from the store.
+/// Per-scope self-metrics, from the store ([`crate::sinks::view::scope_health`]).
 pub fn add_scope_health(builder: &mut FamilyBuilder, states: &[(Scope, ScopeState)]) {
-    builder.per_scope(
-        "copilot_exporter_last_success_timestamp_seconds",
-        "When the last successful collection of this scope finished (Unix seconds).",
-        states
-            .iter()
-            .filter_map(|(s, st)| st.last_success.map(|t| (s, unix_seconds(t)))),
-    );
-    builder.per_scope(
-        "copilot_exporter_collect_duration_seconds",
-        "Duration of the last collection attempt of this scope.",
-        states
-            .iter()
-            .filter_map(|(s, st)| st.last_duration.map(|d| (s, d.as_secs_f64()))),
-    );
-    builder.per_scope(
-        "copilot_exporter_collect_success",
-        "1 if the last collection of this scope succeeded, 0 if it failed (its last good data is still served).",
-        states
-            .iter()
-            .filter_map(|(s, st)| st.last_ok.map(|ok| (s, if ok { 1.0 } else { 0.0 }))),
-    );
+    for (scope, state) in states {
+        builder.samples(&crate::sinks::view::scope_health(scope, state));
+    }
 }
 
 /// Per-scope delivery gauges of the push sinks:
@@ -141,14 +118,7 @@ pub fn add_sink_health(
     builder: &mut FamilyBuilder,
     successes: &[(&'static str, Scope, SystemTime)],
 ) {
-    for (sink, scope, at) in successes {
-        builder.gauge(
-            &format!("copilot_exporter_{sink}_last_success_timestamp_seconds"),
-            "When this scope's data was last delivered by the sink (Unix seconds).",
-            &vec![scope.label()],
-            unix_seconds(*at),
-        );
-    }
+    builder.samples(&crate::sinks::view::sink_health(successes));
 }
 
 /// Everything `/metrics` and `--once` show: every scope's data, per-scope
@@ -372,7 +342,7 @@ mod render_tests {
         store.record_sink_success(
             "pushgateway",
             &scopes[0],
-            UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+            std::time::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
         );
         let registry = prometheus::Registry::new();
         let counter = prometheus::IntCounterVec::new(

@@ -22,6 +22,8 @@ pub struct Answer {
     pub body: &'static str,
     /// Delay before answering.
     pub delay: Duration,
+    /// Extra response headers.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Answer {
@@ -31,7 +33,14 @@ impl Answer {
             status,
             body,
             delay: Duration::ZERO,
+            headers: Vec::new(),
         }
+    }
+
+    /// The same answer with a response header.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Answer {
+        self.headers.push((name, value.into()));
+        self
     }
 }
 
@@ -46,7 +55,23 @@ pub struct Received {
     pub body: Vec<u8>,
     /// The status it was answered with.
     pub status: u16,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
+
+impl Received {
+    /// The value of a header (lower-case name), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Decides an answer from the request before the script does (e.g. 401
+/// without the right tenant header); `None` falls through to the script.
+pub type Gate = Arc<dyn Fn(&Received) -> Option<Answer> + Send + Sync>;
 
 impl Received {
     /// The remote-write request in the body (snappy block + protobuf).
@@ -60,6 +85,7 @@ impl Received {
 struct Inner {
     script: Vec<Answer>,
     log: Vec<Received>,
+    gate: Option<Gate>,
 }
 
 /// The receiver.
@@ -76,7 +102,7 @@ impl FakeReceiver {
     pub async fn start(script: Vec<Answer>) -> FakeReceiver {
         let inner = Arc::new(Mutex::new(Inner {
             script,
-            log: Vec::new(),
+            ..Inner::default()
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
@@ -93,6 +119,11 @@ impl FakeReceiver {
     /// Replaces the script.
     pub fn script(&self, script: Vec<Answer>) {
         self.inner.lock().unwrap().script = script;
+    }
+
+    /// Sets (or with `None` removes) the gate consulted before the script.
+    pub fn gate(&self, gate: Option<Gate>) {
+        self.inner.lock().unwrap().gate = gate;
     }
 
     /// Every request so far.
@@ -119,7 +150,17 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, req: Request) -> Respons
         .to_vec();
     let answer = {
         let mut inner = inner.lock().unwrap();
-        let answer = if inner.script.len() > 1 {
+        let mut received = Received {
+            path,
+            headers,
+            body,
+            status: 0,
+            at: std::time::Instant::now(),
+        };
+        let gated = inner.gate.as_ref().and_then(|gate| gate(&received));
+        let answer = if let Some(answer) = gated {
+            answer
+        } else if inner.script.len() > 1 {
             inner.script.remove(0)
         } else {
             inner
@@ -128,19 +169,16 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, req: Request) -> Respons
                 .cloned()
                 .unwrap_or(Answer::status(204, ""))
         };
-        inner.log.push(Received {
-            path,
-            headers,
-            body,
-            status: answer.status,
-        });
+        received.status = answer.status;
+        inner.log.push(received);
         answer
     };
     if !answer.delay.is_zero() {
         tokio::time::sleep(answer.delay).await;
     }
-    Response::builder()
-        .status(answer.status)
-        .body(Body::from(answer.body))
-        .unwrap()
+    let mut response = Response::builder().status(answer.status);
+    for (name, value) in &answer.headers {
+        response = response.header(*name, value);
+    }
+    response.body(Body::from(answer.body)).unwrap()
 }

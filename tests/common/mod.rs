@@ -307,5 +307,24 @@ pub fn label_values(
         .collect()
 }
 
+/// Milliseconds in a day.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// The report days (ms at 00:00 UTC) `report-day` mode sends with
+/// `BACKFILL_DAYS=backfill` and `REMOTE_WRITE_SETTLE_DAYS=settle`, oldest
+/// first: today−backfill … today−settle.
+pub fn settled_days(backfill: i64, settle: i64) -> Vec<i64> {
+    let today = chrono::Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp_millis();
+    (settle..=backfill)
+        .rev()
+        .map(|ago| today - ago * DAY_MS)
+        .collect()
+}
+
 pub mod fake_receiver;
 pub mod servers;

@@ -79,6 +79,18 @@ fn start_pushgateway(prefixed: bool, web_config: Option<&Path>) -> Option<Server
 /// Starts Prometheus with the remote-write receiver, `config` as its
 /// configuration file (YAML), long retention; `None` when not installed.
 pub fn prometheus(config: &str) -> Option<Server> {
+    let server = prometheus_with_args(config, &[], "http")?;
+    assert!(
+        wait_http_ok(&format!("{}/-/ready", server.base), Duration::from_secs(60)),
+        "prometheus did not become ready"
+    );
+    Some(server)
+}
+
+/// Like [`prometheus`], with extra arguments (e.g. `--web.config.file`) and
+/// `scheme` in the base URL, without waiting for readiness: the caller
+/// waits (over TLS, say).
+pub fn prometheus_with_args(config: &str, extra: &[String], scheme: &str) -> Option<Server> {
     let bin = require_tool("prometheus")?;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("prometheus.yml");
@@ -94,16 +106,12 @@ pub fn prometheus(config: &str) -> Option<Server> {
             .arg("--storage.tsdb.retention.time=400d")
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--web.enable-remote-write-receiver")
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null()),
     );
-    let base = format!("http://127.0.0.1:{port}");
-    assert!(
-        wait_http_ok(&format!("{base}/-/ready"), Duration::from_secs(60)),
-        "prometheus did not become ready"
-    );
     Some(Server {
-        base,
+        base: format!("{scheme}://127.0.0.1:{port}"),
         _child: child,
         _dir: dir,
     })
@@ -126,6 +134,14 @@ pub async fn query(base: &str, promql: &str, at: Option<SystemTime>) -> Vec<serd
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{promql}: {e}: {text}"));
     assert_eq!(v["status"], "success", "{promql}: {v}");
     v["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+/// The single value of an instant query now (panics unless exactly one
+/// series).
+pub async fn scalar(base: &str, promql: &str) -> f64 {
+    let result = query(base, promql, None).await;
+    assert_eq!(result.len(), 1, "{promql}: expected one series: {result:?}");
+    result[0]["value"][1].as_str().unwrap().parse().unwrap()
 }
 
 /// Polls `promql` until it returns at least one series or `timeout` passes.

@@ -108,33 +108,44 @@ The credentials in use, as a JSON list of {id, key, env, value}:
 {{- toJson $res }}
 {{- end }}
 
-{{/* Checks that need more than the JSON schema can express. */}}
+{{/*
+Checks that need more than the JSON schema can express, each failing with a
+message that names the value to set. They run when the chart is installed,
+upgraded or rendered (`helm template` counts as an install); `helm lint`
+renders as neither, so the default values lint clean (`helm lint --strict`)
+while an install with them says what is missing.
+*/}}
 {{- define "cme.validate" -}}
+{{- if or .Release.IsInstall .Release.IsUpgrade }}
 {{- $v := .Values }}
 {{- if and (not $v.demo) (not $v.github.orgs) (not $v.github.enterprises) }}
-{{- fail "set github.orgs and/or github.enterprises (or demo: true)" }}
+{{- fail "\n\ncopilot-metrics-exporter: set github.orgs and/or github.enterprises (the organizations / enterprises to collect), or demo=true to try the chart on sample data" }}
 {{- end }}
-{{- if and (not $v.demo) (eq $v.github.auth "app") (or (not $v.github.app.id) (not $v.github.app.installationId)) }}
-{{- fail "github.auth=app needs github.app.id and github.app.installationId" }}
+{{- if and (not $v.demo) (eq $v.github.auth "app") (not $v.github.app.id) }}
+{{- fail "\n\ncopilot-metrics-exporter: github.auth=app needs github.app.id (github.app.installationId is optional: the exporter discovers the installation of each organization and enterprise)" }}
 {{- end }}
 {{- if not $v.existingSecret }}
 {{- range (include "cme.credentials" . | fromJsonArray) }}
 {{- if not .value }}
-{{- fail (printf "%s is required (or put it in a Secret and set existingSecret)" .what) }}
+{{- fail (printf "\n\ncopilot-metrics-exporter: %s is required (or put it in a Secret and set existingSecret)" .what) }}
 {{- end }}
 {{- end }}
 {{- end }}
 {{- if and (eq $v.mode "cronjob") (not $v.pushgateway.enabled) (not $v.remoteWrite.enabled) }}
-{{- fail "mode=cronjob has no /metrics endpoint: enable pushgateway and/or remoteWrite" }}
+{{- fail "\n\ncopilot-metrics-exporter: mode=cronjob has no /metrics endpoint: set pushgateway.enabled=true with pushgateway.url, and/or remoteWrite.enabled=true with remoteWrite.url (or mode=deployment)" }}
 {{- end }}
 {{- if and $v.pushgateway.enabled (not $v.pushgateway.url) }}
-{{- fail "pushgateway.enabled needs pushgateway.url" }}
+{{- fail "\n\ncopilot-metrics-exporter: pushgateway.enabled needs pushgateway.url" }}
 {{- end }}
 {{- if and $v.remoteWrite.enabled (not $v.remoteWrite.url) }}
-{{- fail "remoteWrite.enabled needs remoteWrite.url" }}
+{{- fail "\n\ncopilot-metrics-exporter: remoteWrite.enabled needs remoteWrite.url" }}
 {{- end }}
 {{- if and $v.remoteWrite.enabled (eq $v.remoteWrite.auth "basic") (not $v.remoteWrite.username) }}
-{{- fail "remoteWrite.auth=basic needs remoteWrite.username" }}
+{{- fail "\n\ncopilot-metrics-exporter: remoteWrite.auth=basic needs remoteWrite.username" }}
+{{- end }}
+{{- if and (eq $v.mode "cronjob") $v.remoteWrite.enabled (eq $v.remoteWrite.timestamps "report-day") (or (not $v.state.enabled) (ne $v.state.type "pvc")) }}
+{{- fail "\n\ncopilot-metrics-exporter: remoteWrite.timestamps=report-day in mode=cronjob needs persistent state: set state.enabled=true and state.type=pvc (each run is a new pod; without the per-scope mark every run would resend the whole backfill)" }}
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -149,7 +160,7 @@ The credentials in use, as a JSON list of {id, key, env, value}:
 {{- $orgs := $v.github.orgs | join "," }}
 {{- $ents := $v.github.enterprises | join "," -}}
 - name: LISTEN_ADDR
-  value: {{ if eq $v.mode "deployment" }}"0.0.0.0:8000"{{ else }}""{{ end }}
+  value: {{ if and (eq $v.mode "deployment") (not .checkMode) }}{{ $v.listenAddress | quote }}{{ else }}""{{ end }}
 {{- if $orgs }}
 - name: ORG
   value: {{ $orgs | quote }}
@@ -163,8 +174,11 @@ The credentials in use, as a JSON list of {id, key, env, value}:
 {{- if and (eq $v.github.auth "app") (not $v.demo) }}
 - name: GITHUB_APP_ID
   value: {{ $v.github.app.id | toString | quote }}
+{{- /* Unset: the exporter discovers the installation per org/enterprise. */}}
+{{- if $v.github.app.installationId }}
 - name: GITHUB_APP_INSTALLATION_ID
   value: {{ $v.github.app.installationId | toString | quote }}
+{{- end }}
 {{- end }}
 {{- if $v.github.caBundle.configMap }}
 - name: GITHUB_CA_FILE
@@ -228,7 +242,7 @@ The credentials in use, as a JSON list of {id, key, env, value}:
 - name: BACKFILL_DAYS
   value: {{ $v.remoteWrite.backfillDays | toString | quote }}
 {{- end }}
-{{- if $v.state.enabled }}
+{{- if and $v.state.enabled (not .checkMode) }}
 - name: STATE_DIR
   value: {{ $v.state.mountPath | quote }}
 {{- end }}
@@ -260,17 +274,22 @@ imagePullSecrets:
 {{- with $v.priorityClassName }}
 priorityClassName: {{ . }}
 {{- end }}
-{{- if eq $v.mode "cronjob" }}
+{{- if or (eq $v.mode "cronjob") .checkMode }}
 restartPolicy: Never
 {{- end }}
 securityContext:
   {{- toYaml $v.podSecurityContext | nindent 2 }}
+{{- with $v.extraInitContainers }}
+initContainers:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 containers:
   - name: exporter
     image: {{ include "cme.image" . | quote }}
     imagePullPolicy: {{ $v.image.pullPolicy }}
     {{- $args := list }}
-    {{- if eq $v.mode "cronjob" }}{{ $args = append $args "--once" }}{{ end }}
+    {{- if .checkMode }}{{ $args = append $args "--check" }}
+    {{- else if eq $v.mode "cronjob" }}{{ $args = append $args "--once" }}{{ end }}
     {{- if $v.demo }}{{ $args = append $args "--demo" }}{{ end }}
     {{- $args = concat $args ($v.extraArgs | default list) }}
     {{- with $args }}
@@ -283,7 +302,7 @@ containers:
     envFrom:
       {{- toYaml . | nindent 6 }}
     {{- end }}
-    {{- if eq $v.mode "deployment" }}
+    {{- if and (eq $v.mode "deployment") (not .checkMode) }}
     ports:
       - name: http
         containerPort: 8000
@@ -322,13 +341,18 @@ containers:
         mountPath: /etc/copilot-metrics-exporter/remote-write-ca
         readOnly: true
       {{- end }}
-      {{- if $v.state.enabled }}
+      {{- if and $v.state.enabled (not .checkMode) }}
       - name: state
         mountPath: {{ $v.state.mountPath }}
       {{- end }}
       {{- with $v.extraVolumeMounts }}
       {{- toYaml . | nindent 6 }}
       {{- end }}
+  {{- if not .checkMode }}
+  {{- with $v.extraContainers }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+  {{- end }}
 volumes:
   - name: tmp
     emptyDir:
@@ -356,7 +380,7 @@ volumes:
     configMap:
       name: {{ $v.remoteWrite.caBundle.configMap }}
   {{- end }}
-  {{- if $v.state.enabled }}
+  {{- if and $v.state.enabled (not .checkMode) }}
   - name: state
     {{- if eq $v.state.type "pvc" }}
     persistentVolumeClaim:
@@ -399,4 +423,103 @@ annotations:
   {{- with .Values.podAnnotations }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
+{{- end }}
+
+{{/*
+Seconds between two runs of a cron schedule, for the common shapes:
+@hourly/@daily/@weekly, "M * * * *", every N minutes ("*" slash N in the
+minute field), every N hours ("M", then "*" slash N), "M H * * *" (a comma list of hours counts as daily: the longest gap is at
+most a day), "M H * * D" (weekly). A leading seconds field is dropped.
+0 when the shape is not recognised.
+*/}}
+{{- define "cme.cronSeconds" -}}
+{{- $s := trim (toString .) -}}
+{{- $macros := dict "@hourly" 3600 "@daily" 86400 "@midnight" 86400 "@weekly" 604800 -}}
+{{- if hasKey $macros $s -}}
+{{- index $macros $s -}}
+{{- else -}}
+{{- $f := regexSplit "\\s+" $s -1 -}}
+{{- if eq (len $f) 6 }}{{ $f = rest $f }}{{ end -}}
+{{- if eq (len $f) 7 }}{{ $f = initial (rest $f) }}{{ end -}}
+{{- $num := "^[0-9]+$" -}}
+{{- $step := "^\\*/[0-9]+$" -}}
+{{- if and (eq (len $f) 5) (eq (index $f 2) "*") (eq (index $f 3) "*") -}}
+{{- $m := index $f 0 }}{{ $h := index $f 1 }}{{ $dow := index $f 4 -}}
+{{- if and (regexMatch $num $m) (eq $h "*") (eq $dow "*") -}}
+3600
+{{- else if and (regexMatch $step $m) (eq $h "*") (eq $dow "*") -}}
+{{- mul 60 (trimPrefix "*/" $m | int) -}}
+{{- else if and (regexMatch $num $m) (regexMatch $step $h) (eq $dow "*") -}}
+{{- mul 3600 (trimPrefix "*/" $h | int) -}}
+{{- else if and (regexMatch $num $m) (regexMatch "^[0-9]+(,[0-9]+)*$" $h) (eq $dow "*") -}}
+86400
+{{- else if and (regexMatch $num $m) (regexMatch $num $h) (regexMatch $num $dow) -}}
+604800
+{{- else -}}
+0
+{{- end -}}
+{{- else -}}
+0
+{{- end -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+Seconds between two collections, which the alert thresholds scale with:
+prometheusRule.intervalSeconds, else derived from cronjob.schedule (cronjob
+mode) or collection.schedule / collection.cacheTtlSeconds (deployment mode).
+*/}}
+{{- define "cme.intervalSeconds" -}}
+{{- $v := .Values -}}
+{{- if $v.prometheusRule.intervalSeconds -}}
+{{- $v.prometheusRule.intervalSeconds | int -}}
+{{- else -}}
+{{- $schedule := "" -}}
+{{- $what := "" -}}
+{{- if eq $v.mode "cronjob" }}{{ $schedule = $v.cronjob.schedule }}{{ $what = "cronjob.schedule" }}
+{{- else if $v.collection.schedule }}{{ $schedule = $v.collection.schedule }}{{ $what = "collection.schedule" }}{{ end -}}
+{{- if $schedule -}}
+{{- $s := include "cme.cronSeconds" $schedule | int -}}
+{{- if not $s -}}
+{{- fail (printf "prometheusRule.intervalSeconds is needed: the alert thresholds follow the collection interval, which cannot be derived from %s %q; set prometheusRule.intervalSeconds to the seconds between two runs" $what $schedule) -}}
+{{- end -}}
+{{- $s -}}
+{{- else -}}
+{{- $v.collection.cacheTtlSeconds | int -}}
+{{- end -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+One alerting rule. Input: dict name, expr, summary, description, ctx (root),
+threshold (seconds, for the description). Per-alert settings come from
+prometheusRule.alerts.<name>: enabled, for, severity, labels. Prometheus
+template braces in summary/description are written [[ ]] here.
+*/}}
+{{- define "cme.alertRule" -}}
+{{- $pr := .ctx.Values.prometheusRule -}}
+{{- $a := index $pr.alerts .name | default dict -}}
+{{- if and (ne (toString $a.enabled) "false") (not (has .name ($pr.disabledAlerts | default list))) }}
+- alert: {{ .name }}
+  expr: |
+    {{- .expr | trim | nindent 4 }}
+  {{- with $a.for }}
+  for: {{ . }}
+  {{- end }}
+  labels:
+    {{- toYaml (merge (dict "severity" ($a.severity | default "warning")) ($a.labels | default dict) ($pr.extraLabels | default dict)) | nindent 4 }}
+  annotations:
+    summary: {{ .summary | replace "[[" "{{" | replace "]]" "}}" | quote }}
+    description: {{ .description | replace "[[" "{{" | replace "]]" "}}" | quote }}
+    runbook_url: {{ printf "%s#%s" (trimSuffix "/" $pr.runbookUrl) (lower .name) | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Seconds as a short duration for alert texts: 26h, 4d, 90m. */}}
+{{- define "cme.duration" -}}
+{{- $s := int . -}}
+{{- if eq (mod $s 86400) 0 }}{{ div $s 86400 }}d
+{{- else if eq (mod $s 3600) 0 }}{{ div $s 3600 }}h
+{{- else if eq (mod $s 60) 0 }}{{ div $s 60 }}m
+{{- else }}{{ $s }}s{{ end -}}
 {{- end }}

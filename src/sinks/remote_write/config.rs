@@ -11,6 +11,8 @@ use std::time::Duration;
 use reqwest::header::{HeaderName, HeaderValue};
 use url::Url;
 
+use super::sigv4::{AwsEnv, SigV4, DEFAULT_SERVICE, SIGV4_HEADERS};
+use super::tls::ClientIdentity;
 pub use crate::secret::Secret;
 use crate::settings::ConfigError;
 
@@ -21,6 +23,8 @@ pub const DEFAULT_MAX_SAMPLES_PER_REQUEST: usize = 5000;
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
 /// Default bound on the time spent retrying one request.
 pub const DEFAULT_MAX_RETRY_SECONDS: u64 = 300;
+/// Default re-send interval of the snapshot (like a scrape interval).
+pub const DEFAULT_INTERVAL_SECONDS: u64 = 60;
 /// Default first retry delay.
 pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(500);
 /// Default longest retry delay.
@@ -86,6 +90,26 @@ pub struct RemoteWriteArgs {
     #[arg(long, env = "REMOTE_WRITE_CA_FILE", hide_env_values = true)]
     pub remote_write_ca_file: Option<PathBuf>,
 
+    /// PEM client certificate (chain) for receivers that require mutual TLS;
+    /// needs REMOTE_WRITE_CLIENT_KEY_FILE.
+    #[arg(long, env = "REMOTE_WRITE_CLIENT_CERT_FILE", hide_env_values = true)]
+    pub remote_write_client_cert_file: Option<PathBuf>,
+
+    /// PEM private key of REMOTE_WRITE_CLIENT_CERT_FILE.
+    #[arg(long, env = "REMOTE_WRITE_CLIENT_KEY_FILE", hide_env_values = true)]
+    pub remote_write_client_key_file: Option<PathBuf>,
+
+    /// Sign requests with AWS SigV4 for this region (Amazon Managed Service
+    /// for Prometheus); credentials come from the standard AWS environment
+    /// (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, AWS_PROFILE,
+    /// AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, container credentials).
+    #[arg(long, env = "REMOTE_WRITE_SIGV4_REGION")]
+    pub remote_write_sigv4_region: Option<String>,
+
+    /// SigV4 signing name.
+    #[arg(long, env = "REMOTE_WRITE_SIGV4_SERVICE", default_value = DEFAULT_SERVICE)]
+    pub remote_write_sigv4_service: String,
+
     /// Sample timestamps: `now` (newest day, stamped at send time) or
     /// `report-day` (every settled day once, at 12:00 UTC of that day).
     #[arg(
@@ -122,6 +146,12 @@ pub struct RemoteWriteArgs {
     /// Most samples in one remote-write request.
     #[arg(long, env = "REMOTE_WRITE_MAX_SAMPLES_PER_REQUEST", default_value_t = DEFAULT_MAX_SAMPLES_PER_REQUEST)]
     pub remote_write_max_samples_per_request: usize,
+
+    /// Long-running mode: re-send the `now`-stamped snapshot every this many
+    /// seconds between refreshes, so instant queries always see it; 0 turns
+    /// it off.
+    #[arg(long, env = "REMOTE_WRITE_INTERVAL_SECONDS", default_value_t = DEFAULT_INTERVAL_SECONDS)]
+    pub remote_write_interval_seconds: u64,
 }
 
 impl Default for RemoteWriteArgs {
@@ -135,6 +165,10 @@ impl Default for RemoteWriteArgs {
             remote_write_password_file: None,
             remote_write_headers: None,
             remote_write_ca_file: None,
+            remote_write_client_cert_file: None,
+            remote_write_client_key_file: None,
+            remote_write_sigv4_region: None,
+            remote_write_sigv4_service: DEFAULT_SERVICE.to_string(),
             remote_write_timestamps: TimestampMode::Now,
             remote_write_settle_days: 3,
             backfill_days: 28,
@@ -142,6 +176,7 @@ impl Default for RemoteWriteArgs {
             remote_write_timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
             remote_write_max_retry_seconds: DEFAULT_MAX_RETRY_SECONDS,
             remote_write_max_samples_per_request: DEFAULT_MAX_SAMPLES_PER_REQUEST,
+            remote_write_interval_seconds: DEFAULT_INTERVAL_SECONDS,
         }
     }
 }
@@ -150,24 +185,7 @@ fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError::new(var, message)
 }
 
-/// Where a secret comes from: the value itself or a file re-read on use.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SecretSource {
-    /// Given directly.
-    Value(Secret),
-    /// Read from this file with [`Secret::read_file`] before each publish.
-    File(PathBuf),
-}
-
-impl SecretSource {
-    /// The secret now: the value, or the file's trimmed contents.
-    pub fn resolve(&self) -> Result<Secret, String> {
-        match self {
-            SecretSource::Value(s) => Ok(s.clone()),
-            SecretSource::File(path) => Secret::read_file(path),
-        }
-    }
-}
+pub use crate::secret::SecretSource;
 
 /// How requests authenticate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -181,6 +199,8 @@ pub enum Auth {
         /// Password (may be absent).
         password: Option<SecretSource>,
     },
+    /// AWS Signature Version 4 (Amazon Managed Service for Prometheus).
+    SigV4(SigV4),
 }
 
 /// Retry schedule for one request: exponential backoff with jitter from
@@ -219,6 +239,8 @@ pub struct RemoteWriteConfig {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Extra trusted CA certificates.
     pub ca_certs: Vec<reqwest::Certificate>,
+    /// TLS client certificate, for receivers that require mutual TLS.
+    pub client_identity: Option<ClientIdentity>,
     /// Which timestamps samples carry.
     pub mode: TimestampMode,
     /// `report-day`: days younger than this are not sent yet.
@@ -233,6 +255,9 @@ pub struct RemoteWriteConfig {
     pub retry: RetryPolicy,
     /// Most samples per request.
     pub max_samples_per_request: usize,
+    /// Re-send interval of the snapshot in the long-running mode (`None`:
+    /// only after refreshes).
+    pub resend_interval: Option<Duration>,
 }
 
 impl fmt::Debug for RemoteWriteConfig {
@@ -243,6 +268,7 @@ impl fmt::Debug for RemoteWriteConfig {
             .field("auth", &self.auth)
             .field("headers", &header_names)
             .field("ca_certs", &self.ca_certs.len())
+            .field("client_identity", &self.client_identity)
             .field("mode", &self.mode)
             .field("settle_days", &self.settle_days)
             .field("backfill_days", &self.backfill_days)
@@ -250,6 +276,7 @@ impl fmt::Debug for RemoteWriteConfig {
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
             .field("max_samples_per_request", &self.max_samples_per_request)
+            .field("resend_interval", &self.resend_interval)
             .finish()
     }
 }
@@ -276,6 +303,7 @@ impl RemoteWriteConfig {
             auth: None,
             headers: Vec::new(),
             ca_certs: Vec::new(),
+            client_identity: None,
             mode: TimestampMode::Now,
             settle_days: 3,
             backfill_days: 28,
@@ -283,42 +311,37 @@ impl RemoteWriteConfig {
             timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECONDS),
             retry: RetryPolicy::default(),
             max_samples_per_request: DEFAULT_MAX_SAMPLES_PER_REQUEST,
+            resend_interval: Some(Duration::from_secs(DEFAULT_INTERVAL_SECONDS)),
         }
     }
 
     /// Validates the arguments. `Ok(None)` when `REMOTE_WRITE_URL` is unset
     /// (the sink is off). Secret files are read once here to fail early.
+    /// SigV4 credentials come from this process's `AWS_*` environment.
     pub fn from_args(args: &RemoteWriteArgs) -> Result<Option<Self>, ConfigError> {
+        Self::from_args_with_aws_env(args, &AwsEnv::from_os())
+    }
+
+    /// [`Self::from_args`] with the AWS environment given.
+    pub fn from_args_with_aws_env(
+        args: &RemoteWriteArgs,
+        aws_env: &AwsEnv,
+    ) -> Result<Option<Self>, ConfigError> {
         let Some(raw_url) = args.remote_write_url.as_ref() else {
             return Ok(None);
         };
         let url = parse_url(raw_url.expose())?;
-        let auth = parse_auth(args)?;
-        let headers = parse_headers(args.remote_write_headers.as_ref(), auth.is_some())?;
+        let auth = parse_auth(args, aws_env)?;
+        let sigv4 = matches!(auth, Some(Auth::SigV4(_)));
+        let headers = parse_headers(args.remote_write_headers.as_ref(), auth.is_some(), sigv4)?;
+        let client_identity = ClientIdentity::from_files(
+            args.remote_write_client_cert_file.as_deref(),
+            args.remote_write_client_key_file.as_deref(),
+        )?;
 
         let ca_certs = match &args.remote_write_ca_file {
             None => Vec::new(),
-            Some(path) => {
-                let pem = std::fs::read(path).map_err(|e| {
-                    err(
-                        "REMOTE_WRITE_CA_FILE",
-                        format!("cannot read {}: {e}", path.display()),
-                    )
-                })?;
-                let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                    err(
-                        "REMOTE_WRITE_CA_FILE",
-                        format!("{} is not a PEM certificate bundle: {e}", path.display()),
-                    )
-                })?;
-                if certs.is_empty() {
-                    return Err(err(
-                        "REMOTE_WRITE_CA_FILE",
-                        format!("{} holds no PEM certificate", path.display()),
-                    ));
-                }
-                certs
-            }
+            Some(path) => crate::httputil::read_ca_bundle("REMOTE_WRITE_CA_FILE", path)?,
         };
 
         if args.remote_write_settle_days > 365 {
@@ -345,6 +368,12 @@ impl RemoteWriteConfig {
                 "must be between 1 and 1000000",
             ));
         }
+        if args.remote_write_interval_seconds > 86_400 {
+            return Err(err(
+                "REMOTE_WRITE_INTERVAL_SECONDS",
+                "must be between 0 (off) and 86400",
+            ));
+        }
         if let Some(dir) = &args.state_dir {
             if dir.as_os_str().is_empty() {
                 return Err(err("STATE_DIR", "must not be empty"));
@@ -356,6 +385,7 @@ impl RemoteWriteConfig {
             auth,
             headers,
             ca_certs,
+            client_identity,
             mode: args.remote_write_timestamps,
             settle_days: args.remote_write_settle_days,
             backfill_days: args.backfill_days,
@@ -366,6 +396,8 @@ impl RemoteWriteConfig {
                 ..RetryPolicy::default()
             },
             max_samples_per_request: args.remote_write_max_samples_per_request,
+            resend_interval: (args.remote_write_interval_seconds > 0)
+                .then(|| Duration::from_secs(args.remote_write_interval_seconds)),
         }))
     }
 
@@ -414,7 +446,24 @@ fn parse_url(raw: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-fn parse_auth(args: &RemoteWriteArgs) -> Result<Option<Auth>, ConfigError> {
+fn parse_auth(args: &RemoteWriteArgs, aws_env: &AwsEnv) -> Result<Option<Auth>, ConfigError> {
+    let sigv4 = SigV4::from_settings(
+        args.remote_write_sigv4_region.as_deref(),
+        &args.remote_write_sigv4_service,
+        aws_env,
+    )?;
+    let basic_or_bearer = parse_basic_or_bearer(args)?;
+    match (sigv4, basic_or_bearer) {
+        (Some(_), Some(_)) => Err(err(
+            "REMOTE_WRITE_SIGV4_REGION",
+            "SigV4 and bearer or basic auth (REMOTE_WRITE_BEARER_TOKEN, REMOTE_WRITE_USERNAME) are mutually exclusive",
+        )),
+        (Some(s), None) => Ok(Some(Auth::SigV4(s))),
+        (None, other) => Ok(other),
+    }
+}
+
+fn parse_basic_or_bearer(args: &RemoteWriteArgs) -> Result<Option<Auth>, ConfigError> {
     let bearer =
         match (
             &args.remote_write_bearer_token,
@@ -487,57 +536,28 @@ fn parse_auth(args: &RemoteWriteArgs) -> Result<Option<Auth>, ConfigError> {
 fn parse_headers(
     raw: Option<&Secret>,
     auth_configured: bool,
+    sigv4: bool,
 ) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
-    const VAR: &str = "REMOTE_WRITE_HEADERS";
     let Some(raw) = raw else {
         return Ok(Vec::new());
     };
-    let mut out: Vec<(HeaderName, HeaderValue)> = Vec::new();
-    for (i, item) in raw.expose().split(',').enumerate() {
-        let item = item.trim();
-        if item.is_empty() {
-            continue;
-        }
-        let Some((name, value)) = item.split_once('=') else {
-            return Err(err(
-                VAR,
-                format!("entry {} has no '=' (expected Name=value)", i + 1),
-            ));
-        };
-        let name = name.trim();
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-            err(
-                VAR,
-                format!("entry {}: {name:?} is not a valid header name", i + 1),
-            )
-        })?;
-        if RESERVED_HEADERS.contains(&name.as_str()) {
-            return Err(err(
-                VAR,
-                format!(
-                    "header {name} is set by the remote-write protocol and cannot be overridden"
-                ),
-            ));
-        }
-        if name == reqwest::header::AUTHORIZATION && auth_configured {
-            return Err(err(
-                VAR,
-                "Authorization cannot be set here while REMOTE_WRITE_BEARER_TOKEN or REMOTE_WRITE_USERNAME configures auth",
-            ));
-        }
-        if out.iter().any(|(n, _)| *n == name) {
-            return Err(err(VAR, format!("header {name} is given twice")));
-        }
-        let mut value = HeaderValue::from_str(value.trim()).map_err(|_| {
-            err(
-                VAR,
-                format!("the value of {name} is not a valid header value"),
-            )
-        })?;
-        value.set_sensitive(true);
-        out.push((name, value));
-    }
-    Ok(out)
+    let reserved: Vec<&str> = if sigv4 {
+        RESERVED_HEADERS
+            .iter()
+            .chain(SIGV4_HEADERS)
+            .copied()
+            .collect()
+    } else {
+        RESERVED_HEADERS.to_vec()
+    };
+    crate::httputil::parse_header_list(
+        "REMOTE_WRITE_HEADERS",
+        raw.expose(),
+        &reserved,
+        auth_configured.then_some(
+            "REMOTE_WRITE_BEARER_TOKEN, REMOTE_WRITE_USERNAME or REMOTE_WRITE_SIGV4_REGION",
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -600,6 +620,7 @@ mod tests {
                     "remote_write_password",
                     "remote_write_headers",
                     "remote_write_username",
+                    "remote_write_client_",
                 ];
                 if secret_like.iter().any(|s| id.starts_with(s)) {
                     assert!(arg.is_hide_env_values_set(), "{id} shows its env value");
@@ -700,6 +721,45 @@ mod tests {
             RemoteWriteConfig::from_args(&a).unwrap_err().setting,
             "REMOTE_WRITE_PASSWORD_FILE"
         );
+    }
+
+    #[test]
+    fn sigv4_excludes_other_auth_and_owns_its_headers() {
+        let env = AwsEnv::from_vars(
+            [
+                ("AWS_ACCESS_KEY_ID", "AKID"),
+                ("AWS_SECRET_ACCESS_KEY", "SECRETKEYX"),
+                ("AWS_SESSION_TOKEN", "TOKENX"),
+            ],
+            None,
+        );
+        let mut a = args(
+            "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws/api/v1/remote_write",
+        );
+        a.remote_write_sigv4_region = Some("eu-west-1".into());
+        let cfg = RemoteWriteConfig::from_args_with_aws_env(&a, &env)
+            .unwrap()
+            .unwrap();
+        assert!(matches!(&cfg.auth, Some(Auth::SigV4(s)) if s.service() == "aps"));
+        let dbg = format!("{cfg:?}");
+        assert!(
+            dbg.contains("eu-west-1") && !dbg.contains("SECRETKEYX") && !dbg.contains("TOKENX"),
+            "{dbg}"
+        );
+
+        for header in ["X-Amz-Date=x", "x-amz-security-token=x", "Authorization=x"] {
+            a.remote_write_headers = Some(Secret::new(header));
+            let e = RemoteWriteConfig::from_args_with_aws_env(&a, &env).unwrap_err();
+            assert_eq!(e.setting, "REMOTE_WRITE_HEADERS", "{header}");
+        }
+        a.remote_write_headers = Some(Secret::new("X-Amz-Date=x"));
+        a.remote_write_sigv4_region = None;
+        assert!(RemoteWriteConfig::from_args_with_aws_env(&a, &env).is_ok());
+        a.remote_write_headers = None;
+        a.remote_write_sigv4_region = Some("eu-west-1".into());
+        a.remote_write_username = Some(Secret::new("u"));
+        let e = RemoteWriteConfig::from_args_with_aws_env(&a, &env).unwrap_err();
+        assert_eq!(e.setting, "REMOTE_WRITE_SIGV4_REGION");
     }
 
     #[test]

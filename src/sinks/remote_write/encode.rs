@@ -46,12 +46,18 @@ pub fn is_valid_label_name(name: &str) -> bool {
 /// Prometheus). Errors (never panics) on an invalid metric or label name or a
 /// repeated label name.
 pub fn label_set(key: &SeriesKey) -> Result<LabelSet, String> {
+    label_set_with(key, &[])
+}
+
+/// [`label_set`] plus `extra` labels (the external labels); a data label
+/// with the name of an extra one is an error like any repeated name.
+pub fn label_set_with(key: &SeriesKey, extra: &[(String, String)]) -> Result<LabelSet, String> {
     if !is_valid_metric_name(&key.name) {
         return Err(format!("invalid metric name {:?}", key.name));
     }
-    let mut labels: LabelSet = Vec::with_capacity(key.labels.len() + 1);
+    let mut labels: LabelSet = Vec::with_capacity(key.labels.len() + extra.len() + 1);
     labels.push(("__name__".to_string(), key.name.clone()));
-    for (name, value) in &key.labels {
+    for (name, value) in key.labels.iter().chain(extra) {
         if !is_valid_label_name(name) {
             return Err(format!(
                 "series {}: invalid or reserved label name {name:?}",
@@ -86,12 +92,22 @@ pub struct Batch {
     series: BTreeMap<LabelSet, Vec<Sample>>,
     help: BTreeMap<String, String>,
     skipped: Vec<String>,
+    extra: Vec<(String, String)>,
 }
 
 impl Batch {
     /// An empty batch.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty batch whose every series also gets `extra` labels (the
+    /// external labels).
+    pub fn with_labels(extra: &[(String, String)]) -> Self {
+        Batch {
+            extra: extra.to_vec(),
+            ..Self::default()
+        }
     }
 
     /// Adds every series of `set`, all at `timestamp_ms`.
@@ -104,7 +120,7 @@ impl Batch {
     /// Adds one sample. A series with invalid names is skipped and noted in
     /// [`Batch::skipped`].
     pub fn add(&mut self, key: &SeriesKey, value: f64, timestamp_ms: i64, help: Option<&str>) {
-        match label_set(key) {
+        match label_set_with(key, &self.extra) {
             Ok(labels) => {
                 if let Some(help) = help {
                     if !self.help.contains_key(&key.name) {
@@ -214,6 +230,72 @@ impl Batch {
         finish(current, &mut requests);
         requests
     }
+}
+
+/// Whether [`split_request`] can split `req` (it holds more than one sample).
+pub fn can_split(req: &WriteRequest) -> bool {
+    req.timeseries.len() > 1 || req.timeseries.first().is_some_and(|s| s.samples.len() > 1)
+}
+
+/// Splits a request the receiver found too large (413) into two halves,
+/// by series, or by samples when it holds one series; `None` when it holds
+/// a single sample (then the sample itself is too large: a data rejection).
+/// Sending the first half before the second keeps every series in time
+/// order (RW1-15); each half carries the metadata of its own families.
+pub fn split_request(mut req: WriteRequest) -> Option<(WriteRequest, WriteRequest)> {
+    if !can_split(&req) {
+        return None;
+    }
+    let second = if req.timeseries.len() > 1 {
+        let half = req.timeseries.len() / 2;
+        req.timeseries.split_off(half)
+    } else {
+        let series = req.timeseries.first_mut()?;
+        if series.samples.len() < 2 {
+            return None;
+        }
+        let half = series.samples.len() / 2;
+        vec![TimeSeries {
+            labels: series.labels.clone(),
+            samples: series.samples.split_off(half),
+        }]
+    };
+    let metadata_for = |series: &[TimeSeries], all: &[MetricMetadata]| {
+        let names: BTreeSet<&str> = series
+            .iter()
+            .filter_map(|s| s.labels.iter().find(|l| l.name == "__name__"))
+            .map(|l| l.value.as_str())
+            .collect();
+        all.iter()
+            .filter(|m| names.contains(m.metric_family_name.as_str()))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let second = WriteRequest {
+        metadata: metadata_for(&second, &req.metadata),
+        timeseries: second,
+    };
+    req.metadata = metadata_for(&req.timeseries, &req.metadata);
+    Some((req, second))
+}
+
+/// Sets every sample of `req` to `timestamp_ms` (the periodic re-send of
+/// the `now`-stamped snapshot reuses its requests).
+pub fn restamp(req: &mut WriteRequest, timestamp_ms: i64) {
+    for sample in req.timeseries.iter_mut().flat_map(|s| s.samples.iter_mut()) {
+        sample.timestamp = timestamp_ms;
+    }
+}
+
+/// `req` without stale markers (series that vanished are not re-sent).
+pub fn without_stale(mut req: WriteRequest) -> WriteRequest {
+    for series in &mut req.timeseries {
+        series
+            .samples
+            .retain(|s| s.value.to_bits() != STALE_NAN_BITS);
+    }
+    req.timeseries.retain(|s| !s.samples.is_empty());
+    req
 }
 
 /// Samples in a request.
@@ -344,5 +426,27 @@ mod tests {
         assert!(!body.starts_with(&[0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]));
         assert_eq!(decode(&body).unwrap(), req);
         assert!(decode(b"garbage").is_err());
+    }
+
+    #[test]
+    fn a_request_too_large_splits_by_series_then_by_samples() {
+        let mut b = Batch::new();
+        for (i, name) in ["a", "b", "c"].iter().enumerate() {
+            b.add(&key(name, &[]), i as f64, 1, Some("h"));
+        }
+        let req = b.into_requests(10).remove(0);
+        let (first, second) = split_request(req.clone()).unwrap();
+        assert_eq!(first.timeseries.len() + second.timeseries.len(), 3);
+        assert_eq!(first.metadata.len(), first.timeseries.len());
+        assert_eq!(second.metadata[0].metric_family_name, "b");
+        let mut b = Batch::new();
+        for ts in 1..=3 {
+            b.add(&key("m", &[]), 0.0, ts, None);
+        }
+        let (first, second) = split_request(b.into_requests(10).remove(0)).unwrap();
+        assert_eq!(first.timeseries[0].samples.len(), 1);
+        assert_eq!(second.timeseries[0].samples[0].timestamp, 2);
+        assert_eq!(first.timeseries[0].labels, second.timeseries[0].labels);
+        assert!(split_request(first).is_none(), "one sample cannot be split");
     }
 }

@@ -13,9 +13,15 @@
 //!   day, one day per request (or a few capped requests), oldest first; the
 //!   current values (seats) are still stamped at publish time.
 
+mod auth;
 pub mod config;
 pub mod encode;
+mod history;
+mod resend;
+pub mod sigv4;
 pub mod state;
+pub mod summary;
+pub mod tls;
 pub mod transport;
 
 /// Types generated from `proto/remote.proto` (package `prometheus`).
@@ -30,7 +36,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{Days, NaiveDate};
 use prometheus::{IntCounterVec, Opts, Registry};
 
 pub use config::{
@@ -38,10 +44,14 @@ pub use config::{
 };
 pub use encode::{Batch, LabelSet};
 pub use state::{StateError, StateStore};
+pub use summary::{FailureCause, PublishSummary, RemoteWriteError, ScopeFailure, ScopeSummary};
 pub use transport::{SendError, Transport};
 
 use crate::model::scope::Scope;
-use crate::model::{day_start_unix, ScopeData};
+use crate::model::{day_start_unix, SampleSet, ScopeData};
+use crate::sinks::labels::ExternalLabels;
+use crate::sinks::view::{Publication, ScopeView};
+use proto::WriteRequest;
 use transport::{AttemptObserver, ResolvedAuth};
 
 /// Seconds after 00:00 UTC at which `report-day` samples are stamped:
@@ -53,152 +63,16 @@ pub fn report_day_timestamp_ms(day: NaiveDate) -> i64 {
     (day_start_unix(day) + REPORT_DAY_STAMP_SECONDS) * 1000
 }
 
+/// What one scope's publish writes to, bundled.
+struct Sending<'a> {
+    now: SystemTime,
+    auth: &'a ResolvedAuth,
+    summary: &'a mut ScopeSummary,
+    failures: &'a mut Vec<ScopeFailure>,
+}
+
 /// Result values of the self-metrics.
 const RESULTS: [&str; 4] = ["sent", "retried", "rejected", "failed"];
-
-/// What one publish did for one scope.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScopeSummary {
-    /// The scope.
-    pub scope: Scope,
-    /// Requests accepted (2xx).
-    pub requests_sent: u64,
-    /// Samples accepted.
-    pub samples_sent: u64,
-    /// Samples refused with a non-retryable status (dropped).
-    pub samples_rejected: u64,
-    /// Samples not delivered before the retry deadline (sent again later in
-    /// `report-day` mode, since the mark did not move).
-    pub samples_failed: u64,
-    /// Stale markers sent for series that disappeared (`now`-stamped part).
-    pub stale_markers: u64,
-    /// Series skipped because of invalid metric or label names.
-    pub series_skipped: u64,
-    /// `report-day`: days accepted, oldest first.
-    pub days_sent: Vec<NaiveDate>,
-    /// `report-day`: days rejected by the receiver and skipped.
-    pub days_rejected: Vec<NaiveDate>,
-}
-
-impl ScopeSummary {
-    /// An empty summary for `scope`.
-    pub fn new(scope: Scope) -> Self {
-        ScopeSummary {
-            scope,
-            requests_sent: 0,
-            samples_sent: 0,
-            samples_rejected: 0,
-            samples_failed: 0,
-            stale_markers: 0,
-            series_skipped: 0,
-            days_sent: Vec::new(),
-            days_rejected: Vec::new(),
-        }
-    }
-}
-
-/// What one publish did, per scope.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PublishSummary {
-    /// One entry per scope, in the order given.
-    pub scopes: Vec<ScopeSummary>,
-}
-
-impl PublishSummary {
-    /// Samples accepted over all scopes.
-    pub fn samples_sent(&self) -> u64 {
-        self.scopes.iter().map(|s| s.samples_sent).sum()
-    }
-
-    /// Samples rejected over all scopes.
-    pub fn samples_rejected(&self) -> u64 {
-        self.scopes.iter().map(|s| s.samples_rejected).sum()
-    }
-
-    /// Samples that failed over all scopes.
-    pub fn samples_failed(&self) -> u64 {
-        self.scopes.iter().map(|s| s.samples_failed).sum()
-    }
-
-    /// The summary of one scope.
-    pub fn scope(&self, scope: &Scope) -> Option<&ScopeSummary> {
-        self.scopes.iter().find(|s| s.scope == *scope)
-    }
-}
-
-/// Why part of one scope's data was not delivered.
-#[derive(Debug, thiserror::Error)]
-pub enum FailureCause {
-    /// The receiver rejected it, or retries ran out.
-    #[error(transparent)]
-    Send(#[from] SendError),
-    /// The high-water mark could not be read or written.
-    #[error(transparent)]
-    State(#[from] StateError),
-}
-
-/// One failure within a publish.
-#[derive(Debug)]
-pub struct ScopeFailure {
-    /// The scope.
-    pub scope: Scope,
-    /// `report-day`: the day concerned; `None` for the `now`-stamped part.
-    pub day: Option<NaiveDate>,
-    /// What went wrong.
-    pub cause: FailureCause,
-}
-
-impl fmt::Display for ScopeFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.day {
-            Some(day) => write!(f, "{} day {day}: {}", self.scope, self.cause),
-            None => write!(f, "{}: {}", self.scope, self.cause),
-        }
-    }
-}
-
-/// Remote-write errors. Messages name the URL without credentials or query
-/// and quote the receiver's status and (truncated) body.
-#[derive(Debug, thiserror::Error)]
-pub enum RemoteWriteError {
-    /// The HTTP client could not be built (e.g. TLS setup).
-    #[error("remote-write: cannot build the HTTP client: {0}")]
-    Client(String),
-    /// The self-metrics could not be registered.
-    #[error("remote-write: cannot register metrics: {0}")]
-    Metrics(#[from] prometheus::Error),
-    /// The state directory is unusable.
-    #[error(transparent)]
-    State(#[from] StateError),
-    /// Some data was not delivered; every scope was still attempted.
-    #[error("remote-write to {url}: {} failure(s): {}", failures.len(), join(failures))]
-    Publish {
-        /// Receiver URL without credentials or query.
-        url: String,
-        /// What was delivered.
-        summary: PublishSummary,
-        /// What was not, per scope (and day).
-        failures: Vec<ScopeFailure>,
-    },
-}
-
-fn join(failures: &[ScopeFailure]) -> String {
-    failures
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-impl RemoteWriteError {
-    /// For [`RemoteWriteError::Publish`]: what was delivered nevertheless.
-    pub fn summary(&self) -> Option<&PublishSummary> {
-        match self {
-            RemoteWriteError::Publish { summary, .. } => Some(summary),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Clone)]
 struct SinkMetrics {
@@ -260,6 +134,11 @@ pub struct RemoteWriteSink {
     last_success: Mutex<BTreeMap<Scope, SystemTime>>,
     /// Label sets last sent with `now` timestamps, per scope (stale markers).
     now_series: Mutex<HashMap<Scope, BTreeSet<LabelSet>>>,
+    /// The `now`-stamped requests of the last publish, without stale
+    /// markers: re-stamped and re-sent between refreshes.
+    snapshot: Mutex<Vec<WriteRequest>>,
+    /// `EXTERNAL_LABELS`, on every series.
+    external: Vec<(String, String)>,
     publish_lock: tokio::sync::Mutex<()>,
 }
 
@@ -294,6 +173,9 @@ impl RemoteWriteSink {
             backfill_days = config.backfill_days,
             "remote-write sink enabled"
         );
+        if let Some(Auth::SigV4(sigv4)) = &config.auth {
+            sigv4.log_enabled();
+        }
         Ok(RemoteWriteSink {
             config,
             transport,
@@ -301,8 +183,25 @@ impl RemoteWriteSink {
             metrics,
             last_success: Mutex::new(BTreeMap::new()),
             now_series: Mutex::new(HashMap::new()),
+            snapshot: Mutex::new(Vec::new()),
+            external: Vec::new(),
             publish_lock: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// The sink with `labels` (`EXTERNAL_LABELS`) on every series it sends.
+    pub fn with_external_labels(mut self, labels: &ExternalLabels) -> Self {
+        self.external = labels
+            .pairs()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        self
+    }
+
+    /// `REMOTE_WRITE_INTERVAL_SECONDS`, when the snapshot is re-sent
+    /// between refreshes.
+    pub fn resend_interval(&self) -> Option<std::time::Duration> {
+        self.config.resend_interval
     }
 
     /// The validated configuration.
@@ -351,28 +250,49 @@ impl RemoteWriteSink {
             .collect()
     }
 
-    /// Sends what is due for every scope. Every scope is attempted even when
-    /// others fail; `Err(RemoteWriteError::Publish)` lists what failed and
-    /// carries the summary of what was delivered.
+    /// Sends what is due for freshly collected `scopes` (data only: no
+    /// health). See [`RemoteWriteSink::publish_round`].
     pub async fn publish(
         &self,
         scopes: &[Arc<ScopeData>],
         now: SystemTime,
     ) -> Result<PublishSummary, RemoteWriteError> {
+        self.publish_round(&Publication::of_data(scopes, now)).await
+    }
+
+    /// Sends what is due for every scope of a round: the `now`-stamped
+    /// part (the newest day in `now` mode, current values and the scope's
+    /// health, from its last good data when it failed this round), the
+    /// exporter's self-metrics with the last scope, and in `report-day`
+    /// mode the settled days. Every scope is attempted even when others
+    /// fail; `Err(RemoteWriteError::Publish)` lists what failed and carries
+    /// the summary of what was delivered.
+    pub async fn publish_round(
+        &self,
+        round: &Publication,
+    ) -> Result<PublishSummary, RemoteWriteError> {
         let _guard = self.publish_lock.lock().await;
+        let now = round.now;
         let mut summary = PublishSummary::default();
         let mut failures = Vec::new();
+        let mut snapshot = Vec::new();
         let auth = self.transport.resolve_auth();
-        for data in scopes {
-            let mut s = ScopeSummary::new(data.scope.clone());
+        for (i, view) in round.scopes.iter().enumerate() {
+            let mut s = ScopeSummary::new(view.scope.clone());
             let before = failures.len();
+            let own = (i + 1 == round.scopes.len()).then_some(&round.health);
             match &auth {
                 Ok(auth) => {
-                    self.publish_scope(data, now, auth, &mut s, &mut failures)
-                        .await
+                    let sending = Sending {
+                        now,
+                        auth,
+                        summary: &mut s,
+                        failures: &mut failures,
+                    };
+                    snapshot.extend(self.publish_scope(view, own, sending).await);
                 }
                 Err(e) => failures.push(ScopeFailure {
-                    scope: data.scope.clone(),
+                    scope: view.scope.clone(),
                     day: None,
                     cause: FailureCause::Send(e.clone()),
                 }),
@@ -381,10 +301,10 @@ impl RemoteWriteSink {
                 self.last_success
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert(data.scope.clone(), now);
+                    .insert(view.scope.clone(), now);
             }
             tracing::info!(
-                scope = %data.scope,
+                scope = %view.scope,
                 samples_sent = s.samples_sent,
                 samples_rejected = s.samples_rejected,
                 samples_failed = s.samples_failed,
@@ -394,6 +314,7 @@ impl RemoteWriteSink {
             );
             summary.scopes.push(s);
         }
+        *self.snapshot.lock().unwrap_or_else(|p| p.into_inner()) = snapshot;
         if failures.is_empty() {
             Ok(summary)
         } else {
@@ -405,25 +326,38 @@ impl RemoteWriteSink {
         }
     }
 
+    /// One scope of a round; returns its `now`-stamped requests for the
+    /// periodic re-send.
     async fn publish_scope(
         &self,
-        data: &ScopeData,
-        now: SystemTime,
-        auth: &ResolvedAuth,
-        summary: &mut ScopeSummary,
-        failures: &mut Vec<ScopeFailure>,
-    ) {
-        let scope = &data.scope;
+        view: &ScopeView,
+        own: Option<&SampleSet>,
+        sending: Sending<'_>,
+    ) -> Vec<WriteRequest> {
+        let Sending {
+            now,
+            auth,
+            summary,
+            failures,
+        } = sending;
+        let scope = &view.scope;
         let now_ms = unix_ms(now);
 
-        // The part stamped `now`: newest day (now mode) and current values.
-        let mut batch = Batch::new();
-        if self.config.mode == TimestampMode::Now {
-            if let Some((_, set)) = data.newest_day() {
-                batch.add_set(set, now_ms);
+        // The part stamped `now`: newest day (now mode), current values,
+        // health.
+        let mut batch = Batch::with_labels(&self.external);
+        if let Some(data) = &view.data {
+            if self.config.mode == TimestampMode::Now {
+                if let Some((_, set)) = data.newest_day() {
+                    batch.add_set(set, now_ms);
+                }
             }
+            batch.add_set(&data.current, now_ms);
         }
-        batch.add_set(&data.current, now_ms);
+        batch.add_set(&view.health, now_ms);
+        if let Some(own) = own {
+            batch.add_set(own, now_ms);
+        }
         let live: BTreeSet<LabelSet> = batch.label_sets().cloned().collect();
         let previous = self
             .now_series
@@ -436,8 +370,16 @@ impl RemoteWriteSink {
             batch.add_stale(gone.clone(), now_ms);
             summary.stale_markers += 1;
         }
+        let mut snapshot = Vec::new();
         if !batch.is_empty() {
-            match self.send_batch(batch, auth, summary).await {
+            self.note_skipped(&batch, summary);
+            let requests = batch.into_requests(self.config.max_samples_per_request);
+            snapshot = requests
+                .iter()
+                .cloned()
+                .map(encode::without_stale)
+                .collect();
+            match self.send_requests(requests, auth, summary).await {
                 Ok(()) => {
                     self.now_series
                         .lock()
@@ -455,120 +397,50 @@ impl RemoteWriteSink {
             }
         }
 
-        if self.config.mode == TimestampMode::ReportDay {
+        if let (TimestampMode::ReportDay, Some(data)) = (self.config.mode, &view.data) {
             self.publish_history(data, now, auth, summary, failures)
                 .await;
         }
+        snapshot
     }
 
-    async fn publish_history(
-        &self,
-        data: &ScopeData,
-        now: SystemTime,
-        auth: &ResolvedAuth,
-        summary: &mut ScopeSummary,
-        failures: &mut Vec<ScopeFailure>,
-    ) {
-        let scope = &data.scope;
-        let today = DateTime::<Utc>::from(now).date_naive();
-        let Some(start) = self.history_start(scope, today, failures) else {
-            return;
-        };
-        let Some(settled) = today.checked_sub_days(Days::new(u64::from(self.config.settle_days)))
-        else {
-            return;
-        };
-        if start > settled {
-            return;
-        }
-        for (day, set) in data.days.range(start..=settled) {
-            let mut batch = Batch::new();
-            batch.add_set(set, report_day_timestamp_ms(*day));
-            if batch.is_empty() && batch.skipped().is_empty() {
-                continue;
-            }
-            match self.send_batch(batch, auth, summary).await {
-                Ok(()) => summary.days_sent.push(*day),
-                Err(e @ SendError::Rejected { .. }) => {
-                    // A poison day must not block the days after it: the mark
-                    // passes it, loudly.
-                    tracing::error!(
-                        scope = %scope,
-                        day = %day,
-                        error = %e,
-                        "remote-write receiver rejected a report day; it is skipped and will not be re-sent"
-                    );
-                    summary.days_rejected.push(*day);
-                    failures.push(ScopeFailure {
-                        scope: scope.clone(),
-                        day: Some(*day),
-                        cause: e.into(),
-                    });
-                }
-                Err(e) => {
-                    // Retries ran out: stop here, keep the mark, send this day
-                    // (and the later ones) next time, in order.
-                    log_failure(scope, Some(*day), &e);
-                    failures.push(ScopeFailure {
-                        scope: scope.clone(),
-                        day: Some(*day),
-                        cause: e.into(),
-                    });
-                    return;
-                }
-            }
-            if let Err(e) = self.state.advance(scope, *day) {
-                tracing::error!(scope = %scope, error = %e, "cannot persist remote-write state");
-                failures.push(ScopeFailure {
-                    scope: scope.clone(),
-                    day: Some(*day),
-                    cause: e.into(),
-                });
-                return;
-            }
-        }
-    }
-
-    fn history_start(
-        &self,
-        scope: &Scope,
-        today: NaiveDate,
-        failures: &mut Vec<ScopeFailure>,
-    ) -> Option<NaiveDate> {
-        match self.state.get(scope) {
-            Ok(mark) => Some(self.first_day_due(mark, today)),
-            Err(e) => {
-                tracing::error!(scope = %scope, error = %e, "remote-write state unreadable; history not sent");
-                failures.push(ScopeFailure {
-                    scope: scope.clone(),
-                    day: None,
-                    cause: e.into(),
-                });
-                None
-            }
-        }
-    }
-
-    /// Sends a batch as capped requests, in order. Stops at the first
-    /// request that is not delivered; a rejected request does not stop the
-    /// following ones of the same batch (they may be fine), but the batch
-    /// then counts as rejected.
+    /// Sends a batch as capped requests, in order (see
+    /// [`RemoteWriteSink::send_requests`]).
     async fn send_batch(
         &self,
         batch: Batch,
         auth: &ResolvedAuth,
         summary: &mut ScopeSummary,
     ) -> Result<(), SendError> {
+        self.note_skipped(&batch, summary);
+        let requests = batch.into_requests(self.config.max_samples_per_request);
+        self.send_requests(requests, auth, summary).await
+    }
+
+    /// Counts and logs the series of `batch` skipped for invalid names.
+    fn note_skipped(&self, batch: &Batch, summary: &mut ScopeSummary) {
         if !batch.skipped().is_empty() {
             summary.series_skipped += batch.skipped().len() as u64;
             for reason in batch.skipped().iter().take(5) {
                 tracing::warn!(reason = %reason, "remote-write: series skipped");
             }
         }
-        let requests = batch.into_requests(self.config.max_samples_per_request);
+    }
+
+    /// Sends requests in order. Stops at the first request that is not
+    /// delivered; a request rejected for its data does not stop the
+    /// following ones (they may be fine), but the batch then counts as
+    /// rejected. A request too large (413) is split and its halves sent in
+    /// its place.
+    async fn send_requests(
+        &self,
+        requests: Vec<WriteRequest>,
+        auth: &ResolvedAuth,
+        summary: &mut ScopeSummary,
+    ) -> Result<(), SendError> {
+        let mut queue: std::collections::VecDeque<_> = requests.into();
         let mut rejected = None;
-        let mut iter = requests.into_iter();
-        while let Some(request) = iter.next() {
+        while let Some(request) = queue.pop_front() {
             let samples = encode::request_samples(&request);
             let body = Bytes::from(encode::encode(&request));
             let observer = RetryCounter {
@@ -581,6 +453,18 @@ impl RemoteWriteSink {
                     summary.requests_sent += 1;
                     summary.samples_sent += samples as u64;
                 }
+                Err(SendError::Rejected { status: 413, .. }) if encode::can_split(&request) => {
+                    // Too large for this receiver: send it in halves, in order.
+                    if let Some((first, second)) = encode::split_request(request) {
+                        tracing::info!(
+                            samples,
+                            "remote-write request too large (413); splitting it"
+                        );
+                        observer.retrying();
+                        queue.push_front(second);
+                        queue.push_front(first);
+                    }
+                }
                 Err(e @ SendError::Rejected { .. }) => {
                     self.metrics.count("rejected", samples);
                     summary.samples_rejected += samples as u64;
@@ -589,7 +473,7 @@ impl RemoteWriteSink {
                 Err(e) => {
                     self.metrics.count("failed", samples);
                     summary.samples_failed += samples as u64;
-                    let rest: usize = iter.map(|r| encode::request_samples(&r)).sum();
+                    let rest: usize = queue.iter().map(encode::request_samples).sum();
                     summary.samples_failed += rest as u64;
                     self.metrics
                         .samples

@@ -366,16 +366,26 @@ async fn rw1_14_16_no_retry_on_400_401_404_409_and_body_is_logged_truncated() {
         );
         assert!(!text.contains("QUERYSECRET"), "{text}");
         assert!(text.len() < 1500, "body truncated to 1 KiB: {}", text.len());
+        // A data rejection drops the samples; a refusal that never judged
+        // them (auth, route) counts them as failed: they are sent again.
+        let (result, other) = if matches!(status, 400 | 409) {
+            ("rejected", "failed")
+        } else {
+            ("failed", "rejected")
+        };
         let summary = e.summary().unwrap();
-        assert_eq!(summary.samples_rejected(), 4);
         assert_eq!(
-            counter(
-                &registry,
-                "copilot_exporter_remote_write_samples_total",
-                "rejected"
-            ),
-            4
+            (summary.samples_rejected(), summary.samples_failed()),
+            if result == "rejected" { (4, 0) } else { (0, 4) },
+            "{status}"
         );
+        for (r, n) in [(result, 4), (other, 0)] {
+            assert_eq!(
+                counter(&registry, "copilot_exporter_remote_write_samples_total", r),
+                n,
+                "{status} {r}"
+            );
+        }
         assert_eq!(
             counter(
                 &registry,
@@ -385,6 +395,91 @@ async fn rw1_14_16_no_retry_on_400_401_404_409_and_body_is_logged_truncated() {
             0
         );
         assert!(sink.last_success().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_request_too_large_is_split_until_the_receiver_takes_it() {
+    // Accepts requests of at most one series.
+    let rx = Receiver::start(|_, c| {
+        if c.decoded().timeseries.len() > 1 {
+            (413, vec![], "request too large".into())
+        } else {
+            (204, vec![], String::new())
+        }
+    })
+    .await;
+    let (sink, registry) = new_sink(test_config(rx.url()));
+    let summary = sink
+        .publish(&[scope_data(Scope::org("o"), 2)], now())
+        .await
+        .unwrap();
+    assert_eq!(summary.samples_sent(), 4);
+    assert_eq!(summary.samples_rejected(), 0);
+    let delivered: BTreeSet<String> = rx
+        .requests()
+        .iter()
+        .map(Captured::decoded)
+        .filter(|r| r.timeseries.len() == 1)
+        .map(|r| format!("{:?}", r.timeseries[0].labels))
+        .collect();
+    assert_eq!(delivered.len(), 4, "every series arrived once");
+    assert_eq!(
+        counter(
+            &registry,
+            "copilot_exporter_remote_write_samples_total",
+            "rejected"
+        ),
+        0
+    );
+    // A single sample that is still too large is a data rejection.
+    let rx = Receiver::start(|_, _| (413, vec![], "too large".into())).await;
+    let (sink, _) = new_sink(test_config(rx.url()));
+    let e = sink
+        .publish(&[scope_data(Scope::org("o"), 2)], now())
+        .await
+        .unwrap_err();
+    assert_eq!(e.summary().unwrap().samples_rejected(), 4, "{e}");
+}
+
+#[tokio::test]
+async fn report_day_request_refused_without_judging_keeps_the_mark() {
+    for status in [401u16, 403, 404, 405, 407, 301, 418] {
+        let healthy = Arc::new(Mutex::new(false));
+        let healthy2 = healthy.clone();
+        let rx = Receiver::start(move |_, _| {
+            if *healthy2.lock().unwrap() {
+                (204, vec![], String::new())
+            } else {
+                (status, vec![], "no org id".into())
+            }
+        })
+        .await;
+        let scope = Scope::org("o");
+        let (sink, _) = new_sink(report_day_config(rx.url(), None));
+        let data = scope_data(scope.clone(), 15);
+        let e = sink
+            .publish(std::slice::from_ref(&data), now())
+            .await
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains(&format!("HTTP {status}: no org id")),
+            "{text}"
+        );
+        let s = e.summary().unwrap().scope(&scope).unwrap().clone();
+        assert!(
+            s.days_rejected.is_empty() && s.days_sent.is_empty(),
+            "{status}: {s:?}"
+        );
+        assert_eq!(sink.history_wanted(&scope, today()), Some(days_ago(10)));
+        *healthy.lock().unwrap() = true;
+        let summary = sink.publish(&[data], now()).await.unwrap();
+        assert_eq!(
+            summary.scope(&scope).unwrap().days_sent.len(),
+            8,
+            "{status}"
+        );
     }
 }
 

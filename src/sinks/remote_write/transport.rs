@@ -1,21 +1,25 @@
 //! Request building (headers, auth) and delivery (reqwest + retry).
 //!
-//! Retry rules (RW1-16): transport errors, 5xx and 429 are retried with
-//! exponential backoff and jitter, honouring `Retry-After`, until the
-//! policy's deadline; every other non-2xx status is final. Response bodies are
+//! Retry rules (RW1-16): transport errors, 5xx, 408 and 429 are retried by
+//! [`crate::retry`] (exponential backoff with jitter, `max(Retry-After,
+//! backoff)`, within the retry budget); every other non-2xx status is final
+//! and [`classify`] tells whether it judged the data. Response bodies are
 //! never interpreted (RW1-08/14), only logged, truncated to 1 KiB
 //! ([`read_error_body`]).
 
 use std::fmt;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::StatusCode;
 use url::Url;
 
-use super::config::{display_url, Auth, RemoteWriteConfig, RetryPolicy, Secret};
+use super::auth::AuthError;
+pub(crate) use super::auth::ResolvedAuth;
+use super::config::{display_url, Auth, RemoteWriteConfig, RetryPolicy};
 use crate::httputil::{error_chain, read_error_body, USER_AGENT};
+use crate::retry;
 
 /// `X-Prometheus-Remote-Write-Version` sent with every request (RW1-04, RW1-09).
 pub const REMOTE_WRITE_VERSION: &str = "0.1.0";
@@ -23,10 +27,27 @@ pub const REMOTE_WRITE_VERSION: &str = "0.1.0";
 /// Why a request was not accepted.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
-    /// The receiver refused the request with a status that is not retried
-    /// (4xx except 429, or an unexpected 1xx/3xx): the data is dropped.
-    #[error("{url} rejected the request: HTTP {status}: {body}")]
+    /// The receiver judged the data and refused it (400, 409, 413, 422):
+    /// resending cannot help, so `report-day` mode skips the day.
+    #[error("{url} rejected the data: HTTP {status}: {body}")]
     Rejected {
+        /// Receiver URL without credentials or query.
+        url: String,
+        /// HTTP status code.
+        status: u16,
+        /// Start of the response body (at most 1 KiB).
+        body: String,
+    },
+    /// The receiver answered without judging the data (401, 403, 404, 405,
+    /// 407, 3xx, any status not classified): wrong URL, credentials, tenant
+    /// or method. Nothing is skipped; the run fails and the data is sent
+    /// again after the fix.
+    #[error(
+        "{url} refused the request without judging the data: HTTP {status}: {body} \
+         (check REMOTE_WRITE_URL, the credentials and REMOTE_WRITE_HEADERS; nothing was \
+         skipped, the next run sends it again)"
+    )]
+    Refused {
         /// Receiver URL without credentials or query.
         url: String,
         /// HTTP status code.
@@ -71,15 +92,6 @@ impl AttemptObserver for () {
     fn retrying(&self) {}
 }
 
-/// Auth resolved for one publish (files read once); the values stay
-/// [`Secret`]s until they go on the wire.
-#[derive(Clone)]
-pub(crate) enum ResolvedAuth {
-    None,
-    Bearer(Secret),
-    Basic(Secret, Option<Secret>),
-}
-
 /// Sends encoded bodies to one receiver. `Debug` prints the URL as
 /// [`Transport::display_url`] (its query may hold an API key) and only the
 /// names of the extra headers.
@@ -117,6 +129,9 @@ impl Transport {
             .connect_timeout(config.timeout.min(Duration::from_secs(10)));
         if !config.ca_certs.is_empty() {
             builder = builder.tls_certs_merge(config.ca_certs.iter().cloned());
+        }
+        if let Some(identity) = &config.client_identity {
+            builder = identity.apply(builder);
         }
         let client = builder.build()?;
         Ok(Transport {
@@ -158,10 +173,15 @@ impl Transport {
                 };
                 ResolvedAuth::Basic(username.clone(), password)
             }
+            Some(Auth::SigV4(signer)) => ResolvedAuth::SigV4(signer.clone()),
         })
     }
 
-    /// POSTs `body`, retrying per the policy. `samples` is only used in logs.
+    /// POSTs `body`, retrying per the policy with [`crate::retry`]: 5xx,
+    /// 408, 429 and transport errors are retried, waiting
+    /// `max(Retry-After, own backoff)` within `REMOTE_WRITE_MAX_RETRY_SECONDS`;
+    /// every other status is final ([`classify`]). `samples` is only used in
+    /// logs.
     pub(crate) async fn send(
         &self,
         body: Bytes,
@@ -169,72 +189,135 @@ impl Transport {
         auth: &ResolvedAuth,
         observer: &(dyn AttemptObserver + Sync),
     ) -> Result<Delivered, SendError> {
-        let started = Instant::now();
-        let deadline = started + self.retry.max_duration;
-        let mut attempt: u32 = 0;
-        let mut rng = Jitter::seeded();
-        loop {
-            attempt += 1;
-            let mut request = self
-                .client
-                .post(self.url.clone())
-                .headers(self.headers.clone())
-                .timeout(self.timeout)
-                .body(body.clone());
-            if attempt > 1 {
-                request = request.header("Retry-Attempt", (attempt - 1).to_string());
-            }
-            request = match auth {
-                ResolvedAuth::None => request,
-                ResolvedAuth::Bearer(token) => request.bearer_auth(token.expose()),
-                ResolvedAuth::Basic(user, password) => {
-                    request.basic_auth(user.expose(), password.as_ref().map(Secret::expose))
-                }
-            };
+        self.send_within(body, samples, auth, observer, self.retry.max_duration)
+            .await
+    }
 
-            let (last, retry_after) = match request.send().await {
-                Ok(response) => {
-                    let status = response.status();
-                    if status.is_success() {
-                        // RW1-08: the body is ignored.
-                        return Ok(Delivered { attempts: attempt });
-                    }
-                    let retry_after = parse_retry_after(response.headers(), SystemTime::now());
-                    let body = read_error_body(response).await;
-                    if !is_retryable(status) {
-                        return Err(SendError::Rejected {
-                            url: self.display_url.clone(),
-                            status: status.as_u16(),
-                            body,
-                        });
-                    }
-                    (format!("HTTP {}: {body}", status.as_u16()), retry_after)
-                }
-                Err(e) => (error_chain(e), None),
-            };
-
-            let backoff = backoff_delay(&self.retry, attempt, &mut rng);
-            // Retry-After wins over the computed backoff (Prometheus does the same).
-            let delay = retry_after.unwrap_or(backoff);
-            let now = Instant::now();
-            if now + delay > deadline {
-                return Err(SendError::Failed {
-                    url: self.display_url.clone(),
-                    attempts: attempt,
-                    last,
-                });
-            }
+    /// [`Transport::send`] with its own retry budget (the periodic re-send
+    /// of the snapshot uses its interval).
+    pub(crate) async fn send_within(
+        &self,
+        body: Bytes,
+        samples: usize,
+        auth: &ResolvedAuth,
+        observer: &(dyn AttemptObserver + Sync),
+        budget: Duration,
+    ) -> Result<Delivered, SendError> {
+        let policy = retry::Policy::new(self.retry.initial_backoff, self.retry.max_backoff)
+            .with_budget(budget);
+        let observe = |r: &retry::Retrying<'_, SendError>| {
             tracing::warn!(
                 url = %self.display_url,
-                attempt,
+                attempt = r.attempt,
                 samples,
-                delay_ms = delay.as_millis() as u64,
-                error = %last,
+                delay_ms = r.delay.as_millis() as u64,
+                error = %r.error,
                 "remote-write attempt failed; retrying"
             );
             observer.retrying();
-            tokio::time::sleep(delay).await;
+        };
+        let outcome = retry::run_observed(&policy, observe, |attempt| {
+            let body = body.clone();
+            async move { self.attempt(attempt, body, auth).await }
+        })
+        .await;
+        outcome.map_err(|gave_up| match gave_up.error {
+            SendError::Failed { url, last, .. } => SendError::Failed {
+                url,
+                attempts: gave_up.attempts,
+                last: format!("{last} ({})", gave_up.reason),
+            },
+            final_error => final_error,
+        })
+    }
+
+    /// One POST, classified for [`retry::run`].
+    async fn attempt(
+        &self,
+        attempt: u32,
+        body: Bytes,
+        auth: &ResolvedAuth,
+    ) -> retry::Attempt<Delivered, SendError> {
+        let mut request = self
+            .client
+            .post(self.url.clone())
+            .headers(self.headers.clone())
+            .timeout(self.timeout)
+            .body(body);
+        if attempt > 1 {
+            request = request.header("Retry-Attempt", (attempt - 1).to_string());
         }
+        let failed = |last: String| SendError::Failed {
+            url: self.display_url.clone(),
+            attempts: attempt,
+            last,
+        };
+        let sent = match auth.authorize(request).await {
+            Ok(request) => self.client.execute(request).await,
+            Err(AuthError::Build(e)) => Err(e),
+            Err(AuthError::Credentials(message)) => {
+                return retry::Attempt::Fail(SendError::Credentials {
+                    url: self.display_url.clone(),
+                    message,
+                })
+            }
+        };
+        let response = match sent {
+            Ok(response) => response,
+            Err(e) => return retry::Attempt::retry(failed(error_chain(e))),
+        };
+        let status = response.status();
+        let class = classify(status);
+        if class == StatusClass::Accepted {
+            // RW1-08: the body is ignored.
+            return retry::Attempt::Done(Delivered { attempts: attempt });
+        }
+        let hint = retry::Hint::from_headers(response.headers());
+        let body = read_error_body(response).await;
+        let (url, code) = (self.display_url.clone(), status.as_u16());
+        match class {
+            StatusClass::Accepted | StatusClass::Retry => retry::Attempt::Retry {
+                error: failed(format!("HTTP {code}: {body}")),
+                hint,
+            },
+            StatusClass::DataRejected => retry::Attempt::Fail(SendError::Rejected {
+                url,
+                status: code,
+                body,
+            }),
+            StatusClass::NotJudged => retry::Attempt::Fail(SendError::Refused {
+                url,
+                status: code,
+                body,
+            }),
+        }
+    }
+}
+
+/// What a receiver's status means for the data (see the failure table in
+/// the README).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusClass {
+    /// 2xx: delivered.
+    Accepted,
+    /// 5xx, 408, 429: worth another attempt.
+    Retry,
+    /// 400, 409, 413 (after splitting), 422: the receiver judged the data
+    /// and refused it; resending it cannot help.
+    DataRejected,
+    /// Anything else (401, 403, 404, 405, 407, 3xx, 1xx, other 4xx): the
+    /// receiver never judged the data (wrong URL, auth, tenant, method);
+    /// nothing may be skipped.
+    NotJudged,
+}
+
+/// Classifies a receiver's status (RW1-16 plus the data/request split).
+pub fn classify(status: StatusCode) -> StatusClass {
+    match status.as_u16() {
+        200..=299 => StatusClass::Accepted,
+        408 | 429 | 500..=599 => StatusClass::Retry,
+        400 | 409 | 413 | 422 => StatusClass::DataRejected,
+        _ => StatusClass::NotJudged,
     }
 }
 
@@ -265,129 +348,42 @@ pub fn request_headers(user: &[(HeaderName, HeaderValue)]) -> HeaderMap {
     headers
 }
 
-/// 5xx and 429 are retried (RW1-16); everything else that is not 2xx is final.
-pub fn is_retryable(status: StatusCode) -> bool {
-    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
-}
-
-/// `Retry-After` as a delay: delta-seconds or an HTTP date. Capped at one hour.
-pub fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let raw = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    let delay = if let Ok(secs) = raw.parse::<u64>() {
-        Duration::from_secs(secs)
-    } else {
-        let when = chrono::DateTime::parse_from_rfc2822(raw).ok()?;
-        let when =
-            SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(when.timestamp()).ok()?);
-        when.duration_since(now).unwrap_or(Duration::ZERO)
-    };
-    Some(delay.min(Duration::from_secs(3600)))
-}
-
-/// Exponential backoff (`initial · 2^(attempt-1)`, capped) with jitter: a
-/// uniformly random delay between half and all of it.
-pub fn backoff_delay(policy: &RetryPolicy, attempt: u32, jitter: &mut Jitter) -> Duration {
-    let exp = attempt.saturating_sub(1).min(30);
-    let base = policy
-        .initial_backoff
-        .saturating_mul(1u32 << exp)
-        .min(policy.max_backoff);
-    let half = base / 2;
-    half + Duration::from_nanos(jitter.below(half.as_nanos().min(u64::MAX as u128) as u64 + 1))
-}
-
-/// A small xorshift generator for backoff jitter (no crypto needed).
-#[derive(Clone, Debug)]
-pub struct Jitter(u64);
-
-impl Jitter {
-    /// Seeded from the clock and the address of the stack.
-    pub fn seeded() -> Self {
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        let local = 0u8;
-        let addr = &local as *const u8 as u64;
-        Jitter((nanos ^ addr.rotate_left(32)) | 1)
-    }
-
-    /// A value in `0..bound` (0 when `bound` is 0).
-    pub fn below(&mut self, bound: u64) -> u64 {
-        if bound == 0 {
-            return 0;
-        }
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x % bound
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn rw1_16_status_classification() {
-        for s in [500, 502, 503, 504, 429] {
-            assert!(is_retryable(StatusCode::from_u16(s).unwrap()), "{s}");
+        for s in [500, 502, 503, 504, 429, 408] {
+            assert_eq!(
+                classify(StatusCode::from_u16(s).unwrap()),
+                StatusClass::Retry,
+                "{s}"
+            );
         }
-        for s in [400, 401, 403, 404, 409, 413, 415, 301, 302] {
-            assert!(!is_retryable(StatusCode::from_u16(s).unwrap()), "{s}");
+        for s in [400, 409, 413, 422] {
+            assert_eq!(
+                classify(StatusCode::from_u16(s).unwrap()),
+                StatusClass::DataRejected,
+                "{s}"
+            );
         }
-    }
-
-    #[test]
-    fn retry_after_seconds_and_dates() {
-        let mut h = HeaderMap::new();
-        h.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(
-            parse_retry_after(&h, SystemTime::now()),
-            Some(Duration::from_secs(7))
-        );
-        h.insert(
-            reqwest::header::RETRY_AFTER,
-            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
-        );
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_767);
-        assert_eq!(parse_retry_after(&h, now), Some(Duration::from_secs(10)));
-        h.insert(
-            reqwest::header::RETRY_AFTER,
-            HeaderValue::from_static("soon"),
-        );
-        assert_eq!(parse_retry_after(&h, now), None);
-    }
-
-    #[test]
-    fn backoff_grows_exponentially_with_jitter_and_is_capped() {
-        let policy = RetryPolicy {
-            initial_backoff: Duration::from_millis(100),
-            max_backoff: Duration::from_millis(1000),
-            max_duration: Duration::from_secs(10),
-        };
-        let mut j = Jitter::seeded();
-        for (attempt, base) in [
-            (1, 100),
-            (2, 200),
-            (3, 400),
-            (4, 800),
-            (5, 1000),
-            (40, 1000),
+        for s in [
+            401, 403, 404, 405, 407, 410, 418, 301, 302, 307, 308, 100, 199,
         ] {
-            let d = backoff_delay(&policy, attempt, &mut j);
-            assert!(d >= Duration::from_millis(base / 2), "{attempt}: {d:?}");
-            assert!(d <= Duration::from_millis(base), "{attempt}: {d:?}");
+            assert_eq!(
+                classify(StatusCode::from_u16(s).unwrap()),
+                StatusClass::NotJudged,
+                "{s}"
+            );
         }
-        let samples: std::collections::BTreeSet<Duration> =
-            (0..20).map(|_| backoff_delay(&policy, 3, &mut j)).collect();
-        assert!(samples.len() > 1, "jitter varies the delay");
+        for s in [200, 204, 299] {
+            assert_eq!(
+                classify(StatusCode::from_u16(s).unwrap()),
+                StatusClass::Accepted,
+                "{s}"
+            );
+        }
     }
 
     #[test]
