@@ -700,6 +700,14 @@ async fn an_unreadable_report_keeps_the_last_good_data_on_every_sink() {
         })
         .map(|(_, v)| v);
     assert_eq!(dau, Some(37.0), "{pushed}");
+    let pushed_success = common::parse_exposition(&pushed)
+        .into_iter()
+        .find(|((name, labels), _)| {
+            name == "copilot_exporter_collect_success"
+                && labels.get("org").map(String::as_str) == Some("octo")
+        })
+        .map(|(_, v)| v);
+    assert_eq!(pushed_success, Some(0.0), "{pushed}");
     // Prometheus (remote-write) still answers the good value.
     let result = common::servers::wait_for_series(
         &prometheus.base,
@@ -716,4 +724,11 @@ async fn an_unreadable_report_keeps_the_last_good_data_on_every_sink() {
     )
     .await;
     assert_eq!(newest[0]["value"][1], NEWEST_DAY.to_string(), "{newest:?}");
+    let success = common::servers::query(
+        &prometheus.base,
+        "copilot_exporter_collect_success{org=\"octo\"}",
+        None,
+    )
+    .await;
+    assert_eq!(success[0]["value"][1], "0", "{success:?}");
 }
