@@ -4,8 +4,13 @@
 //! but nothing about sinks.
 
 pub mod demo;
+mod optional;
+mod people;
+mod repos;
+mod seats;
 pub mod source;
 
+pub use seats::MAX_SEAT_PAGES;
 pub use source::{ApiTarget, JsonPage, ReportSource};
 
 use std::collections::{BTreeMap, HashMap};
@@ -13,18 +18,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use chrono::NaiveDate;
-use serde_json::Value;
 
 use crate::github::ndjson::{is_blank, Line};
 use crate::github::reports::{ReportKind, ReportOutcome};
-use crate::github::{FailureKind, GithubError};
-use crate::model::scope::{Scope, ScopeKind};
+use crate::github::GithubError;
+use crate::model::scope::Scope;
 use crate::model::{Labels, SampleSet, ScopeData};
 use crate::report::naming::{add_report_day, entity_days, map_object, PREFIX};
-use crate::report::repos::map_repo_row;
-use crate::report::seats::{billing_samples, SeatStats};
-use crate::report::teams::{LineOutcome, TeamAggregator, TeamDirectory};
-use crate::report::users::UserAggregator;
 use crate::report::users::UserMetricsMode;
 use crate::secret::Secret;
 use crate::selfmetrics::SelfMetrics;
@@ -66,9 +66,6 @@ impl Default for Features {
     }
 }
 
-/// Most seat-list pages followed for one scope (100 seats a page).
-pub const MAX_SEAT_PAGES: usize = 5_000;
-
 /// What a refresh asks of the collector beyond the newest data.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CollectRequest {
@@ -106,22 +103,6 @@ pub struct Collector {
     features: Features,
     // Optional-collection failures already logged: (scope, feature) → reason.
     warned: Mutex<HashMap<(Scope, &'static str), String>>,
-}
-
-/// An optional collection's failure: the `reason` label and the message.
-#[derive(Clone)]
-struct OptionalFailure {
-    reason: String,
-    message: String,
-}
-
-impl From<GithubError> for OptionalFailure {
-    fn from(e: GithubError) -> Self {
-        OptionalFailure {
-            reason: e.kind.as_str().to_string(),
-            message: e.to_string(),
-        }
-    }
 }
 
 impl Collector {
@@ -226,294 +207,6 @@ impl Collector {
         Ok(data)
     }
 
-    /// Teams, per-user and repository data of one day into `set`.
-    async fn collect_day_details(
-        &self,
-        scope: &Scope,
-        scope_labels: &Labels,
-        day: NaiveDate,
-        newest: bool,
-        set: &mut SampleSet,
-    ) {
-        let teams = self.features.teams;
-        let users = newest && self.features.user_metrics != UserMetricsMode::Off;
-        if teams || users {
-            let (team_result, user_result) = self
-                .collect_people(scope, scope_labels, day, teams, users)
-                .await;
-            for (feature, result) in [("teams", team_result), ("user_metrics", user_result)] {
-                match result {
-                    None => {}
-                    Some(Ok(series)) => {
-                        self.optional_ok(scope, feature);
-                        set.absorb(series);
-                    }
-                    Some(Err(failure)) => self.optional_failed(scope, feature, failure),
-                }
-            }
-        }
-        if self.features.repo_metrics {
-            match self.collect_repos(scope, scope_labels, day).await {
-                Ok(repos) => {
-                    self.optional_ok(scope, "repo_metrics");
-                    set.absorb(repos);
-                }
-                Err(failure) => self.optional_failed(scope, "repo_metrics", failure),
-            }
-        }
-    }
-
-    /// One pass over `users-1-day` feeding the team join and the per-user
-    /// series. Returns `(teams, users)`; `None` for a feature not asked.
-    async fn collect_people(
-        &self,
-        scope: &Scope,
-        scope_labels: &Labels,
-        day: NaiveDate,
-        teams: bool,
-        users: bool,
-    ) -> (
-        Option<Result<SampleSet, OptionalFailure>>,
-        Option<Result<SampleSet, OptionalFailure>>,
-    ) {
-        let mut team_agg = None;
-        let mut team_failure = None;
-        if teams {
-            let mut directory = TeamDirectory::new(day);
-            let mut bad = 0u64;
-            let report = ReportKind::UserTeams1Day.name(scope.kind);
-            let fetched = self
-                .source
-                .fetch_report(
-                    scope,
-                    ReportKind::UserTeams1Day,
-                    Some(day),
-                    self.max_report_bytes,
-                    &mut |line| {
-                        let Some(bytes) = row_bytes(line, &mut bad) else {
-                            return;
-                        };
-                        if directory.add_line(bytes).is_err() {
-                            bad += 1;
-                        }
-                    },
-                )
-                .await;
-            self.count_invalid(scope, report, bad);
-            match fetched {
-                Ok(outcome) => {
-                    if outcome == ReportOutcome::NoReport {
-                        tracing::info!(%scope, report, %day, "no user-teams report for this day yet (204)");
-                    }
-                    tracing::debug!(%scope, %day, teams = directory.team_count(), "team directory read");
-                    team_agg = Some(TeamAggregator::new(directory, scope_labels));
-                }
-                Err(e) => team_failure = Some(OptionalFailure::from(e)),
-            }
-        }
-        let mut user_agg = users.then(|| {
-            UserAggregator::new(
-                scope_labels,
-                self.features.user_metrics,
-                self.features.user_metrics_salt.clone(),
-                self.features.user_metrics_max,
-            )
-        });
-        let teams_need_rows = team_agg.as_ref().is_some_and(|t| !t.directory().is_empty());
-        if teams_need_rows || user_agg.is_some() {
-            let mut bad = 0u64;
-            let report = ReportKind::Users1Day.name(scope.kind);
-            let mut on_line = |line: Line<'_>| {
-                let Some(bytes) = row_bytes(line, &mut bad) else {
-                    return;
-                };
-                // Both aggregators walk the raw line (their fast paths); a
-                // line the per-user path finds malformed is not for teams
-                // either.
-                let mut invalid = false;
-                if let Some(agg) = user_agg.as_mut() {
-                    invalid = agg.add_line(bytes, day) == LineOutcome::Invalid;
-                }
-                if let (false, Some(agg)) = (invalid, team_agg.as_mut()) {
-                    invalid = agg.add_line(bytes, day) == LineOutcome::Invalid;
-                }
-                if invalid {
-                    bad += 1;
-                }
-            };
-            let fetched = self
-                .source
-                .fetch_report(
-                    scope,
-                    ReportKind::Users1Day,
-                    Some(day),
-                    self.max_report_bytes,
-                    &mut on_line,
-                )
-                .await;
-            self.count_invalid(scope, report, bad);
-            match fetched {
-                Ok(ReportOutcome::NoReport) => {
-                    tracing::info!(%scope, report, %day, "no users report for this day yet (204)")
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    let failure = OptionalFailure::from(e);
-                    let team_result =
-                        teams.then(|| Err(team_failure.unwrap_or_else(|| failure.clone())));
-                    return (team_result, users.then_some(Err(failure)));
-                }
-            }
-        }
-        let team_set = match (team_failure, team_agg) {
-            (Some(failure), _) => Some(Err(failure)),
-            (None, agg) => agg.map(|a| Ok(a.finish())),
-        };
-        let user_set = user_agg.map(|agg| {
-            let users = agg.users();
-            let (set, dropped) = agg.finish();
-            if dropped > 0 {
-                self.metrics.user_metrics_dropped.inc_by(dropped);
-                tracing::warn!(%scope, %day, exported = users, dropped, "USER_METRICS_MAX reached; users beyond it are not exported");
-            }
-            Ok(set)
-        });
-        (team_set, user_set)
-    }
-
-    /// `repos-1-day` of one day.
-    async fn collect_repos(
-        &self,
-        scope: &Scope,
-        scope_labels: &Labels,
-        day: NaiveDate,
-    ) -> Result<SampleSet, OptionalFailure> {
-        let mut out = SampleSet::new();
-        let mut bad = 0u64;
-        let report = ReportKind::Repos1Day.name(scope.kind);
-        let day_text = day.to_string();
-        self.source
-            .fetch_report(
-                scope,
-                ReportKind::Repos1Day,
-                Some(day),
-                self.max_report_bytes,
-                &mut |line| {
-                    let Some(bytes) = row_bytes(line, &mut bad) else {
-                        return;
-                    };
-                    match serde_json::from_slice::<serde_json::Map<String, Value>>(bytes) {
-                        Ok(row)
-                            if row
-                                .get("day")
-                                .and_then(Value::as_str)
-                                .is_some_and(|d| d != day_text) => {}
-                        Ok(row) => {
-                            if map_repo_row(scope_labels, &row, &mut out).is_err() {
-                                bad += 1;
-                            }
-                        }
-                        Err(_) => bad += 1,
-                    }
-                },
-            )
-            .await?;
-        self.count_invalid(scope, report, bad);
-        self.metrics.duplicate_series.inc_by(out.duplicates());
-        Ok(out)
-    }
-
-    /// Billing (organizations) and the paginated seat list.
-    async fn collect_seats(
-        &self,
-        scope: &Scope,
-        scope_labels: &Labels,
-    ) -> Result<SampleSet, OptionalFailure> {
-        let mut out = SampleSet::new();
-        let prefix = scope.api_prefix();
-        let invalid = |message: String| OptionalFailure {
-            reason: FailureKind::InvalidResponse.as_str().to_string(),
-            message,
-        };
-        if scope.kind == ScopeKind::Organization {
-            let billing_path = format!("{prefix}/copilot/billing");
-            let page = self
-                .source
-                .get_json_page(ApiTarget::Path(&billing_path))
-                .await?;
-            if let Some(body) = page.body {
-                billing_samples(scope_labels, &body, &mut out)
-                    .map_err(|e| invalid(format!("{billing_path}: {e}")))?;
-            }
-        }
-        let seats_path = format!("{prefix}/copilot/billing/seats?per_page=100");
-        let mut stats = SeatStats::new(scope.kind == ScopeKind::Enterprise);
-        let mut page = self
-            .source
-            .get_json_page(ApiTarget::Path(&seats_path))
-            .await?;
-        let mut pages = 1usize;
-        let mut seen = std::collections::HashSet::new();
-        loop {
-            if let Some(body) = &page.body {
-                stats
-                    .add_page(body)
-                    .map_err(|e| invalid(format!("{seats_path} page {pages}: {e}")))?;
-            }
-            let Some(next) = page.next.take() else { break };
-            if pages >= MAX_SEAT_PAGES || !seen.insert(next.to_string()) {
-                return Err(invalid(format!(
-                    "{seats_path}: pagination does not end (page {pages}); giving up"
-                )));
-            }
-            page = self.source.get_json_page(ApiTarget::Url(&next)).await?;
-            pages += 1;
-        }
-        tracing::debug!(%scope, pages, seats = stats.seats(), "seat list read");
-        stats.finish(
-            scope_labels,
-            chrono::Utc::now(),
-            scope.kind == ScopeKind::Enterprise,
-            &mut out,
-        );
-        Ok(out)
-    }
-
-    fn count_invalid(&self, scope: &Scope, report: &str, bad: u64) {
-        if bad > 0 {
-            self.metrics
-                .invalid_report_lines
-                .with_label_values(&[report])
-                .inc_by(bad);
-            tracing::warn!(%scope, report, lines = bad, "skipped malformed report lines");
-        }
-    }
-
-    /// Logs an optional collection's failure once per scope, feature and
-    /// reason (later repeats at debug level) and counts every occurrence.
-    fn optional_failed(&self, scope: &Scope, feature: &'static str, failure: OptionalFailure) {
-        self.metrics
-            .optional_failures
-            .with_label_values(&[feature, &failure.reason])
-            .inc();
-        let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (scope.clone(), feature);
-        if warned.get(&key) == Some(&failure.reason) {
-            tracing::debug!(%scope, feature, reason = %failure.reason, error = %failure.message, "optional collection still failing");
-        } else {
-            tracing::warn!(%scope, feature, reason = %failure.reason, error = %failure.message,
-                "optional collection failed (usage metrics are still published; check the permissions in docs/teams-seats-users.md)");
-            warned.insert(key, failure.reason);
-        }
-    }
-
-    fn optional_ok(&self, scope: &Scope, feature: &'static str) {
-        let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
-        if warned.remove(&(scope.clone(), feature)).is_some() {
-            tracing::info!(%scope, feature, "optional collection works again");
-        }
-    }
-
     async fn read_report(
         &self,
         scope: &Scope,
@@ -561,19 +254,6 @@ impl Collector {
             }
         }
         Ok(())
-    }
-}
-
-/// The bytes of a report line worth parsing: `None` for a blank line, and
-/// for an overlong one, which is counted in `bad`.
-fn row_bytes<'a>(line: Line<'a>, bad: &mut u64) -> Option<&'a [u8]> {
-    match line {
-        Line::Complete(_, bytes) if is_blank(bytes) => None,
-        Line::Complete(_, bytes) => Some(bytes),
-        Line::TooLong(_) => {
-            *bad += 1;
-            None
-        }
     }
 }
 
