@@ -15,8 +15,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::model::{Labels, SampleSet, SeriesKey};
-use crate::report::naming::{map_object, push_label};
-use crate::report::rowwalk::{RowMapper, Walked};
+use crate::report::naming::{field_help, map_leaves, push_label};
+use crate::report::rowwalk::{LeafValue, RowMapper, Walked};
 use crate::report::teams::{LineOutcome, RowIdentity};
 use crate::secret::Secret;
 
@@ -59,8 +59,10 @@ const USER_PLACEHOLDER: &str = "\u{1}user\u{1}";
 ///
 /// Like the team join, rows are walked once from their bytes into interned
 /// series ([`UserAggregator::add_line`]); each user keeps a small vector of
-/// (series id, value). Several rows of one user are summed (additive
-/// series) or keep the first value (averages and the like).
+/// (series id, value). Several rows of one user (one per organization of
+/// an enterprise) are summed for quantities
+/// ([`crate::report::quantity::is_quantity`]); any other field keeps its
+/// first value.
 #[derive(Debug)]
 pub struct UserAggregator {
     mode: UserMetricsMode,
@@ -131,15 +133,15 @@ impl UserAggregator {
         Some(i)
     }
 
-    fn accumulate(&mut self, user: u32, series: &[(u32, f64)]) {
+    fn accumulate(&mut self, user: u32, series: &[LeafValue]) {
         let values = &mut self.values[user as usize];
         if values.is_empty() {
-            values.extend_from_slice(series);
+            values.extend(series.iter().map(|&(id, value, _)| (id, value)));
             return;
         }
-        for &(id, value) in series {
+        for &(id, value, quantity) in series {
             match values.iter_mut().find(|(s, _)| *s == id) {
-                Some(slot) if self.mapper.series_additive(id) => slot.1 += value,
+                Some(slot) if quantity => slot.1 += value,
                 Some(_) => {}
                 None => values.push((id, value)),
             }
@@ -220,17 +222,20 @@ impl UserAggregator {
         let Some(index) = self.admit(user) else {
             return false;
         };
-        let mut values = SampleSet::new();
-        map_object(USER_PREFIX, &self.base_labels, row, &mut values);
-        let mut series = Vec::with_capacity(values.len());
-        for (key, value) in values.iter() {
-            if !self.help.contains_key(&key.name) {
-                let help = values.help(&key.name).unwrap_or_default().to_string();
-                self.help.insert(key.name.clone(), help);
-                self.mapper.mark_help_known(&key.name);
+        // The exact naming rule; the first value of a series repeated in the
+        // row wins, with its field's quantity flag.
+        let mut seen = HashSet::new();
+        let mut series: Vec<LeafValue> = Vec::new();
+        let (help, mapper) = (&mut self.help, &mut self.mapper);
+        map_leaves(USER_PREFIX, &self.base_labels, row, &mut |leaf| {
+            if !help.contains_key(&leaf.key.name) {
+                help.insert(leaf.key.name.clone(), field_help(leaf.source));
+                mapper.mark_help_known(&leaf.key.name);
             }
-            series.push((self.mapper.series_for_key(key), value));
-        }
+            if seen.insert(leaf.key.clone()) {
+                series.push((mapper.series_for_key(&leaf.key), leaf.value, leaf.quantity));
+            }
+        });
         self.accumulate(index, &series);
         true
     }
@@ -286,18 +291,18 @@ mod tests {
         v.as_object().unwrap().clone()
     }
 
-    /// The pre-issue-8 per-user path: identity parse, day check, map
-    /// parse, `map_object` with the real user label, `SumSet`.
+    /// The exact per-user path: identity parse, day check, map parse,
+    /// `map_leaves` with the real user label, first value of a series in a
+    /// row, quantities summed over rows.
     fn reference(
         lines: &[String],
         mode: UserMetricsMode,
         max: usize,
     ) -> (SampleSet, u64, Vec<LineOutcome>) {
-        use crate::report::teams::SumSet;
         let probe = UserAggregator::new(&org(), mode, Some(Secret::new("s")), max);
         let mut kept = HashSet::new();
         let mut dropped = HashSet::new();
-        let mut sums = SumSet::new();
+        let mut sums = SampleSet::new();
         let mut outcomes = Vec::new();
         for line in lines {
             let outcome = (|| {
@@ -328,14 +333,27 @@ mod tests {
                 }
                 let mut labels = org();
                 push_label(&mut labels, USER_LABEL, &user);
-                let mut values = SampleSet::new();
-                map_object(USER_PREFIX, &labels, &row, &mut values);
-                sums.add_all(&values);
+                let mut seen = HashSet::new();
+                map_leaves(USER_PREFIX, &labels, &row, &mut |leaf| {
+                    if !seen.insert(leaf.key.clone()) {
+                        return;
+                    }
+                    match sums.get(&leaf.key) {
+                        Some(sum) if leaf.quantity => {
+                            sums.set(leaf.key, sum + leaf.value, "");
+                        }
+                        Some(_) => {}
+                        None => {
+                            let help = field_help(leaf.source);
+                            sums.insert(leaf.key, leaf.value, &help);
+                        }
+                    }
+                });
                 LineOutcome::Added
             })();
             outcomes.push(outcome);
         }
-        (sums.into_samples(), dropped.len() as u64, outcomes)
+        (sums, dropped.len() as u64, outcomes)
     }
 
     fn day() -> NaiveDate {
