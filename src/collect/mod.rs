@@ -4,6 +4,7 @@
 //! but nothing about sinks.
 
 pub mod demo;
+mod join;
 mod optional;
 mod people;
 mod repos;
