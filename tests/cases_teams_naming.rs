@@ -349,3 +349,95 @@ async fn case_team_ordinal_not_summed() {
     }
     common::promtool_check_metrics(&run.stdout);
 }
+
+mod with_the_stateful_fake {
+    use super::*;
+    use common::fake_github_teams::{FakeAuth, FakeGithub, FakeState};
+
+    const PAT: &str = "ghp_STATEFULFAKE0123456789";
+
+    fn run(fake: &FakeGithub, scope: (&str, &str), extra: &[(&str, &str)]) -> Run {
+        let mut env = vec![
+            ("GHC_TOKEN", PAT),
+            scope,
+            ("GITHUB_API_URL", fake.api_url.as_str()),
+            ("LISTEN_ADDR", ""),
+        ];
+        env.extend_from_slice(extra);
+        common::run_exporter_blocking(&["--once"], &env)
+    }
+
+    /// A seat assigned to a team whose id equals a user's id is another
+    /// assignee: the enterprise count goes up by one, not zero.
+    #[test]
+    fn a_team_typed_seat_with_a_users_id_is_another_assignee() {
+        let mut state = FakeState::standard(FakeAuth::Pat(PAT.into()));
+        // The standard enterprise list: users 1–7, users 1, 4, 6 granted twice.
+        let users: std::collections::BTreeSet<u64> = state
+            .enterprise_seats
+            .iter()
+            .filter_map(|s| s["assignee"]["id"].as_u64())
+            .collect();
+        state.enterprise_seats.push(json!({
+            "assignee": {"id": 1, "slug": "platform", "name": "Platform", "type": "Team"},
+            "created_at": "2026-01-01T00:00:00Z", "plan_type": "business"}));
+        let fake = FakeGithub::start(state);
+        let out = run(&fake, ("ENTERPRISE", "ent"), &[("SEATS", "true")]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let got = parse_exposition(&out.stdout);
+        assert_eq!(
+            got.get(&(
+                "copilot_seats".to_string(),
+                labels(&[("enterprise", "ent")])
+            )),
+            Some(&(users.len() as f64 + 1.0)),
+            "{}",
+            out.stdout
+        );
+    }
+
+    /// Two teams with one slug: the smaller `team_id` keeps it, the other is
+    /// `<slug>-<team_id>`, in whichever order the rows come.
+    #[test]
+    fn slug_clashes_are_resolved_the_same_in_two_row_orders() {
+        let mut results = Vec::new();
+        for reversed in [false, true] {
+            let mut state = FakeState::standard(FakeAuth::Pat(PAT.into()));
+            let rows = state.user_teams.get_mut("org").unwrap();
+            // Team 2 ("beta": users 4–9) is renamed "alpha", like team 1.
+            for row in rows.iter_mut() {
+                if row["team_id"] == json!(2) {
+                    row["slug"] = json!("alpha");
+                }
+            }
+            if reversed {
+                rows.reverse();
+            }
+            let fake = FakeGithub::start(state);
+            let out = run(
+                &fake,
+                ("ORG", "octo"),
+                &[("TEAMS", "true"), ("SEATS", "false")],
+            );
+            assert_eq!(out.code, 0, "{}", out.stderr);
+            let got = parse_exposition(&out.stdout);
+            let teams: BTreeMap<String, f64> = got
+                .iter()
+                .filter(|((name, _), _)| name == "copilot_team_daily_active_users")
+                .map(|((_, l), v)| (l["team"].clone(), *v))
+                .collect();
+            results.push((teams, got));
+        }
+        // Users 1–5 of team 1 have rows (user 6 has none); team 2: 4, 5, 7, 8, 9.
+        let want = BTreeMap::from([("alpha".to_string(), 5.0), ("alpha-2".to_string(), 5.0)]);
+        assert_eq!(results[0].0, want);
+        assert_eq!(results[1].0, want);
+        let team_only = |got: &Exposition| -> Exposition {
+            got.iter()
+                .filter(|((name, _), _)| name.starts_with("copilot_team_"))
+                .map(|(k, v)| (k.clone(), *v))
+                .collect()
+        };
+        assert_eq!(team_only(&results[0].1), team_only(&results[1].1));
+    }
+}
