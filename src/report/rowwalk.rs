@@ -529,6 +529,22 @@ macro_rules! ignore_other_scalars {
     };
 }
 
+/// Visitor methods of a seed whose value is an `Option`: a boolean or a
+/// null is `None`.
+macro_rules! none_for_bool_and_null {
+    () => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    };
+}
+
 /// Skips any value, checking it like a full parse would (strings must be
 /// UTF-8), unlike `IgnoredAny`.
 struct Skip;
@@ -609,15 +625,7 @@ impl<'de> Visitor<'de> for LoginSeed {
     fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
         Ok(Some(v.to_string()))
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
+    none_for_bool_and_null!();
     // A number, object or array under `user_login` is data for the naming
     // rule: the exact path maps it.
 }
@@ -913,15 +921,7 @@ impl<'de> Visitor<'de> for IdSeed {
     fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
         Ok(None)
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
+    none_for_bool_and_null!();
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
         Skip.visit_seq(seq).map(|()| None)
     }
@@ -961,8 +961,9 @@ impl<'de> Visitor<'de> for ElementValue<'_, '_, '_> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
+    none_for_bool_and_null!();
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Skip.visit_seq(seq).map(|()| None)
     }
     fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
         self.number(v as f64);
@@ -987,15 +988,6 @@ impl<'de> Visitor<'de> for ElementValue<'_, '_, '_> {
         } else {
             Ok(None)
         }
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Skip.visit_seq(seq).map(|()| None)
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         let ctx = self.w.m.object_ctx(self.ctx, self.field);

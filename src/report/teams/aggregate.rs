@@ -104,12 +104,10 @@ impl TeamAggregator {
     /// The exact path of [`TeamAggregator::add_line`].
     fn add_line_slow(&mut self, line: &[u8], day: NaiveDate) -> LineOutcome {
         self.exact_rows += 1;
-        let Ok(identity) = RowIdentity::parse(line) else {
-            return LineOutcome::Invalid;
+        let identity = match RowIdentity::of_day(line, day) {
+            Ok(identity) => identity,
+            Err(outcome) => return outcome,
         };
-        if identity.day.is_some_and(|d| d != day) {
-            return LineOutcome::Skipped;
-        }
         let Some(user) = identity.user_id.filter(|u| self.wants(*u)) else {
             return LineOutcome::Skipped;
         };

@@ -82,6 +82,20 @@ impl RowIdentity {
     }
 }
 
+impl RowIdentity {
+    /// The exact path's first step for a line of report day `day`: its
+    /// identity, or the outcome of a line that goes no further
+    /// ([`LineOutcome::Invalid`] when malformed, [`LineOutcome::Skipped`]
+    /// for another day).
+    pub fn of_day(line: &[u8], day: NaiveDate) -> Result<RowIdentity, LineOutcome> {
+        let identity = RowIdentity::parse(line).map_err(|_| LineOutcome::Invalid)?;
+        if identity.day.is_some_and(|d| d != day) {
+            return Err(LineOutcome::Skipped);
+        }
+        Ok(identity)
+    }
+}
+
 /// What [`TeamAggregator::add_line`] did with a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineOutcome {
