@@ -85,3 +85,36 @@ impl Join {
         complete
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(metrics: &SelfMetrics, missing: &str, reason: &str) -> u64 {
+        metrics
+            .join_incomplete
+            .with_label_values(&["teams", missing, reason])
+            .get()
+    }
+
+    #[test]
+    fn a_join_is_complete_only_with_every_input() {
+        let metrics = SelfMetrics::new();
+        let scope = Scope::org("octo");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        let mut join = Join::new("teams");
+        join.input("user-teams-1-day", Input::Complete);
+        join.input("users-1-day", Input::Complete);
+        assert!(join.complete(&metrics, &scope, day));
+        let mut join = Join::new("teams");
+        join.input("user-teams-1-day", Input::Complete);
+        join.input("users-1-day", Input::NoReport);
+        assert!(!join.complete(&metrics, &scope, day));
+        let mut join = Join::new("teams");
+        join.input("user-teams-1-day", Input::Failed("invalid_response"));
+        assert!(!join.complete(&metrics, &scope, day));
+        assert_eq!(count(&metrics, "users-1-day", "no_report"), 1);
+        assert_eq!(count(&metrics, "user-teams-1-day", "invalid_response"), 1);
+        assert_eq!(count(&metrics, "user-teams-1-day", "no_report"), 0);
+    }
+}
