@@ -785,16 +785,10 @@ fn starts_value(b: u8) -> bool {
     )
 }
 
-/// The benchmarks' row generator, for the tests.
-#[cfg(test)]
-#[allow(dead_code, missing_docs)]
-#[path = "../../benches/support/synth.rs"]
-mod synth;
-
 #[cfg(test)]
 mod tests {
-    use super::synth::{entity_day, user_row, Rng};
     use super::*;
+    use crate::synth::{entity_day, user_row, Rng};
     use proptest::prelude::*;
     use serde_json::{json, Value};
 
