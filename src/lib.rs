@@ -30,4 +30,4 @@ pub mod sinks;
 #[cfg(test)]
 #[path = "../benches/support/synth.rs"]
 #[allow(dead_code, missing_docs)]
-mod synth;
+pub(crate) mod synth;

@@ -44,6 +44,9 @@ pub struct SelfMetrics {
     pub optional_failures: IntCounterVec,
     /// Users left out of per-user metrics by `USER_METRICS_MAX`.
     pub user_metrics_dropped: IntCounter,
+    /// Days without joined series (teams) because an input report was
+    /// missing, by join, missing report and reason.
+    pub join_incomplete: IntCounterVec,
     rate_limit_registered: std::sync::Arc<std::sync::Once>,
 }
 
@@ -155,6 +158,11 @@ impl SelfMetrics {
             user_metrics_dropped: counter(
                 "copilot_exporter_user_metrics_dropped_total",
                 "Users left out of copilot_user_* series because USER_METRICS_MAX was reached.",
+            ),
+            join_incomplete: counter_vec(
+                "copilot_exporter_join_incomplete_total",
+                "Days without joined series (join: teams) because an input report (missing) was not read completely; reason: no_report (204) or the failure kind.",
+                &["join", "missing", "reason"],
             ),
             build_info,
             registry,

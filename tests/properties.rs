@@ -433,3 +433,215 @@ mod framings {
         }
     }
 }
+
+/// One naming rule: the fast row walker (the per-user and team aggregators'
+/// `add_line`) and the exact path (`map_object`, the aggregators'
+/// `add_row`) give identical samples for any row.
+mod one_naming_rule {
+    use super::*;
+    use chrono::NaiveDate;
+    use copilot_metrics_exporter::model::SeriesKey;
+    use copilot_metrics_exporter::report::naming::push_label;
+    use copilot_metrics_exporter::report::teams::{TeamAggregator, TeamDirectory};
+    use copilot_metrics_exporter::report::users::{UserAggregator, UserMetricsMode, USER_PREFIX};
+
+    const DAY: &str = "2026-05-07";
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 5, 7).unwrap()
+    }
+
+    fn field_name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "loc_added_sum",
+                "session_count",
+                "total_merged",
+                "daily_active_users",
+                "ai_credits_used",
+                "avg_tokens_per_request",
+                "median_minutes_to_merge",
+                "hours_used",
+                "phase_number",
+                "version",
+                "ide",
+                "agent_id",
+                "agent_name",
+                "model_id",
+                "etl_id",
+                "day_partition",
+                "3rd",
+                "_lead",
+                "a__b",
+                "--",
+                "",
+                "org",
+                "team",
+                "user",
+                "value",
+                "loc_added_count",
+            ])
+            .prop_map(str::to_string),
+            "[a-z_]{1,8}",
+        ]
+    }
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-5i64..1000).prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (-1e6f64..1e6).prop_map(Value::from),
+            "[a-zA-Z0-9 ._\u{e9}-]{0,6}".prop_map(Value::String),
+            Just(Value::String("q\"x\\".into())),
+        ]
+    }
+
+    /// An object of scalars (a nested object, or an array element's object).
+    fn flat_object() -> impl Strategy<Value = Value> {
+        prop::collection::vec((field_name(), scalar()), 0..5)
+            .prop_map(|kv| Value::Object(kv.into_iter().collect()))
+    }
+
+    /// An array element: scalars, an `*_id`, a name, maybe a nested object.
+    fn element() -> impl Strategy<Value = Value> {
+        (
+            prop::collection::vec((field_name(), scalar()), 0..4),
+            prop::option::of(prop_oneof![
+                "[0-9]{1,3}".prop_map(Value::String),
+                (0u64..50).prop_map(Value::from),
+                (-3i64..0).prop_map(Value::from),
+            ]),
+            prop::option::of(prop::sample::select(vec!["Helper Bot", "Review", "vscode"])),
+            prop::option::of(flat_object()),
+        )
+            .prop_map(|(fields, id, name, nested)| {
+                let mut map: Map<String, Value> = fields.into_iter().collect();
+                if let Some(id) = id {
+                    map.insert("agent_id".into(), id);
+                }
+                if let Some(name) = name {
+                    map.insert("agent_name".into(), Value::from(name));
+                }
+                if let Some(nested) = nested {
+                    map.insert("last_known".into(), nested);
+                }
+                Value::Object(map)
+            })
+    }
+
+    fn array_name() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "totals_by_ide",
+            "totals_by_3rd_party_agent",
+            "totals_by_language_feature",
+            "pull_request_review_times",
+            "by_x",
+            "x_by_",
+            "copilot_suggestions_by_comment_type",
+        ])
+        .prop_map(str::to_string)
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            3 => scalar(),
+            1 => flat_object(),
+            1 => prop::collection::vec(prop_oneof![4 => element(), 1 => scalar()], 0..4)
+                .prop_map(Value::Array),
+            1 => (field_name(), prop::collection::vec((array_name(), prop::collection::vec(element(), 0..3)), 0..2))
+                .prop_map(|(k, arrays)| {
+                    let mut inner: Map<String, Value> = arrays.into_iter().map(|(n, a)| (n, Value::Array(a))).collect();
+                    inner.insert(k, Value::from(1));
+                    Value::Object(inner)
+                }),
+        ]
+    }
+
+    fn fields() -> impl Strategy<Value = Vec<(String, Value)>> {
+        prop::collection::vec(
+            prop_oneof![
+                (field_name(), value()),
+                (
+                    array_name(),
+                    prop::collection::vec(element(), 0..4).prop_map(Value::Array)
+                ),
+            ],
+            0..8,
+        )
+    }
+
+    fn row(fields: &[(String, Value)], user: u64, login: &str) -> Map<String, Value> {
+        let mut row: Map<String, Value> = fields.iter().cloned().collect();
+        row.insert("user_id".into(), Value::from(user));
+        row.insert("user_login".into(), Value::from(login));
+        row.insert("day".into(), Value::from(DAY));
+        row
+    }
+
+    fn org() -> Vec<(String, String)> {
+        vec![("org".to_string(), "octo".to_string())]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+        #[test]
+        fn fast_walker_equals_map_object(fields in fields()) {
+            let lines: Vec<String> = [(1, "alpha"), (2, "beta"), (1, "alpha")]
+                .iter()
+                .map(|(user, login)| Value::Object(row(&fields, *user, login)).to_string())
+                .collect();
+            // Both paths read the same text (as in a report): floats are
+            // parsed by the same parser.
+            let rows: Vec<Map<String, Value>> =
+                lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+
+            // Per-user series: every leaf, quantities summed over rows.
+            let mut fast = UserAggregator::new(&org(), UserMetricsMode::Login, None, 100);
+            let mut exact = UserAggregator::new(&org(), UserMetricsMode::Login, None, 100);
+            let mut exact_after_first = 0;
+            for (i, (line, row)) in lines.iter().zip(&rows).enumerate() {
+                fast.add_line(line.as_bytes(), day());
+                exact.add_row(row);
+                if i == 0 {
+                    exact_after_first = fast.exact_path_lines();
+                }
+            }
+            let exact_lines = fast.exact_path_lines();
+            let (fast_set, _) = fast.finish();
+            let (exact_set, _) = exact.finish();
+            prop_assert_eq!(&fast_set, &exact_set);
+
+            // The second row's series are exactly map_object's.
+            let mut labels = org();
+            push_label(&mut labels, "user", "beta");
+            let mut reference = SampleSet::new();
+            map_object(USER_PREFIX, &labels, &rows[1], &mut reference);
+            let beta: Vec<(&SeriesKey, f64)> =
+                fast_set.iter().filter(|(k, _)| k.label("user") == Some("beta")).collect();
+            let want: Vec<(&SeriesKey, f64)> = reference.iter().collect();
+            prop_assert_eq!(beta, want);
+
+            // The fast path really walked the rows whose names it knew
+            // (unless the row needs the exact path: an escaped string or a
+            // series twice in the row).
+            if reference.duplicates() == 0 && !lines[1].contains('\\') {
+                prop_assert_eq!(exact_lines, exact_after_first, "{}", lines[1]);
+            }
+
+            // Team sums: quantities only, the same either way.
+            let mut dir = TeamDirectory::new(day());
+            dir.add(1, 10, "t");
+            dir.add(2, 10, "t");
+            let mut fast = TeamAggregator::new(dir.clone(), &org());
+            let mut exact = TeamAggregator::new(dir, &org());
+            for (line, row) in lines.iter().zip(&rows) {
+                fast.add_line(line.as_bytes(), day());
+                exact.add_row(row["user_id"].as_u64().unwrap(), row);
+            }
+            prop_assert_eq!(fast.finish(), exact.finish());
+        }
+    }
+}

@@ -5,8 +5,9 @@ way of computing team metrics (json.loads per line, dict aggregation).
 Fetches the user-teams-1-day and users-1-day envelopes from a (fake) GitHub
 API, streams every signed link line by line, parses each line with
 json.loads, maps it with a Python port of the exporter's naming rule
-(src/mapping.rs `map_object`, team prefix `copilot_team_`) and sums the
-additive series per team, plus copilot_team_daily_active_users.
+(src/report/naming.rs `map_leaves`, team prefix `copilot_team_`) and sums
+the quantities (src/report/quantity.rs) per team, plus
+copilot_team_daily_active_users.
 
 Usage: teams_baseline.py API_URL ENTERPRISE DAY OUT.json
 Writes {"series": {"name{labels}": value, ...}, "bytes": N, "lines": N}.
@@ -18,12 +19,32 @@ import sys
 import urllib.request
 
 PLACEHOLDER = "\x01team\x01"
-NON_ADDITIVE = {"avg", "average", "mean", "median", "p50", "p75", "p90", "p95",
-                "p99", "ratio", "rate", "percent", "percentage"}
 
 
 def bookkeeping(f):
     return f == "day" or f == "etl_id" or f.endswith("_id") or f.endswith("_partition")
+
+
+def element_id(f):
+    return f.endswith("_id") and f != "etl_id"
+
+
+def segment(raw):
+    """A name segment: [a-zA-Z0-9_] only, no leading, trailing or repeated `_`."""
+    out = re.sub(r"[^A-Za-z0-9]", "_", "".join(c if c.isascii() else "_" for c in raw))
+    return re.sub(r"_+", "_", out).strip("_")
+
+
+def quantity(field):
+    words = [w.lower() for w in re.split(r"[^A-Za-z0-9]", "".join(c if c.isascii() else "_" for c in field)) if w]
+    if not words:
+        return False
+    if words[0] == "total":
+        return True
+    if len(words) < 2:
+        return False
+    return words[-1] in ("count", "sum", "users") or (
+        words[-1] == "used" and words[-2] in ("credits", "tokens"))
 
 
 def sanitize(raw):
@@ -54,21 +75,26 @@ def base_unit(leaf):
     return "_".join(words), factor
 
 
-def object_segment(f):
-    return f[len("totals_by_"):] if f.startswith("totals_by_") and len(f) > 10 else f
+def object_path(path, f):
+    seg = segment(f[len("totals_by_"):] if f.startswith("totals_by_") and len(f) > 10 else f)
+    return path + seg + "_" if seg else path
 
 
-def array_dims(f):
+def array_parts(path, f):
     i = f.rfind("_by_")
-    if i >= 0 and f[i + 4:]:
-        return f[i + 4:]
-    if f.startswith("by_") and f[3:]:
-        return f[3:]
-    return None
+    dims = f[i + 4:] if i >= 0 and f[i + 4:] else (f[3:] if f.startswith("by_") and f[3:] else None)
+    dims = segment(dims) if dims is not None else ""
+    if dims:
+        return path, "_by_" + dims
+    seg = segment(f)
+    return (path + seg + "_" if seg else path), ""
 
 
-def additive(name):
-    return not any(w in NON_ADDITIVE for w in name.split("_"))
+def leaf(path, field, suffix, value, labels, out):
+    name, factor = base_unit(leaf_name(field))
+    name = segment(name)
+    if name:
+        emit(out, path + name + suffix, labels, value * factor, quantity(field))
 
 
 def number(v):
@@ -84,7 +110,10 @@ def push_label(labels, name, value):
     labels.append((name, value))
 
 
-def emit(out, name, labels, value):
+def emit(out, name, labels, value, is_quantity):
+    # Teams sum quantities only: other leaves never enter.
+    if not is_quantity:
+        return
     key = (name, tuple(sorted((k, v) for k, v in labels if v != "")))
     if key not in out:
         out[key] = value
@@ -96,23 +125,24 @@ def walk_object(path, labels, obj, out):
             continue
         value = obj[field]
         if number(value):
-            leaf, factor = base_unit(leaf_name(field))
-            emit(out, path + sanitize(leaf), labels, value * factor)
+            leaf(path, field, "", value, labels, out)
         elif isinstance(value, dict):
-            walk_object(path + sanitize(object_segment(field)) + "_", labels, value, out)
+            walk_object(object_path(path, field), labels, value, out)
         elif isinstance(value, list):
-            dims = array_dims(field)
-            if dims is not None:
-                prefix, suffix = path, "_by_" + sanitize(dims)
-            else:
-                prefix, suffix = path + sanitize(field) + "_", ""
+            prefix, suffix = array_parts(path, field)
             for item in value:
                 if not isinstance(item, dict):
                     continue
                 element_labels = list(labels)
                 for key in sorted(item):
-                    if not bookkeeping(key) and isinstance(item[key], str):
-                        push_label(element_labels, key, item[key])
+                    v = item[key]
+                    if element_id(key):
+                        if isinstance(v, str):
+                            push_label(element_labels, key, v)
+                        elif isinstance(v, int) and not isinstance(v, bool):
+                            push_label(element_labels, key, str(v))
+                    elif not bookkeeping(key) and isinstance(v, str):
+                        push_label(element_labels, key, v)
                 element_leaves(prefix, suffix, element_labels, item, out)
 
 
@@ -122,10 +152,9 @@ def element_leaves(prefix, suffix, labels, element, out):
             continue
         value = element[key]
         if number(value):
-            leaf, factor = base_unit(leaf_name(key))
-            emit(out, prefix + sanitize(leaf) + suffix, labels, value * factor)
+            leaf(prefix, key, suffix, value, labels, out)
         elif isinstance(value, dict):
-            element_leaves(prefix + sanitize(object_segment(key)) + "_", suffix, labels, value, out)
+            element_leaves(object_path(prefix, key), suffix, labels, value, out)
 
 
 def links(api, enterprise, report, day):
@@ -148,8 +177,8 @@ def main():
     base = list(scope)
     push_label(base, "team", PLACEHOLDER)
 
-    teams_of = {}
-    slugs = {}
+    members = {}
+    raw_slugs = {}
     for link in links(api, enterprise, "user-teams-1-day", day):
         for line in lines(link):
             if not line.strip():
@@ -158,14 +187,25 @@ def main():
             if row.get("day", day) != day:
                 continue
             team_id = int(row["team_id"])
-            if team_id not in slugs:
-                slug = row.get("slug") or f"team-{team_id}"
-                if slug in slugs.values():
-                    slug = f"{slug}-{team_id}"
-                slugs[team_id] = slug
-            user_teams = teams_of.setdefault(int(row["user_id"]), [])
-            if slugs[team_id] not in user_teams:
-                user_teams.append(slugs[team_id])
+            slug = (row.get("slug") or "").strip() or f"team-{team_id}"
+            raw_slugs[team_id] = min(slug, raw_slugs.get(team_id, slug))
+            members.setdefault(int(row["user_id"]), set()).add(team_id)
+    # Slug clashes: the smallest team_id keeps the slug, the others get
+    # `<slug>-<team_id>` (repeated while taken), whatever the row order.
+    slugs, taken = {}, set()
+    for team_id in sorted(raw_slugs):
+        if raw_slugs[team_id] not in taken:
+            slugs[team_id] = raw_slugs[team_id]
+            taken.add(raw_slugs[team_id])
+    for team_id in sorted(raw_slugs):
+        if team_id in slugs:
+            continue
+        label = f"{raw_slugs[team_id]}-{team_id}"
+        while label in taken or label in raw_slugs.values():
+            label = f"{label}-{team_id}"
+        slugs[team_id] = label
+        taken.add(label)
+    teams_of = {user: [slugs[t] for t in teams] for user, teams in members.items()}
 
     sums = {}
     active = {slug: set() for slug in slugs.values()}
@@ -190,8 +230,7 @@ def main():
                 active[team].add(user)
                 team_sums = sums.setdefault(team, {})
                 for key, value in values.items():
-                    if additive(key[0]):
-                        team_sums[key] = team_sums.get(key, 0.0) + value
+                    team_sums[key] = team_sums.get(key, 0.0) + value
 
     series = {}
 

@@ -4,6 +4,7 @@
 //! but nothing about sinks.
 
 pub mod demo;
+mod join;
 pub mod source;
 
 pub use source::{ApiTarget, JsonPage, ReportSource};
@@ -28,6 +29,7 @@ use crate::report::users::UserAggregator;
 use crate::report::users::UserMetricsMode;
 use crate::secret::Secret;
 use crate::selfmetrics::SelfMetrics;
+use join::{Input, Join};
 
 /// Optional collections beyond the entity reports.
 #[derive(Clone, Debug)]
@@ -281,6 +283,9 @@ impl Collector {
         Option<Result<SampleSet, OptionalFailure>>,
     ) {
         // The team directory (user-teams-1-day), read completely or not at all.
+        // Team series of the day exist only when user-teams-1-day and
+        // users-1-day were both read completely (join.rs).
+        let mut join = Join::new("teams");
         let mut directory = None;
         let mut team_failure = None;
         if teams {
@@ -302,6 +307,7 @@ impl Collector {
                     &mut sink,
                 )
                 .await;
+            join.input(report, Input::of(&fetched));
             match fetched {
                 Ok(outcome) => {
                     self.count_invalid(scope, report, outcome.invalid_rows());
@@ -364,6 +370,9 @@ impl Collector {
                     &mut sink,
                 )
                 .await;
+            if teams_need_rows {
+                join.input(report, Input::of(&fetched));
+            }
             match fetched {
                 Ok(outcome) => {
                     self.count_invalid(scope, report, outcome.invalid_rows());
@@ -373,6 +382,9 @@ impl Collector {
                 }
                 Err(e) => {
                     let failure = OptionalFailure::from(e);
+                    if teams {
+                        join.complete(&self.metrics, scope, day);
+                    }
                     let team_result =
                         teams.then(|| Err(team_failure.unwrap_or_else(|| failure.clone())));
                     return (team_result, users.then_some(Err(failure)));
@@ -380,9 +392,12 @@ impl Collector {
             }
         }
         let (user_agg, team_agg) = sink.into_inner();
+        let joined = teams && join.complete(&self.metrics, scope, day);
         let team_set = match (team_failure, team_agg) {
             (Some(failure), _) => Some(Err(failure)),
-            (None, agg) => agg.map(|a| Ok(a.finish())),
+            (None, Some(agg)) if joined => Some(Ok(agg.finish())),
+            // An input not there yet (204): no team series, never a zero.
+            (None, _) => teams.then(|| Ok(SampleSet::new())),
         };
         let user_set = user_agg.map(|agg| {
             let users = agg.users();

@@ -1,8 +1,10 @@
-//! Report rows → samples: the naming rule ([`naming`]), its fast row walker
-//! ([`rowwalk`]), and the aggregations built on them (teams, per-user,
-//! repositories, seats). Pure functions and data structures: no I/O.
+//! Report rows → samples: the naming rule ([`naming`]) and which fields are
+//! quantities ([`quantity`]), its fast row walker (`rowwalk`), and the
+//! aggregations built on them (teams, per-user, repositories, seats). Pure
+//! functions and data structures: no I/O.
 
 pub mod naming;
+pub mod quantity;
 pub mod repos;
 pub(crate) mod rowwalk;
 pub mod seats;

@@ -21,6 +21,7 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
 use crate::model::{day_start_unix, Labels, SampleSet, SeriesKey};
+use crate::report::quantity::is_quantity;
 
 /// Name of the series that carries the report day of a set of values.
 pub const REPORT_DAY_METRIC: &str = "copilot_report_day_timestamp_seconds";
@@ -31,6 +32,14 @@ pub const PREFIX: &str = "copilot_";
 /// True for fields that identify or partition a row rather than measure it.
 pub fn is_bookkeeping(field: &str) -> bool {
     field == "day" || field == "etl_id" || field.ends_with("_id") || field.ends_with("_partition")
+}
+
+/// True for a field that identifies an element of a breakdown array
+/// (`agent_id` in `totals_by_3rd_party_agent[]`): any `*_id` but the ETL's
+/// `etl_id`. In an array element, such a field with a string or integer
+/// value is a label, so elements that differ only by it stay apart.
+pub fn is_element_id(field: &str) -> bool {
+    field.ends_with("_id") && field != "etl_id"
 }
 
 /// Makes any string a valid Prometheus metric or label name
@@ -50,6 +59,27 @@ pub fn sanitize_name(raw: &str) -> String {
     }
     if out.is_empty() {
         out.push('_');
+    }
+    out
+}
+
+/// One segment of a metric name (a field name placed after the prefix):
+/// characters outside `[a-zA-Z0-9_]` become `_`, runs of `_` become one,
+/// and leading and trailing `_` are dropped, so segments join without
+/// doubled underscores (`3rd_party_agent`, not `_3rd_party_agent`). A
+/// segment needs no leading-digit fix: every name starts with the prefix.
+/// Empty when the field name has no letter or digit.
+pub fn name_segment(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        let c = if c.is_ascii_alphanumeric() { c } else { '_' };
+        if c == '_' && (out.is_empty() || out.ends_with('_')) {
+            continue;
+        }
+        out.push(c);
+    }
+    if out.ends_with('_') {
+        out.pop();
     }
     out
 }
@@ -85,27 +115,73 @@ pub fn base_unit(leaf: &str) -> (String, f64) {
     (words.join("_"), factor)
 }
 
-/// The path segment of a nested object: its name without a leading `totals_by_`.
-pub(crate) fn object_segment(field: &str) -> &str {
-    field
-        .strip_prefix("totals_by_")
-        .filter(|s| !s.is_empty())
-        .unwrap_or(field)
+/// The metric name of a numeric leaf `field` under `path` (which ends in
+/// `_`) with `suffix` (`_by_<dims>` inside arrays), and the factor for its
+/// value; `None` when the field name has no letter or digit.
+pub(crate) fn leaf_metric(path: &str, field: &str, suffix: &str) -> Option<(String, f64)> {
+    let (leaf, factor) = base_unit(leaf_name(field));
+    let leaf = name_segment(&leaf);
+    (!leaf.is_empty()).then(|| (format!("{path}{leaf}{suffix}"), factor))
 }
 
-/// Splits an array name `<p>_by_<dims>` into its `<dims>` part.
-pub(crate) fn array_dims(field: &str) -> Option<&str> {
-    field
+/// The path of a nested object `field` under `path`: its name without a
+/// leading `totals_by_` as one more segment.
+pub(crate) fn object_path(path: &str, field: &str) -> String {
+    let segment = name_segment(
+        field
+            .strip_prefix("totals_by_")
+            .filter(|s| !s.is_empty())
+            .unwrap_or(field),
+    );
+    if segment.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}{segment}_")
+    }
+}
+
+/// The name prefix and suffix of the elements of an array `field` under
+/// `path`: `<p>_by_<dims>` gives (`path`, `_by_<dims>`), any other name
+/// gives (`path` + segment, no suffix).
+pub(crate) fn array_parts(path: &str, field: &str) -> (String, String) {
+    let dims = field
         .rfind("_by_")
         .map(|i| &field[i + 4..])
         .filter(|d| !d.is_empty())
         .or_else(|| field.strip_prefix("by_").filter(|d| !d.is_empty()))
+        .map(name_segment)
+        .filter(|d| !d.is_empty());
+    match dims {
+        Some(dims) => (path.to_string(), format!("_by_{dims}")),
+        None => {
+            let segment = name_segment(field);
+            if segment.is_empty() {
+                (path.to_string(), String::new())
+            } else {
+                (format!("{path}{segment}_"), String::new())
+            }
+        }
+    }
 }
 
 /// A JSON number as a finite `f64`; anything else (strings such as "NaN",
 /// booleans, nulls) is not a measurement.
 fn number(value: &Value) -> Option<f64> {
     value.as_f64().filter(|v| v.is_finite())
+}
+
+/// One numeric leaf of a row as the naming rule maps it.
+#[derive(Debug)]
+pub struct MappedLeaf<'a> {
+    /// Metric name and labels.
+    pub key: SeriesKey,
+    /// The value, in base units.
+    pub value: f64,
+    /// The report field it comes from (`totals_by_ide[].loc_added_sum`).
+    pub source: &'a str,
+    /// Whether the field is a quantity ([`crate::report::quantity::is_quantity`]):
+    /// only quantities are ever summed over rows.
+    pub quantity: bool,
 }
 
 /// Turns one day-level object (an element of `day_totals[]`, a flat 1-day
@@ -118,16 +194,28 @@ pub fn map_object(
     object: &Map<String, Value>,
     out: &mut SampleSet,
 ) {
-    let mut path = String::from(prefix);
-    walk_object(&mut path, "", base_labels, object, out);
+    map_leaves(prefix, base_labels, object, &mut |leaf| {
+        insert_leaf(out, leaf)
+    });
+}
+
+/// The exact naming rule, leaf by leaf: calls `emit` for every numeric leaf
+/// of `object` in the order [`map_object`] inserts them.
+pub fn map_leaves(
+    prefix: &str,
+    base_labels: &Labels,
+    object: &Map<String, Value>,
+    emit: &mut dyn FnMut(MappedLeaf<'_>),
+) {
+    walk_object(prefix, "", base_labels, object, emit);
 }
 
 fn walk_object(
-    path: &mut String,
+    path: &str,
     source: &str,
     labels: &Labels,
     object: &Map<String, Value>,
-    out: &mut SampleSet,
+    emit: &mut dyn FnMut(MappedLeaf<'_>),
 ) {
     for (field, value) in object {
         if is_bookkeeping(field) {
@@ -140,22 +228,33 @@ fn walk_object(
         };
         match value {
             Value::Number(_) => {
-                if let Some(v) = number(value) {
-                    let (leaf, factor) = base_unit(leaf_name(field));
-                    let name = format!("{path}{}", sanitize_name(&leaf));
-                    insert(out, name, labels.clone(), v * factor, &source_path);
+                if let (Some(v), Some((name, factor))) =
+                    (number(value), leaf_metric(path, field, ""))
+                {
+                    emit(MappedLeaf {
+                        key: SeriesKey::new(name, labels.clone()),
+                        value: v * factor,
+                        source: &source_path,
+                        quantity: is_quantity(field),
+                    });
                 }
             }
             Value::Object(inner) => {
-                let len = path.len();
-                path.push_str(&sanitize_name(object_segment(field)));
-                path.push('_');
-                walk_object(path, &source_path, labels, inner, out);
-                path.truncate(len);
+                walk_object(&object_path(path, field), &source_path, labels, inner, emit)
             }
-            Value::Array(items) => walk_array(path, &source_path, field, labels, items, out),
+            Value::Array(items) => walk_array(path, &source_path, field, labels, items, emit),
             _ => {}
         }
+    }
+}
+
+/// The label value of an element's identifying `*_id` field: a string, or
+/// an integer's decimal digits.
+fn id_label(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) if n.is_u64() || n.is_i64() => Some(n.to_string()),
+        _ => None,
     }
 }
 
@@ -165,26 +264,27 @@ fn walk_array(
     field: &str,
     labels: &Labels,
     items: &[Value],
-    out: &mut SampleSet,
+    emit: &mut dyn FnMut(MappedLeaf<'_>),
 ) {
-    let (prefix, suffix) = match array_dims(field) {
-        Some(dims) => (path.to_string(), format!("_by_{}", sanitize_name(dims))),
-        None => (format!("{path}{}_", sanitize_name(field)), String::new()),
-    };
+    let (prefix, suffix) = array_parts(path, field);
+    let source = format!("{source}[]");
     for item in items {
         let Value::Object(element) = item else {
             continue;
         };
         let mut element_labels = labels.clone();
         for (key, value) in element {
-            if is_bookkeeping(key) {
+            if is_element_id(key) {
+                if let Some(id) = id_label(value) {
+                    push_label(&mut element_labels, key, &id);
+                }
+            } else if is_bookkeeping(key) {
                 continue;
-            }
-            if let Value::String(s) = value {
+            } else if let Value::String(s) = value {
                 push_label(&mut element_labels, key, s);
             }
         }
-        element_leaves(&prefix, &suffix, source, &element_labels, element, out);
+        element_leaves(&prefix, &suffix, &source, &element_labels, element, emit);
     }
 }
 
@@ -196,7 +296,7 @@ fn element_leaves(
     source: &str,
     labels: &Labels,
     element: &Map<String, Value>,
-    out: &mut SampleSet,
+    emit: &mut dyn FnMut(MappedLeaf<'_>),
 ) {
     for (key, value) in element {
         if is_bookkeeping(key) {
@@ -204,29 +304,25 @@ fn element_leaves(
         }
         match value {
             Value::Number(_) => {
-                if let Some(v) = number(value) {
-                    let (leaf, factor) = base_unit(leaf_name(key));
-                    let name = format!("{prefix}{}{suffix}", sanitize_name(&leaf));
-                    insert(
-                        out,
-                        name,
-                        labels.clone(),
-                        v * factor,
-                        &format!("{source}[].{key}"),
-                    );
+                if let (Some(v), Some((name, factor))) =
+                    (number(value), leaf_metric(prefix, key, suffix))
+                {
+                    emit(MappedLeaf {
+                        key: SeriesKey::new(name, labels.clone()),
+                        value: v * factor,
+                        source: &format!("{source}.{key}"),
+                        quantity: is_quantity(key),
+                    });
                 }
             }
-            Value::Object(inner) => {
-                let nested = format!("{prefix}{}_", sanitize_name(object_segment(key)));
-                element_leaves(
-                    &nested,
-                    suffix,
-                    &format!("{source}[].{key}"),
-                    labels,
-                    inner,
-                    out,
-                );
-            }
+            Value::Object(inner) => element_leaves(
+                &object_path(prefix, key),
+                suffix,
+                &format!("{source}.{key}"),
+                labels,
+                inner,
+                emit,
+            ),
             _ => {}
         }
     }
@@ -246,14 +342,20 @@ pub fn push_label(labels: &mut Labels, name: &str, value: &str) {
     labels.push((name, value.to_string()));
 }
 
-fn insert(out: &mut SampleSet, name: String, labels: Labels, value: f64, source: &str) {
-    let key = SeriesKey::new(name, labels);
+/// Inserts a mapped leaf into `out` as [`map_object`] does (the first value
+/// of a series wins; the help text names the report field).
+pub fn insert_leaf(out: &mut SampleSet, leaf: MappedLeaf<'_>) {
     // The set keeps the first help text of a name: only build it then.
-    let help = match out.help(&key.name) {
+    let help = match out.help(&leaf.key.name) {
         Some(_) => String::new(),
-        None => format!("GitHub Copilot usage metrics report field `{source}`."),
+        None => field_help(leaf.source),
     };
-    out.insert(key, value, &help);
+    out.insert(leaf.key, leaf.value, &help);
+}
+
+/// The help text of a series from report field `source`.
+pub fn field_help(source: &str) -> String {
+    format!("GitHub Copilot usage metrics report field `{source}`.")
 }
 
 /// A day-level object of a report row, with its day.
@@ -296,243 +398,5 @@ pub fn add_report_day(day: NaiveDate, scope_labels: &Labels, out: &mut SampleSet
     );
 }
 
-/// True for a series whose values may be summed over users. Averages,
-/// medians, percentiles and ratios are not additive: a team or multi-row
-/// user keeps no such series (teams) or the first value (users).
-pub fn is_additive(metric: &str) -> bool {
-    !metric.split('_').any(|word| {
-        matches!(
-            word,
-            "avg"
-                | "average"
-                | "mean"
-                | "median"
-                | "p50"
-                | "p75"
-                | "p90"
-                | "p95"
-                | "p99"
-                | "ratio"
-                | "rate"
-                | "percent"
-                | "percentage"
-        )
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn org() -> Labels {
-        vec![("org".to_string(), "octo".to_string())]
-    }
-
-    fn map(v: Value) -> SampleSet {
-        let mut out = SampleSet::new();
-        map_object(PREFIX, &org(), v.as_object().unwrap(), &mut out);
-        out
-    }
-
-    #[test]
-    fn leaves_lose_count_and_sum() {
-        let s = map(
-            json!({"daily_active_users": 3, "code_acceptance_activity_count": 4, "loc_added_sum": 5}),
-        );
-        assert_eq!(
-            s.value("copilot_daily_active_users", &[("org", "octo")]),
-            Some(3.0)
-        );
-        assert_eq!(
-            s.value("copilot_code_acceptance_activity", &[("org", "octo")]),
-            Some(4.0)
-        );
-        assert_eq!(s.value("copilot_loc_added", &[("org", "octo")]), Some(5.0));
-    }
-
-    #[test]
-    fn nested_objects_become_segments() {
-        let s = map(json!({
-            "pull_requests": {"total_created": 2, "median_minutes_to_merge": 2.5},
-            "totals_by_cli": {"session_count": 3, "token_usage": {"output_tokens_sum": 7000}}
-        }));
-        assert_eq!(
-            s.value("copilot_pull_requests_total_created", &[("org", "octo")]),
-            Some(2.0)
-        );
-        // Base units: minutes become seconds.
-        assert_eq!(
-            s.value(
-                "copilot_pull_requests_median_seconds_to_merge",
-                &[("org", "octo")]
-            ),
-            Some(150.0)
-        );
-        assert_eq!(
-            s.value("copilot_cli_session", &[("org", "octo")]),
-            Some(3.0)
-        );
-        assert_eq!(
-            s.value("copilot_cli_token_usage_output_tokens", &[("org", "octo")]),
-            Some(7000.0)
-        );
-    }
-
-    #[test]
-    fn by_arrays_become_labelled_series() {
-        let s = map(json!({
-            "totals_by_ide": [{"ide": "vscode", "code_generation_activity_count": 7,
-                               "last_known_ide_version": {"ide_version": "1.85.0", "sampled_at": "x"}}],
-            "totals_by_language_feature": [{"language": "rust", "feature": "code_completion", "loc_added_sum": 9}],
-            "pull_requests": {"copilot_suggestions_by_comment_type": [{"comment_type": "nit", "total_copilot_suggestions": 4}]}
-        }));
-        assert_eq!(
-            s.value(
-                "copilot_code_generation_activity_by_ide",
-                &[("org", "octo"), ("ide", "vscode")]
-            ),
-            Some(7.0)
-        );
-        assert_eq!(
-            s.value(
-                "copilot_loc_added_by_language_feature",
-                &[
-                    ("org", "octo"),
-                    ("language", "rust"),
-                    ("feature", "code_completion")
-                ]
-            ),
-            Some(9.0)
-        );
-        assert_eq!(
-            s.value(
-                "copilot_pull_requests_total_copilot_suggestions_by_comment_type",
-                &[("org", "octo"), ("comment_type", "nit")]
-            ),
-            Some(4.0)
-        );
-        // Version strings are not labels (unbounded cardinality) and have no numbers.
-        assert_eq!(s.len(), 3);
-    }
-
-    #[test]
-    fn bookkeeping_strings_booleans_nulls_produce_nothing() {
-        let s = map(json!({
-            "day": "2025-10-01", "enterprise_id": "1", "organization_id": 5, "etl_id": "green",
-            "day_partition": "2025-10-01", "entity_id_partition": 1, "used_chat": true,
-            "weekly_active_copilot_cloud_agent_users": null, "note": "x", "nan": "NaN"
-        }));
-        assert!(s.is_empty(), "{s:?}");
-    }
-
-    #[test]
-    fn unknown_fields_follow_the_rule() {
-        let s = map(json!({
-            "brand_new_metric_count": 11,
-            "totals_by_galaxy": [{"galaxy": "andromeda", "stars_sum": 2}],
-            "quantum": {"qubits": 3}
-        }));
-        assert_eq!(
-            s.value("copilot_brand_new_metric", &[("org", "octo")]),
-            Some(11.0)
-        );
-        assert_eq!(
-            s.value(
-                "copilot_stars_by_galaxy",
-                &[("org", "octo"), ("galaxy", "andromeda")]
-            ),
-            Some(2.0)
-        );
-        assert_eq!(
-            s.value("copilot_quantum_qubits", &[("org", "octo")]),
-            Some(3.0)
-        );
-    }
-
-    #[test]
-    fn arrays_without_by_are_segments() {
-        let s = map(json!({"pull_request_review_times": [
-            {"authored_by": "human", "reviewed_by": "copilot", "total_merged": 3}
-        ]}));
-        assert_eq!(
-            s.value(
-                "copilot_pull_request_review_times_total_merged",
-                &[
-                    ("org", "octo"),
-                    ("authored_by", "human"),
-                    ("reviewed_by", "copilot")
-                ]
-            ),
-            Some(3.0)
-        );
-    }
-
-    #[test]
-    fn invalid_names_are_sanitised_and_label_clashes_renamed() {
-        let s = map(json!({
-            "weird-field.count": 1,
-            "9lives_sum": 2,
-            "totals_by_org": [{"org": "other", "__name__": "x", "n": 1}]
-        }));
-        assert_eq!(
-            s.value("copilot_weird_field_count", &[("org", "octo")]),
-            Some(1.0)
-        );
-        assert_eq!(s.value("copilot__9lives", &[("org", "octo")]), Some(2.0));
-        assert_eq!(
-            s.value(
-                "copilot_n_by_org",
-                &[
-                    ("org", "octo"),
-                    ("exported_org", "other"),
-                    ("exported__name__", "x")
-                ]
-            ),
-            Some(1.0)
-        );
-    }
-
-    #[test]
-    fn duplicate_label_sets_keep_the_first_and_are_counted() {
-        let s = map(json!({"totals_by_ide": [
-            {"ide": "vscode", "loc_added_sum": 1},
-            {"ide": "vscode", "loc_added_sum": 2}
-        ]}));
-        assert_eq!(
-            s.value(
-                "copilot_loc_added_by_ide",
-                &[("org", "octo"), ("ide", "vscode")]
-            ),
-            Some(1.0)
-        );
-        assert_eq!(s.duplicates(), 1);
-    }
-
-    #[test]
-    fn huge_negative_and_float_numbers_pass_through() {
-        let s = map(json!({"a": -5, "b": 1e300, "c": 18446744073709551615u64}));
-        assert_eq!(s.value("copilot_a", &[("org", "octo")]), Some(-5.0));
-        assert_eq!(s.value("copilot_b", &[("org", "octo")]), Some(1e300));
-        assert_eq!(
-            s.value("copilot_c", &[("org", "octo")]),
-            Some(18446744073709551615u64 as f64)
-        );
-    }
-
-    #[test]
-    fn entity_days_reads_day_totals_and_flat_rows() {
-        let row = json!({"day_totals": [{"day": "2025-10-01", "x": 1}, {"day": "bad"}, {"day": "2025-10-02"}]});
-        let (days, skipped) = entity_days(&row);
-        assert_eq!(days.len(), 2);
-        assert_eq!(skipped, 1);
-        let flat = json!({"day": "2025-10-03", "daily_active_users": 1});
-        let (days, skipped) = entity_days(&flat);
-        assert_eq!(days[0].0, NaiveDate::from_ymd_opt(2025, 10, 3).unwrap());
-        assert_eq!(skipped, 0);
-        let not_an_object = json!([1, 2]);
-        let (days, skipped) = entity_days(&not_an_object);
-        assert!(days.is_empty());
-        assert_eq!(skipped, 1);
-    }
-}
+mod tests;

@@ -21,9 +21,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use crate::model::{Labels, SeriesKey};
 use crate::report::naming::{
-    array_dims, base_unit, is_additive, is_bookkeeping, leaf_name, object_segment, push_label,
-    sanitize_name,
+    array_parts, is_bookkeeping, is_element_id, leaf_metric, object_path, push_label,
 };
+use crate::report::quantity::is_quantity;
 
 /// What kind of JSON container a context is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +48,8 @@ struct Ctx {
 struct Field {
     name: Box<str>,
     bookkeeping: bool,
+    /// An identifying `*_id` of an array element: a label.
+    id_label: bool,
     /// 1: the row's `user_id`, 2: the row's `day`.
     identity: u8,
     stamp: u64,
@@ -58,15 +60,25 @@ struct Field {
 
 #[derive(Debug)]
 struct Leaf {
+    /// The metric name id; [`NO_NAME`] for a field name without a letter
+    /// or digit, which names no series.
     name: u32,
     factor: f64,
+    /// A quantity ([`is_quantity`]).
     additive: bool,
 }
+
+/// [`Leaf::name`] of a field that names no series.
+const NO_NAME: u32 = u32::MAX;
+
+/// A leaf of the last walked row: series id, value, and whether its field
+/// is a quantity.
+pub(crate) type LeafValue = (u32, f64, bool);
 
 /// Identity of a walked row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Walked {
-    /// The row was walked; its additive leaves are in
+    /// The row was walked; its quantity leaves are in
     /// [`RowMapper::leaves`] (empty when `skipped`).
     Row {
         /// `user_id`.
@@ -100,10 +112,9 @@ pub(crate) struct RowMapper {
     series_ids: FxHashMap<u64, u32>,
     series_by_key: HashMap<SeriesKey, u32>,
     stamp: u64,
-    pending: Vec<(u32, f64)>,
-    /// Leaves of the last walked row: (series id, value); additive ones
-    /// only unless `keep_all`.
-    pub(crate) leaves: Vec<(u32, f64)>,
+    pending: Vec<(u32, f64, bool)>,
+    /// Leaves of the last walked row; quantities only unless `keep_all`.
+    pub(crate) leaves: Vec<LeafValue>,
     /// Keep non-additive leaves too (per-user series keep their first value).
     keep_all: bool,
     /// Rows without `user_id` are skipped (the team join) or mapped.
@@ -159,11 +170,6 @@ impl RowMapper {
         m
     }
 
-    /// Whether a series' name is additive.
-    pub(crate) fn series_additive(&self, id: u32) -> bool {
-        is_additive(&self.names[self.series[id as usize].0 as usize])
-    }
-
     fn new_ctx(&mut self, kind: CtxKind, path: String, suffix: String) -> u32 {
         self.ctxs.push(Ctx {
             kind,
@@ -206,7 +212,7 @@ impl RowMapper {
         if self.series_stamp.len() < self.series.len() {
             self.series_stamp.resize(self.series.len(), 0);
         }
-        for &(series, _) in &self.leaves {
+        for &(series, _, _) in &self.leaves {
             let slot = &mut self.series_stamp[series as usize];
             let name = self.series[series as usize].0 as usize;
             if *slot == stamp || !self.help_known.get(name).copied().unwrap_or(false) {
@@ -285,9 +291,12 @@ impl RowMapper {
             (0, "user_login") => 3,
             _ => 0,
         };
+        let id_label =
+            self.ctxs[ctx as usize].kind == (CtxKind::Element { top: true }) && is_element_id(name);
         self.fields.push(Field {
             name: name.into(),
-            bookkeeping: is_bookkeeping(name),
+            bookkeeping: is_bookkeeping(name) && !id_label,
+            id_label,
             identity,
             stamp: 0,
             leaf: None,
@@ -322,13 +331,11 @@ impl RowMapper {
         }
         let c = &self.ctxs[ctx as usize];
         let key = &self.fields[field as usize].name;
-        let (leaf, factor) = base_unit(leaf_name(key));
-        let name = match c.kind {
-            CtxKind::Object => format!("{}{}", c.path, sanitize_name(&leaf)),
-            _ => format!("{}{}{}", c.path, sanitize_name(&leaf), c.suffix),
+        let additive = is_quantity(key);
+        let (name, factor) = match leaf_metric(&c.path, key, &c.suffix) {
+            Some((name, factor)) => (self.name_id(&name), factor),
+            None => (NO_NAME, 1.0),
         };
-        let additive = is_additive(&name);
-        let name = self.name_id(&name);
         self.leaves_info.push(Leaf {
             name,
             factor,
@@ -346,7 +353,7 @@ impl RowMapper {
         }
         let c = &self.ctxs[ctx as usize];
         let key = &self.fields[field as usize].name;
-        let path = format!("{}{}_", c.path, sanitize_name(object_segment(key)));
+        let path = object_path(&c.path, key);
         let (kind, suffix) = match c.kind {
             CtxKind::Object => (CtxKind::Object, String::new()),
             CtxKind::Element { .. } => (CtxKind::Element { top: false }, c.suffix.clone()),
@@ -363,24 +370,27 @@ impl RowMapper {
         }
         let c = &self.ctxs[ctx as usize];
         let key = &self.fields[field as usize].name;
-        let (prefix, suffix) = match array_dims(key) {
-            Some(dims) => (c.path.clone(), format!("_by_{}", sanitize_name(dims))),
-            None => (format!("{}{}_", c.path, sanitize_name(key)), String::new()),
-        };
+        let (prefix, suffix) = array_parts(&c.path, key);
         let element = self.new_ctx(CtxKind::Element { top: true }, prefix, suffix);
         self.fields[field as usize].array = Some(element);
         element
     }
 
     /// The label set of an array element of `ctx` with these string fields.
-    fn element_labels(&mut self, ctx: u32, strings: &mut [(&str, &str)]) -> u32 {
+    fn element_labels(&mut self, ctx: u32, strings: &mut [(&str, LabelValue<'_>)]) -> u32 {
+        use std::io::Write as _;
         strings.sort_unstable_by(|a, b| a.0.cmp(b.0));
         self.scratch.clear();
         self.scratch.extend_from_slice(&ctx.to_le_bytes());
         for (k, v) in strings.iter() {
             self.scratch.extend_from_slice(k.as_bytes());
             self.scratch.push(0);
-            self.scratch.extend_from_slice(v.as_bytes());
+            match v {
+                LabelValue::Text(t) => self.scratch.extend_from_slice(t.as_bytes()),
+                LabelValue::Int(n) => {
+                    let _ = write!(self.scratch, "{n}");
+                }
+            }
             self.scratch.push(0);
         }
         if let Some(id) = self.raw_labelsets.get(self.scratch.as_slice()) {
@@ -388,7 +398,10 @@ impl RowMapper {
         }
         let mut labels = self.base_labels.clone();
         for (k, v) in strings.iter() {
-            push_label(&mut labels, k, v);
+            match v {
+                LabelValue::Text(t) => push_label(&mut labels, k, t),
+                LabelValue::Int(n) => push_label(&mut labels, k, &n.to_string()),
+            }
         }
         let labels = SeriesKey::new("", labels).labels;
         let id = self.labelset_id(&labels);
@@ -516,6 +529,22 @@ macro_rules! ignore_other_scalars {
     };
 }
 
+/// Visitor methods of a seed whose value is an `Option`: a boolean or a
+/// null is `None`.
+macro_rules! none_for_bool_and_null {
+    () => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    };
+}
+
 /// Skips any value, checking it like a full parse would (strings must be
 /// UTF-8), unlike `IgnoredAny`.
 struct Skip;
@@ -596,15 +625,7 @@ impl<'de> Visitor<'de> for LoginSeed {
     fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
         Ok(Some(v.to_string()))
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
+    none_for_bool_and_null!();
     // A number, object or array under `user_login` is data for the naming
     // rule: the exact path maps it.
 }
@@ -736,10 +757,10 @@ impl ObjectValue<'_, '_, '_> {
         let m = &mut *self.w.m;
         let leaf = m.leaf(self.ctx, self.field);
         let l = &m.leaves_info[leaf as usize];
-        if (l.additive || m.keep_all) && v.is_finite() {
-            let (name, value) = (l.name, v * l.factor);
+        if (l.additive || m.keep_all) && v.is_finite() && l.name != NO_NAME {
+            let (name, value, quantity) = (l.name, v * l.factor, l.additive);
             let series = m.series_of(name, 0);
-            m.leaves.push((series, value));
+            m.leaves.push((series, value, quantity));
         }
     }
 }
@@ -811,23 +832,29 @@ impl<'de> Visitor<'de> for ElementSeed<'_, '_, '_> {
         let top = w.m.ctxs[ctx as usize].kind == CtxKind::Element { top: true };
         let stamp = w.m.next_stamp();
         let start = w.m.pending.len();
-        let mut strings: [(&'de str, &'de str); MAX_ELEMENT_LABELS] =
-            [("", ""); MAX_ELEMENT_LABELS];
+        let mut strings: [(&'de str, LabelValue<'de>); MAX_ELEMENT_LABELS] =
+            [("", LabelValue::Text("")); MAX_ELEMENT_LABELS];
         let mut n = 0usize;
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let field = w.m.field(ctx, key.as_str());
             if !w.m.first_sight(field, stamp) {
                 return Err(give_up());
             }
-            if w.m.fields[field as usize].bookkeeping {
+            let f = &w.m.fields[field as usize];
+            if f.bookkeeping {
                 map.next_value_seed(Skip)?;
                 continue;
             }
-            let got = map.next_value_seed(ElementValue {
-                w: &mut *w,
-                ctx,
-                field,
-            })?;
+            let got = if f.id_label {
+                map.next_value_seed(IdSeed)?
+            } else {
+                map.next_value_seed(ElementValue {
+                    w: &mut *w,
+                    ctx,
+                    field,
+                })?
+                .map(LabelValue::Text)
+            };
             if let Some(value) = got {
                 if top {
                     let Key::Borrowed(k) = key else {
@@ -845,13 +872,61 @@ impl<'de> Visitor<'de> for ElementSeed<'_, '_, '_> {
             let labels = w.m.element_labels(ctx, &mut strings[..n]);
             let m = &mut *w.m;
             for i in start..m.pending.len() {
-                let (name, value) = m.pending[i];
+                let (name, value, quantity) = m.pending[i];
                 let series = m.series_of(name, labels);
-                m.leaves.push((series, value));
+                m.leaves.push((series, value, quantity));
             }
             m.pending.truncate(start);
         }
         Ok(())
+    }
+}
+
+/// The value of a label: a borrowed string, or an integer id.
+#[derive(Debug, Clone, Copy)]
+enum LabelValue<'de> {
+    Text(&'de str),
+    Int(i128),
+}
+
+/// An array element's identifying `*_id`: a string without escapes or an
+/// integer is a label value; a float, boolean, null, object or array is no
+/// label (and no leaf); an escaped string sends the row to the exact path.
+struct IdSeed;
+
+impl<'de> DeserializeSeed<'de> for IdSeed {
+    type Value = Option<LabelValue<'de>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for IdSeed {
+    type Value = Option<LabelValue<'de>>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an element id")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(LabelValue::Text(v)))
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Err(give_up())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(LabelValue::Int(i128::from(v))))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(LabelValue::Int(i128::from(v))))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    none_for_bool_and_null!();
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Skip.visit_seq(seq).map(|()| None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        Skip.visit_map(map).map(|()| None)
     }
 }
 
@@ -875,9 +950,8 @@ impl ElementValue<'_, '_, '_> {
         let m = &mut *self.w.m;
         let leaf = m.leaf(self.ctx, self.field);
         let l = &m.leaves_info[leaf as usize];
-        if (l.additive || m.keep_all) && v.is_finite() {
-            let (name, value) = (l.name, v * l.factor);
-            m.pending.push((name, value));
+        if (l.additive || m.keep_all) && v.is_finite() && l.name != NO_NAME {
+            m.pending.push((l.name, v * l.factor, l.additive));
         }
     }
 }
@@ -887,8 +961,9 @@ impl<'de> Visitor<'de> for ElementValue<'_, '_, '_> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
+    none_for_bool_and_null!();
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Skip.visit_seq(seq).map(|()| None)
     }
     fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
         self.number(v as f64);
@@ -913,15 +988,6 @@ impl<'de> Visitor<'de> for ElementValue<'_, '_, '_> {
         } else {
             Ok(None)
         }
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        Skip.visit_seq(seq).map(|()| None)
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         let ctx = self.w.m.object_ctx(self.ctx, self.field);

@@ -3,7 +3,9 @@
 //! organizations and enterprises.
 //!
 //! Enterprise seat lists repeat a user once per granting organization or
-//! team: each assignee is counted once (by `assignee.id`). A seat without a
+//! team: each assignee is counted once, identified by its type and id
+//! (`assignee.type`, `assignee.id`: a team-typed assignee with the same id
+//! as a user is another assignee). A seat without a
 //! recorded activity counts as idle in every window. Nothing here does I/O;
 //! `now` is a parameter.
 
@@ -63,13 +65,15 @@ struct SeatSummary {
 #[derive(Debug, Default)]
 pub struct SeatStats {
     dedupe: bool,
-    by_assignee: HashMap<u64, usize>,
+    /// (lower-case `assignee.type`, `assignee.id`) → index into `seats`.
+    by_assignee: HashMap<(String, u64), usize>,
     seats: Vec<SeatSummary>,
     invalid: u64,
 }
 
 impl SeatStats {
-    /// A fold; `dedupe` counts each `assignee.id` once (enterprise lists).
+    /// A fold; `dedupe` counts each assignee (type and id) once
+    /// (enterprise lists).
     pub fn new(dedupe: bool) -> Self {
         SeatStats {
             dedupe,
@@ -129,15 +133,16 @@ impl SeatStats {
             editor,
             last_activity,
         };
-        let assignee = seat
-            .get("assignee")
-            .and_then(|a| a.get("id"))
-            .and_then(Value::as_u64);
+        let assignee = seat.get("assignee").and_then(|a| {
+            let id = a.get("id").and_then(Value::as_u64)?;
+            let kind = a.get("type").and_then(Value::as_str).unwrap_or_default();
+            Some((kind.to_ascii_lowercase(), id))
+        });
         match (self.dedupe, assignee) {
-            (true, Some(id)) => match self.by_assignee.get(&id) {
+            (true, Some(key)) => match self.by_assignee.get(&key) {
                 Some(&i) => merge(&mut self.seats[i], summary),
                 None => {
-                    self.by_assignee.insert(id, self.seats.len());
+                    self.by_assignee.insert(key, self.seats.len());
                     self.seats.push(summary);
                 }
             },
@@ -312,6 +317,25 @@ mod tests {
             Some(5.0)
         );
         assert!(stats.add_page(&json!({"total_seats": 1})).is_err());
+    }
+
+    /// The assignee is its type and id: a team-typed seat whose id is also
+    /// a user's is another assignee; the same user granted twice is one.
+    #[test]
+    fn assignees_are_keyed_by_type_and_id() {
+        let mut stats = SeatStats::new(true);
+        stats
+            .add_page(&json!({"seats": [
+                {"assignee": {"id": 7, "login": "octocat", "type": "User"}, "plan_type": "business"},
+                {"assignee": {"id": 7, "slug": "platform", "type": "Team"}, "plan_type": "business"},
+                {"assignee": {"id": 7, "login": "octocat", "type": "user"}, "plan_type": "business"},
+                {"assignee": {"id": 8, "type": "Team"}},
+            ]}))
+            .unwrap();
+        assert_eq!(stats.seats(), 3);
+        let mut out = SampleSet::new();
+        stats.finish(&org(), Utc::now(), true, &mut out);
+        assert_eq!(out.value("copilot_seats", &[("org", "octo")]), Some(3.0));
     }
 
     #[test]

@@ -15,8 +15,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::model::{Labels, SampleSet, SeriesKey};
-use crate::report::naming::{map_object, push_label};
-use crate::report::rowwalk::{RowMapper, Walked};
+use crate::report::naming::{field_help, map_leaves, push_label};
+use crate::report::rowwalk::{LeafValue, RowMapper, Walked};
 use crate::report::teams::{LineOutcome, RowIdentity};
 use crate::secret::Secret;
 
@@ -59,8 +59,10 @@ const USER_PLACEHOLDER: &str = "\u{1}user\u{1}";
 ///
 /// Like the team join, rows are walked once from their bytes into interned
 /// series ([`UserAggregator::add_line`]); each user keeps a small vector of
-/// (series id, value). Several rows of one user are summed (additive
-/// series) or keep the first value (averages and the like).
+/// (series id, value). Several rows of one user (one per organization of
+/// an enterprise) are summed for quantities
+/// ([`crate::report::quantity::is_quantity`]); any other field keeps its
+/// first value.
 #[derive(Debug)]
 pub struct UserAggregator {
     mode: UserMetricsMode,
@@ -131,15 +133,15 @@ impl UserAggregator {
         Some(i)
     }
 
-    fn accumulate(&mut self, user: u32, series: &[(u32, f64)]) {
+    fn accumulate(&mut self, user: u32, series: &[LeafValue]) {
         let values = &mut self.values[user as usize];
         if values.is_empty() {
-            values.extend_from_slice(series);
+            values.extend(series.iter().map(|&(id, value, _)| (id, value)));
             return;
         }
-        for &(id, value) in series {
+        for &(id, value, quantity) in series {
             match values.iter_mut().find(|(s, _)| *s == id) {
-                Some(slot) if self.mapper.series_additive(id) => slot.1 += value,
+                Some(slot) if quantity => slot.1 += value,
                 Some(_) => {}
                 None => values.push((id, value)),
             }
@@ -191,11 +193,8 @@ impl UserAggregator {
 
     fn add_line_slow(&mut self, line: &[u8], day: NaiveDate) -> LineOutcome {
         self.exact_rows += 1;
-        let Ok(identity) = RowIdentity::parse(line) else {
-            return LineOutcome::Invalid;
-        };
-        if identity.day.is_some_and(|d| d != day) {
-            return LineOutcome::Skipped;
+        if let Err(outcome) = RowIdentity::of_day(line, day) {
+            return outcome;
         }
         match serde_json::from_slice::<Map<String, Value>>(line) {
             Ok(row) if self.add_row(&row) => LineOutcome::Added,
@@ -220,17 +219,20 @@ impl UserAggregator {
         let Some(index) = self.admit(user) else {
             return false;
         };
-        let mut values = SampleSet::new();
-        map_object(USER_PREFIX, &self.base_labels, row, &mut values);
-        let mut series = Vec::with_capacity(values.len());
-        for (key, value) in values.iter() {
-            if !self.help.contains_key(&key.name) {
-                let help = values.help(&key.name).unwrap_or_default().to_string();
-                self.help.insert(key.name.clone(), help);
-                self.mapper.mark_help_known(&key.name);
+        // The exact naming rule; the first value of a series repeated in the
+        // row wins, with its field's quantity flag.
+        let mut seen = HashSet::new();
+        let mut series: Vec<LeafValue> = Vec::new();
+        let (help, mapper) = (&mut self.help, &mut self.mapper);
+        map_leaves(USER_PREFIX, &self.base_labels, row, &mut |leaf| {
+            if !help.contains_key(&leaf.key.name) {
+                help.insert(leaf.key.name.clone(), field_help(leaf.source));
+                mapper.mark_help_known(&leaf.key.name);
             }
-            series.push((self.mapper.series_for_key(key), value));
-        }
+            if seen.insert(leaf.key.clone()) {
+                series.push((mapper.series_for_key(&leaf.key), leaf.value, leaf.quantity));
+            }
+        });
         self.accumulate(index, &series);
         true
     }
@@ -274,218 +276,4 @@ impl UserAggregator {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn org() -> Labels {
-        vec![("org".into(), "octo".into())]
-    }
-
-    fn row(v: Value) -> Map<String, Value> {
-        v.as_object().unwrap().clone()
-    }
-
-    /// The pre-issue-8 per-user path: identity parse, day check, map
-    /// parse, `map_object` with the real user label, `SumSet`.
-    fn reference(
-        lines: &[String],
-        mode: UserMetricsMode,
-        max: usize,
-    ) -> (SampleSet, u64, Vec<LineOutcome>) {
-        use crate::report::teams::SumSet;
-        let probe = UserAggregator::new(&org(), mode, Some(Secret::new("s")), max);
-        let mut kept = HashSet::new();
-        let mut dropped = HashSet::new();
-        let mut sums = SumSet::new();
-        let mut outcomes = Vec::new();
-        for line in lines {
-            let outcome = (|| {
-                let Ok(identity) = RowIdentity::parse(line.as_bytes()) else {
-                    return LineOutcome::Invalid;
-                };
-                if identity.day.is_some_and(|d| d != day()) {
-                    return LineOutcome::Skipped;
-                }
-                let Ok(row) = serde_json::from_str::<Map<String, Value>>(line) else {
-                    return LineOutcome::Invalid;
-                };
-                let login = match (row.get("user_login"), row.get("user_id")) {
-                    (Some(Value::String(l)), _) if !l.is_empty() => l.clone(),
-                    (_, Some(Value::Number(n))) => n.to_string(),
-                    (_, Some(Value::String(s))) if !s.is_empty() => s.clone(),
-                    _ => return LineOutcome::Skipped,
-                };
-                let Some(user) = probe.label_for(&login) else {
-                    return LineOutcome::Skipped;
-                };
-                if !kept.contains(&user) {
-                    if kept.len() >= max {
-                        dropped.insert(user);
-                        return LineOutcome::Skipped;
-                    }
-                    kept.insert(user.clone());
-                }
-                let mut labels = org();
-                push_label(&mut labels, USER_LABEL, &user);
-                let mut values = SampleSet::new();
-                map_object(USER_PREFIX, &labels, &row, &mut values);
-                sums.add_all(&values);
-                LineOutcome::Added
-            })();
-            outcomes.push(outcome);
-        }
-        (sums.into_samples(), dropped.len() as u64, outcomes)
-    }
-
-    fn day() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2026, 5, 7).unwrap()
-    }
-
-    #[test]
-    fn fast_path_equals_the_exact_path() {
-        let docs: Vec<Value> = serde_json::from_str(include_str!(
-            "../../tests/fixtures/github/usage-metrics-ndjson-users-1-day.docs-example.json"
-        ))
-        .unwrap();
-        let mut lines: Vec<String> = docs.iter().map(|r| r.to_string()).collect();
-        for extra in [
-            r#"{"user_id": 1, "user_login": "a", "day": "2026-05-07", "loc_added_sum": 8, "x_avg": 2.5, "totals_by_ide": [{"ide": "vscode", "loc_added_sum": 8, "median_minutes": 3}]}"#,
-            r#"{"user_id": 1, "user_login": "a", "loc_added_sum": 2, "x_avg": 9.5, "totals_by_ide": [{"ide": "vscode", "loc_added_sum": 1}, {"ide": "jb", "loc_added_sum": 1}]}"#,
-            r#"{"user_id": 2, "loc_added_sum": 4}"#,
-            r#"{"user_id": "3", "loc_added_sum": 4}"#,
-            r#"{"user_id": " 3 ", "loc_added_sum": 5}"#,
-            r#"{"user_id": "", "user_login": "", "loc_added_sum": 5}"#,
-            r#"{"user_login": 7, "user_id": 4, "loc_added_sum": 1}"#,
-            r#"{"user_login": "b\u0062", "loc_added_sum": 1}"#,
-            r#"{"user_login": "c", "user_login": "d", "loc_added_sum": 1}"#,
-            r#"{"user_login": "e", "day": "2026-05-06", "loc_added_sum": 1}"#,
-            r#"{"user_login": "f", "totals_by_org": [{"org": "x", "user": "y", "n": 1}], "loc_added_count": 1, "loc_added_sum": 2}"#,
-            r#"{"loc_added_sum": 100}"#,
-            r#"{"user_id": -1, "loc_added_sum": 100}"#,
-            r#"[1]"#,
-            r#"{"user_login": "g", "loc_added_sum": 1"#,
-            r#"{"user_login": "h", "user_id": null, "pull_requests": {"median_minutes_to_merge": 2.5, "total_created": 2}}"#,
-        ] {
-            lines.push(extra.to_string());
-        }
-        let mut all = lines.clone();
-        for shift in [3, 7] {
-            let mut l = lines.clone();
-            l.rotate_left(shift % lines.len());
-            all.extend(l);
-        }
-        for (mode, max) in [
-            (UserMetricsMode::Login, 100),
-            (UserMetricsMode::Hashed, 100),
-            (UserMetricsMode::Login, 3),
-        ] {
-            let mut fast = UserAggregator::new(&org(), mode, Some(Secret::new("s")), max);
-            let outcomes: Vec<LineOutcome> = all
-                .iter()
-                .map(|l| fast.add_line(l.as_bytes(), day()))
-                .collect();
-            let (set, dropped, expected) = reference(&all, mode, max);
-            assert_eq!(outcomes, expected, "{mode:?} {max}");
-            let before = fast.exact_path_lines();
-            let (fast_set, fast_dropped) = fast.finish();
-            assert_eq!(fast_dropped, dropped);
-            assert!(set.len() >= 3);
-            assert_eq!(fast_set, set, "{mode:?} {max}");
-            assert!(before < all.len() as u64);
-        }
-        // Known names, plain rows: the fast path only.
-        let mut fast = UserAggregator::new(&org(), UserMetricsMode::Login, None, 100);
-        fast.add_line(lines[docs.len()].as_bytes(), day());
-        let before = fast.exact_path_lines();
-        for _ in 0..3 {
-            assert_eq!(
-                fast.add_line(lines[docs.len()].as_bytes(), day()),
-                LineOutcome::Added
-            );
-        }
-        assert_eq!(fast.exact_path_lines(), before);
-    }
-
-    #[test]
-    fn hashes_are_stable_salted_and_short() {
-        let a = hash_user(&Secret::new("salt"), "octocat");
-        assert_eq!(a.len(), 16);
-        assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_eq!(a, hash_user(&Secret::new("salt"), "octocat"));
-        assert_ne!(a, hash_user(&Secret::new("pepper"), "octocat"));
-        // SHA-256("saltoctocat"), independently: first 8 bytes.
-        let digest = Sha256::digest(b"saltoctocat");
-        assert_eq!(
-            a,
-            format!(
-                "{:016x}",
-                u64::from_be_bytes(digest[..8].try_into().unwrap())
-            )
-        );
-    }
-
-    #[test]
-    fn users_from_the_docs_example_row() {
-        let rows: Vec<Value> = serde_json::from_str(include_str!(
-            "../../tests/fixtures/github/usage-metrics-ndjson-users-1-day.docs-example.json"
-        ))
-        .unwrap();
-        let mut agg = UserAggregator::new(&org(), UserMetricsMode::Login, None, 10);
-        assert!(agg.add_row(rows[0].as_object().unwrap()));
-        let (s, dropped) = agg.finish();
-        assert_eq!(dropped, 0);
-        let u = [("org", "octo"), ("user", "login1")];
-        assert_eq!(s.value("copilot_user_loc_added", &u), Some(8.0));
-        assert_eq!(s.value("copilot_user_cli_session", &u), Some(2.0));
-        assert_eq!(
-            s.value(
-                "copilot_user_code_acceptance_activity_by_ide",
-                &[("org", "octo"), ("user", "login1"), ("ide", "vscode")]
-            ),
-            Some(1.0)
-        );
-    }
-
-    #[test]
-    fn cap_drops_and_counts_distinct_users() {
-        let mut agg = UserAggregator::new(&org(), UserMetricsMode::Login, None, 2);
-        for login in ["a", "b", "c", "a", "d", "c"] {
-            agg.add_row(&row(json!({"user_login": login, "loc_added_sum": 1})));
-        }
-        let (s, dropped) = agg.finish();
-        assert_eq!(dropped, 2);
-        assert_eq!(
-            s.value("copilot_user_loc_added", &[("org", "octo"), ("user", "a")]),
-            Some(2.0)
-        );
-        assert_eq!(
-            s.value("copilot_user_loc_added", &[("org", "octo"), ("user", "c")]),
-            None
-        );
-    }
-
-    #[test]
-    fn hashed_mode_never_shows_the_login() {
-        let mut agg = UserAggregator::new(
-            &org(),
-            UserMetricsMode::Hashed,
-            Some(Secret::new("s3cret")),
-            10,
-        );
-        agg.add_row(&row(
-            json!({"user_login": "octocat", "user_id": 1, "loc_added_sum": 1}),
-        ));
-        assert!(
-            !agg.add_row(&row(json!({"loc_added_sum": 1}))),
-            "no identity"
-        );
-        let (s, _) = agg.finish();
-        let (key, _) = s.iter().next().unwrap();
-        assert_eq!(
-            key.label("user"),
-            Some(hash_user(&Secret::new("s3cret"), "octocat").as_str())
-        );
-        assert!(!format!("{s:?}").contains("octocat"));
-    }
-}
+mod tests;

@@ -1,272 +1,19 @@
-//! Team metrics: the `user-teams-1-day` report joined with `users-1-day`
-//! of the same day and scope on `(user_id, day)`.
-//!
-//! GitHub leaves teams with fewer than five Copilot seats out of the
-//! user-teams report, so they produce nothing here. A user on two teams
-//! counts in both (team sums double-count; the organization total is not the
-//! sum of its teams). Only 1-day reports are ever joined.
-//!
-//! The [`TeamDirectory`] (user → teams) is built first from the small
-//! user-teams report; the users report, which can be hundreds of MB, is then
-//! streamed row by row into a [`TeamAggregator`]. Rows of users on no team
-//! are skipped after a cheap identity parse ([`RowIdentity::parse`]).
-//! Nothing here does I/O.
+//! The team join's aggregation: per-user rows summed into per-team series.
 
-use std::collections::{BTreeMap, HashMap};
-
-use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::model::{Labels, SampleSet, SeriesKey};
-use crate::report::naming::{is_additive, map_object, push_label};
-use crate::report::rowwalk::{RowMapper, Walked};
+use crate::report::naming::{insert_leaf, map_leaves, push_label};
+use crate::report::rowwalk::{LeafValue, RowMapper, Walked};
 
-/// Prefix of every team metric.
-pub const TEAM_PREFIX: &str = "copilot_team_";
-
-/// Name of the active-members metric.
-pub const TEAM_ACTIVE_USERS: &str = "copilot_team_daily_active_users";
-
-/// The label that names the team (its slug).
-pub const TEAM_LABEL: &str = "team";
+use super::{LineOutcome, RowIdentity, TeamDirectory, TEAM_ACTIVE_USERS, TEAM_LABEL, TEAM_PREFIX};
 
 /// Stand-in value of the team label while a row is mapped once for all of
 /// its user's teams (an empty value would be dropped by the model).
 const TEAM_PLACEHOLDER: &str = "\u{1}team\u{1}";
-
-/// A user or team id: a JSON integer, or a string of digits.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Id<'a> {
-    Number(u64),
-    Text(&'a str),
-}
-
-impl Id<'_> {
-    fn get(&self) -> Option<u64> {
-        match self {
-            Id::Number(n) => Some(*n),
-            Id::Text(s) => s.trim().parse().ok(),
-        }
-    }
-}
-
-/// The identity fields of a per-user or user-team row, parsed without
-/// building the whole JSON tree.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowIdentity {
-    /// `user_id`.
-    pub user_id: Option<u64>,
-    /// `day`.
-    pub day: Option<NaiveDate>,
-}
-
-impl RowIdentity {
-    /// Parses `user_id` and `day` of a row; other fields are skipped.
-    pub fn parse(line: &[u8]) -> Result<RowIdentity, String> {
-        #[derive(Deserialize)]
-        struct Raw<'a> {
-            #[serde(borrow, default)]
-            user_id: Option<Id<'a>>,
-            #[serde(borrow, default)]
-            day: Option<&'a str>,
-        }
-        if line.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err("not a JSON object".into());
-        }
-        let raw: Raw<'_> =
-            serde_json::from_slice(line).map_err(|e| format!("not a JSON object: {e}"))?;
-        Ok(RowIdentity {
-            user_id: raw.user_id.and_then(|i| i.get()),
-            day: raw
-                .day
-                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
-        })
-    }
-}
-
-/// The teams of one user: two inline, more on the heap (24 bytes a user
-/// for the common case), plus whether the user already had a row.
-#[derive(Debug, Clone, Default)]
-struct Membership {
-    first: [u32; 2],
-    len: u8,
-    seen: bool,
-    all: Option<Box<[u32]>>,
-}
-
-impl Membership {
-    fn teams(&self) -> &[u32] {
-        match &self.all {
-            Some(all) => all,
-            None => &self.first[..self.len as usize],
-        }
-    }
-
-    fn add(&mut self, team: u32) {
-        if self.teams().contains(&team) {
-            return;
-        }
-        match &mut self.all {
-            Some(all) => {
-                let mut more = all.to_vec();
-                more.push(team);
-                *all = more.into_boxed_slice();
-            }
-            None if (self.len as usize) < self.first.len() => {
-                self.first[self.len as usize] = team;
-                self.len += 1;
-            }
-            None => {
-                let mut all = self.first.to_vec();
-                all.push(team);
-                self.all = Some(all.into_boxed_slice());
-            }
-        }
-    }
-}
-
-/// Which teams each user belongs to on one day, from `user-teams-1-day`.
-#[derive(Debug, Clone)]
-pub struct TeamDirectory {
-    day: NaiveDate,
-    /// Team label values (slugs, made unique), by team index.
-    teams: Vec<String>,
-    by_team_id: HashMap<u64, u32>,
-    members: FxHashMap<u64, Membership>,
-}
-
-impl TeamDirectory {
-    /// An empty directory for `day`.
-    pub fn new(day: NaiveDate) -> Self {
-        TeamDirectory {
-            day,
-            teams: Vec::new(),
-            by_team_id: HashMap::new(),
-            members: FxHashMap::default(),
-        }
-    }
-
-    /// The day of the mapping.
-    pub fn day(&self) -> NaiveDate {
-        self.day
-    }
-
-    /// Takes one NDJSON line of `user-teams-1-day`. Rows of another day are
-    /// ignored (`Ok(false)`); malformed rows are an error.
-    pub fn add_line(&mut self, line: &[u8]) -> Result<bool, String> {
-        #[derive(Deserialize)]
-        struct Raw<'a> {
-            #[serde(borrow, default)]
-            user_id: Option<Id<'a>>,
-            #[serde(borrow, default)]
-            team_id: Option<Id<'a>>,
-            #[serde(default)]
-            slug: Option<String>,
-            #[serde(borrow, default)]
-            day: Option<&'a str>,
-        }
-        if line.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err("not a JSON object".into());
-        }
-        let raw: Raw<'_> =
-            serde_json::from_slice(line).map_err(|e| format!("not a user-team row: {e}"))?;
-        let user = raw
-            .user_id
-            .and_then(|i| i.get())
-            .ok_or("no numeric `user_id`")?;
-        let team = raw
-            .team_id
-            .and_then(|i| i.get())
-            .ok_or("no numeric `team_id`")?;
-        if let Some(day) = raw.day {
-            match NaiveDate::parse_from_str(day, "%Y-%m-%d") {
-                Ok(d) if d == self.day => {}
-                Ok(_) => return Ok(false),
-                Err(_) => return Err("`day` is not a date".into()),
-            }
-        }
-        let slug = raw
-            .slug
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(|| format!("team-{team}"));
-        self.add(user, team, &slug);
-        Ok(true)
-    }
-
-    /// Records that `user` is on team `team_id` (`slug`). Two teams with the
-    /// same slug (an enterprise team and an organization team, say) are kept
-    /// apart: the later one is labelled `<slug>-<team_id>`.
-    pub fn add(&mut self, user: u64, team_id: u64, slug: &str) {
-        let index = match self.by_team_id.get(&team_id) {
-            Some(i) => *i,
-            None => {
-                let mut label = slug.to_string();
-                if self.teams.contains(&label) {
-                    label = format!("{slug}-{team_id}");
-                }
-                self.teams.push(label);
-                let i = (self.teams.len() - 1) as u32;
-                self.by_team_id.insert(team_id, i);
-                i
-            }
-        };
-        self.members.entry(user).or_default().add(index);
-    }
-
-    /// The team indices of a user (empty when on no reported team).
-    pub fn teams_of(&self, user: u64) -> &[u32] {
-        self.members
-            .get(&user)
-            .map(Membership::teams)
-            .unwrap_or(&[])
-    }
-
-    /// Marks that `user` had a row; true the first time (the user then
-    /// counts as active on each of their teams).
-    fn mark_seen(&mut self, user: u64) -> bool {
-        match self.members.get_mut(&user) {
-            Some(m) if !m.seen => {
-                m.seen = true;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Number of teams.
-    pub fn team_count(&self) -> usize {
-        self.teams.len()
-    }
-
-    /// True when no team was reported (all teams under five seats, or none).
-    pub fn is_empty(&self) -> bool {
-        self.teams.is_empty()
-    }
-
-    /// The label value of a team.
-    pub fn team_label(&self, index: u32) -> &str {
-        self.teams
-            .get(index as usize)
-            .map(String::as_str)
-            .unwrap_or("")
-    }
-}
-
-/// What [`TeamAggregator::add_line`] did with a line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LineOutcome {
-    /// The row was added to its user's teams.
-    Added,
-    /// Not for the team join: another day, no user id, or a user on no
-    /// reported team.
-    Skipped,
-    /// Malformed (not a JSON object, or an identity of the wrong type).
-    Invalid,
-}
 
 /// Sums per-user rows into per-team series for one day.
 ///
@@ -357,12 +104,10 @@ impl TeamAggregator {
     /// The exact path of [`TeamAggregator::add_line`].
     fn add_line_slow(&mut self, line: &[u8], day: NaiveDate) -> LineOutcome {
         self.exact_rows += 1;
-        let Ok(identity) = RowIdentity::parse(line) else {
-            return LineOutcome::Invalid;
+        let identity = match RowIdentity::of_day(line, day) {
+            Ok(identity) => identity,
+            Err(outcome) => return outcome,
         };
-        if identity.day.is_some_and(|d| d != day) {
-            return LineOutcome::Skipped;
-        }
         let Some(user) = identity.user_id.filter(|u| self.wants(*u)) else {
             return LineOutcome::Skipped;
         };
@@ -381,10 +126,15 @@ impl TeamAggregator {
         if teams.is_empty() {
             return;
         }
+        // Only quantities are summed: other leaves never enter the set.
         let mut values = SampleSet::new();
-        map_object(TEAM_PREFIX, &self.base_labels, row, &mut values);
+        map_leaves(TEAM_PREFIX, &self.base_labels, row, &mut |leaf| {
+            if leaf.quantity {
+                insert_leaf(&mut values, leaf);
+            }
+        });
         for name in values.names() {
-            if !self.help.contains_key(name) && is_additive(name) {
+            if !self.help.contains_key(name) {
                 let source = values.help(name).unwrap_or_default();
                 self.help.insert(
                     name.to_string(),
@@ -393,17 +143,16 @@ impl TeamAggregator {
                 self.mapper.mark_help_known(name);
             }
         }
-        let series: Vec<(u32, f64)> = values
+        let series: Vec<LeafValue> = values
             .iter()
-            .filter(|(key, _)| is_additive(&key.name))
-            .map(|(key, value)| (self.mapper.series_for_key(key), value))
+            .map(|(key, value)| (self.mapper.series_for_key(key), value, true))
             .collect();
         self.add_to_teams(user, &series);
     }
 
     /// Adds `(series id, value)` pairs of one row of `user` to each of the
     /// user's teams; the user's first row also counts them as active.
-    fn add_to_teams(&mut self, user: u64, series: &[(u32, f64)]) {
+    fn add_to_teams(&mut self, user: u64, series: &[LeafValue]) {
         let count = self.mapper.series_count();
         let first_row = self.directory.mark_seen(user);
         for &team in self.directory.teams_of(user) {
@@ -415,7 +164,7 @@ impl TeamAggregator {
             if sums.len() < count {
                 sums.resize(count, f64::NAN);
             }
-            for &(id, value) in series {
+            for &(id, value, _) in series {
                 let slot = &mut sums[id as usize];
                 *slot = if slot.is_nan() {
                     0.0 + value
@@ -451,8 +200,9 @@ impl TeamAggregator {
         let keys: Vec<SeriesKey> = (0..self.mapper.series_count() as u32)
             .map(|id| self.mapper.series_key(id))
             .collect();
+        let teams = self.directory.team_labels();
         for (t, members) in self.active.iter().enumerate() {
-            let team = self.directory.team_label(t as u32);
+            let team = teams[t].as_str();
             out.insert(
                 SeriesKey::new(TEAM_ACTIVE_USERS, relabel(&self.base_labels, team)),
                 *members as f64,
@@ -479,64 +229,6 @@ impl TeamAggregator {
     }
 }
 
-/// A set of series whose values are summed on repeated inserts (the
-/// per-user rows of one user on several organizations of an enterprise).
-/// Non-additive series keep their first value.
-#[derive(Debug, Default)]
-pub struct SumSet {
-    series: HashMap<SeriesKey, f64>,
-    help: HashMap<String, String>,
-}
-
-impl SumSet {
-    /// An empty set.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds every series of `values`.
-    pub fn add_all(&mut self, values: &SampleSet) {
-        for (key, value) in values.iter() {
-            let additive = is_additive(&key.name);
-            match self.series.get_mut(key) {
-                Some(sum) if additive => *sum += value,
-                Some(_) => {}
-                None => {
-                    if !self.help.contains_key(&key.name) {
-                        let help = values.help(&key.name).unwrap_or_default().to_string();
-                        self.help.insert(key.name.clone(), help);
-                    }
-                    self.series.insert(key.clone(), value);
-                }
-            }
-        }
-    }
-
-    /// Number of series.
-    pub fn len(&self) -> usize {
-        self.series.len()
-    }
-
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.series.is_empty()
-    }
-
-    /// The series as a [`SampleSet`].
-    pub fn into_samples(self) -> SampleSet {
-        let mut out = SampleSet::new();
-        for (key, value) in self.series {
-            let help = self
-                .help
-                .get(&key.name)
-                .map(String::as_str)
-                .unwrap_or_default();
-            out.insert(key, value, help);
-        }
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -552,7 +244,7 @@ mod tests {
 
     fn directory() -> TeamDirectory {
         let mut dir = TeamDirectory::new(day());
-        for line in include_str!("../../tests/fixtures/github/usage-metrics-ndjson-org-user-teams-1-day.docs-example.ndjson").lines() {
+        for line in include_str!("../../../tests/fixtures/github/usage-metrics-ndjson-org-user-teams-1-day.docs-example.ndjson").lines() {
             assert!(dir.add_line(line.as_bytes()).unwrap());
         }
         dir
@@ -560,47 +252,6 @@ mod tests {
 
     fn row(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
-    }
-
-    #[test]
-    fn directory_from_the_docs_example() {
-        let dir = directory();
-        assert_eq!(dir.team_count(), 2);
-        assert_eq!(dir.teams_of(1001).len(), 2);
-        assert_eq!(dir.teams_of(1002).len(), 1);
-        assert!(dir.teams_of(1003).is_empty());
-    }
-
-    #[test]
-    fn memberships_hold_any_number_of_teams_once() {
-        let mut dir = TeamDirectory::new(day());
-        for team in [1, 2, 1, 3, 4, 2, 5] {
-            dir.add(7, team, &format!("t{team}"));
-        }
-        assert_eq!(dir.teams_of(7), [0, 1, 2, 3, 4]);
-        assert!(dir.mark_seen(7));
-        assert!(!dir.mark_seen(7));
-        assert!(!dir.mark_seen(8));
-        assert!(dir.teams_of(8).is_empty());
-    }
-
-    #[test]
-    fn other_days_and_bad_rows() {
-        let mut dir = TeamDirectory::new(day());
-        assert!(!dir
-            .add_line(br#"{"user_id":1,"team_id":2,"slug":"x","day":"2026-05-06"}"#)
-            .unwrap());
-        assert!(dir
-            .add_line(br#"{"user_id":"1","team_id":2,"slug":"x","day":"2026-05-07"}"#)
-            .unwrap());
-        assert!(dir.add_line(br#"{"team_id":2}"#).is_err());
-        assert!(dir.add_line(b"nope").is_err());
-        assert!(dir
-            .add_line(br#"{"user_id":1,"team_id":2,"day":"May"}"#)
-            .is_err());
-        // Same slug, another team id: kept apart.
-        dir.add(5, 3, "x");
-        assert_eq!(dir.team_label(1), "x-3");
     }
 
     #[test]
@@ -675,7 +326,7 @@ mod tests {
     #[test]
     fn fast_path_equals_the_exact_path() {
         let docs: Vec<Value> = serde_json::from_str(include_str!(
-            "../../tests/fixtures/github/usage-metrics-ndjson-users-1-day.docs-example.json"
+            "../../../tests/fixtures/github/usage-metrics-ndjson-users-1-day.docs-example.json"
         ))
         .unwrap();
         let mut lines: Vec<String> = docs
@@ -759,55 +410,53 @@ mod tests {
         );
     }
 
+    /// Ordinal and categorical numbers, and unknown fields whose name is no
+    /// amount form, never enter a team sum; amount forms do. The fast and
+    /// the exact path agree.
     #[test]
-    fn identity_parse_is_lenient() {
-        let id = RowIdentity::parse(br#"{"user_id": 7, "day": "2026-05-07", "x": [1,{"y":2}]}"#)
-            .unwrap();
-        assert_eq!(
-            id,
-            RowIdentity {
-                user_id: Some(7),
-                day: Some(day())
+    fn only_quantities_are_summed() {
+        let lines: Vec<String> = [(1001, 1), (1002, 3)]
+            .iter()
+            .map(|(user, phase)| {
+                json!({"user_id": user, "day": "2026-05-07",
+                    "ai_adoption_phase": {"phase": "P", "phase_number": phase, "version": "v1"},
+                    "maturity_level": 4, "tier_number": 2, "adoption_score": 0.5,
+                    "review_comments_sum": 5, "agent_handoff_count": 1, "ai_credits_used": 1.5,
+                    "totals_by_ai_adoption_phase": [{"phase": "Phase 1", "phase_number": 1,
+                        "total_pull_requests_merged": 2, "avg_pull_requests_review_cycles": 1.5}]})
+                .to_string()
+            })
+            .collect();
+        let mut fast = TeamAggregator::new(directory(), &org());
+        let mut exact = TeamAggregator::new(directory(), &org());
+        for _ in 0..2 {
+            for line in &lines {
+                assert_eq!(fast.add_line(line.as_bytes(), day()), LineOutcome::Added);
+                assert_eq!(slow(&mut exact, line.as_bytes(), day()), LineOutcome::Added);
             }
-        );
-        let id = RowIdentity::parse(br#"{"user_id": "8"}"#).unwrap();
-        assert_eq!(id.user_id, Some(8));
+        }
+        let s = fast.finish();
+        assert_eq!(s, exact.finish());
+        for word in [
+            "phase_number",
+            "maturity",
+            "tier",
+            "score",
+            "avg",
+            "version",
+        ] {
+            assert!(s.names().all(|n| !n.contains(word)), "{word} summed: {s:?}");
+        }
+        let fe = [("org", "octo"), ("team", "frontend")];
+        assert_eq!(s.value("copilot_team_review_comments", &fe), Some(20.0));
+        assert_eq!(s.value("copilot_team_agent_handoff", &fe), Some(4.0));
+        assert_eq!(s.value("copilot_team_ai_credits_used", &fe), Some(6.0));
         assert_eq!(
-            RowIdentity::parse(br#"{"user_id": -1, "day": 5}"#)
-                .map(|i| i.user_id)
-                .ok(),
-            None
+            s.value(
+                "copilot_team_total_pull_requests_merged_by_ai_adoption_phase",
+                &[("org", "octo"), ("team", "frontend"), ("phase", "Phase 1")]
+            ),
+            Some(8.0)
         );
-        assert!(RowIdentity::parse(b"[1]").is_err());
-    }
-
-    #[test]
-    fn additivity() {
-        assert!(is_additive("copilot_team_loc_added"));
-        assert!(!is_additive(
-            "copilot_team_cli_token_usage_avg_tokens_per_request"
-        ));
-        assert!(!is_additive(
-            "copilot_user_pull_requests_median_seconds_to_merge"
-        ));
-    }
-
-    #[test]
-    fn sum_set_adds_repeated_rows() {
-        let mut a = SampleSet::new();
-        a.insert(SeriesKey::new("copilot_user_loc_added", org()), 2.0, "h");
-        a.insert(SeriesKey::new("copilot_user_avg_x", org()), 5.0, "h");
-        let mut b = SampleSet::new();
-        b.insert(SeriesKey::new("copilot_user_loc_added", org()), 3.0, "h");
-        b.insert(SeriesKey::new("copilot_user_avg_x", org()), 9.0, "h");
-        let mut sum = SumSet::new();
-        sum.add_all(&a);
-        sum.add_all(&b);
-        let s = sum.into_samples();
-        assert_eq!(
-            s.value("copilot_user_loc_added", &[("org", "octo")]),
-            Some(5.0)
-        );
-        assert_eq!(s.value("copilot_user_avg_x", &[("org", "octo")]), Some(5.0));
     }
 }
