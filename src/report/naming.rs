@@ -11,10 +11,19 @@
 //!   (`totals_by_ide[]` → `copilot_code_generation_activity_by_ide{ide=…}`);
 //!   an array of objects without `_by_` in its name becomes a path segment
 //!   and its elements' string fields labels;
-//! - identifiers and bookkeeping (`*_id`, `*_partition`, `etl_id`, `day`),
-//!   strings, booleans and nulls produce no series; numeric fields the API
-//!   adds later are exported by the same rule.
+//! - an element's identifying `*_id` ([`is_element_id`]) with a string or
+//!   integer value is a label too, so elements that differ only by it never
+//!   collapse (`totals_by_3rd_party_agent[].agent_id`);
+//! - every name segment is cleaned by [`name_segment`]: no name has a
+//!   doubled underscore (`…_by_3rd_party_agent`);
+//! - identifiers and bookkeeping elsewhere (`*_id`, `*_partition`, `etl_id`,
+//!   `day`), strings, booleans and nulls produce no series; numeric fields
+//!   the API adds later are exported by the same rule;
+//! - each leaf says whether its field is a quantity
+//!   ([`crate::report::quantity`]), the only values ever summed over rows.
 //!
+//! The fast row walker (`report::rowwalk`) computes names with these same
+//! functions; a property test requires both to give identical samples.
 //! Nothing here does I/O, so every rule is unit-tested on literal JSON.
 
 use chrono::NaiveDate;
