@@ -387,7 +387,10 @@ impl RowMapper {
             self.scratch.push(0);
             match v {
                 LabelValue::Text(t) => self.scratch.extend_from_slice(t.as_bytes()),
-                LabelValue::Int(n) => {
+                LabelValue::Unsigned(n) => {
+                    let _ = write!(self.scratch, "{n}");
+                }
+                LabelValue::Signed(n) => {
                     let _ = write!(self.scratch, "{n}");
                 }
             }
@@ -400,7 +403,8 @@ impl RowMapper {
         for (k, v) in strings.iter() {
             match v {
                 LabelValue::Text(t) => push_label(&mut labels, k, t),
-                LabelValue::Int(n) => push_label(&mut labels, k, &n.to_string()),
+                LabelValue::Unsigned(n) => push_label(&mut labels, k, &n.to_string()),
+                LabelValue::Signed(n) => push_label(&mut labels, k, &n.to_string()),
             }
         }
         let labels = SeriesKey::new("", labels).labels;
@@ -886,7 +890,8 @@ impl<'de> Visitor<'de> for ElementSeed<'_, '_, '_> {
 #[derive(Debug, Clone, Copy)]
 enum LabelValue<'de> {
     Text(&'de str),
-    Int(i128),
+    Unsigned(u64),
+    Signed(i64),
 }
 
 /// An array element's identifying `*_id`: a string without escapes or an
@@ -913,10 +918,10 @@ impl<'de> Visitor<'de> for IdSeed {
         Err(give_up())
     }
     fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(LabelValue::Int(i128::from(v))))
+        Ok(Some(LabelValue::Unsigned(v)))
     }
     fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(LabelValue::Int(i128::from(v))))
+        Ok(Some(LabelValue::Signed(v)))
     }
     fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
         Ok(None)
