@@ -7,6 +7,7 @@ pub mod client;
 pub mod download;
 pub mod error;
 pub mod framing;
+mod http;
 pub mod installation;
 pub mod ndjson;
 pub mod reading;
