@@ -37,7 +37,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use chrono::{Days, NaiveDate};
-use prometheus::{IntCounterVec, Opts, Registry};
+use prometheus::{IntCounterVec, Registry};
 
 pub use config::{
     Auth, RemoteWriteArgs, RemoteWriteConfig, RetryPolicy, Secret, SecretSource, TimestampMode,
@@ -49,6 +49,7 @@ pub use transport::{SendError, Transport};
 
 use crate::model::scope::Scope;
 use crate::model::{day_start_unix, SampleSet, ScopeData};
+use crate::selfmetrics::register_counter_vec;
 use crate::sinks::labels::ExternalLabels;
 use crate::sinks::view::{Publication, ScopeView};
 use proto::WriteRequest;
@@ -82,26 +83,22 @@ struct SinkMetrics {
 
 impl SinkMetrics {
     fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
-        let samples = IntCounterVec::new(
-            Opts::new(
-                "copilot_exporter_remote_write_samples_total",
-                "Samples handled by the remote-write sink, by result (sent, retried, rejected, failed).",
-            ),
+        let samples = register_counter_vec(
+            registry,
+            "copilot_exporter_remote_write_samples_total",
+            "Samples handled by the remote-write sink, by result (sent, retried, rejected, failed).",
             &["result"],
         )?;
-        let requests = IntCounterVec::new(
-            Opts::new(
-                "copilot_exporter_remote_write_requests_total",
-                "Remote-write HTTP requests, by result (sent, retried, rejected, failed).",
-            ),
+        let requests = register_counter_vec(
+            registry,
+            "copilot_exporter_remote_write_requests_total",
+            "Remote-write HTTP requests, by result (sent, retried, rejected, failed).",
             &["result"],
         )?;
         for r in RESULTS {
             samples.with_label_values(&[r]);
             requests.with_label_values(&[r]);
         }
-        registry.register(Box::new(samples.clone()))?;
-        registry.register(Box::new(requests.clone()))?;
         Ok(SinkMetrics { samples, requests })
     }
 
