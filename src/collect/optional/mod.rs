@@ -1,8 +1,9 @@
 //! Optional collections — seats, teams, users, repositories — as uniform
 //! units behind one small interface, [`Unit`]: each unit collects per
 //! report day or current values and answers one outcome per feature it
-//! serves; adding one is a file, a variant and its arm. A failure never fails the scope: it is logged once
-//! per scope, feature and reason ([`Warnings`]) and counted in
+//! serves; adding one is a file, a variant and its arm. A failure never
+//! fails the scope: it is logged once per scope, feature and reason
+//! ([`Warnings`]) and counted in
 //! `copilot_exporter_optional_collection_failures_total`.
 
 mod people;
