@@ -3,6 +3,7 @@
 //! aggregations built on them (teams, per-user, repositories, seats). Pure
 //! functions and data structures: no I/O.
 
+pub mod breakdowns;
 pub mod naming;
 pub mod quantity;
 pub mod repos;
