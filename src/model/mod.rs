@@ -135,6 +135,21 @@ impl SampleSet {
         self.help.keys().map(String::as_str)
     }
 
+    /// Keeps only the series whose metric name `keep` accepts (asked once
+    /// per name); the help texts of names dropped go too. Returns how many
+    /// series were dropped.
+    pub fn retain_names(&mut self, mut keep: impl FnMut(&str) -> bool) -> usize {
+        let dropped: std::collections::HashSet<String> =
+            self.help.keys().filter(|n| !keep(n)).cloned().collect();
+        if dropped.is_empty() {
+            return 0;
+        }
+        let before = self.series.len();
+        self.series.retain(|k, _| !dropped.contains(&k.name));
+        self.help.retain(|n, _| !dropped.contains(n));
+        before - self.series.len()
+    }
+
     /// Moves every series of `other` into `self` (first value wins on
     /// duplicates, which are counted).
     pub fn absorb(&mut self, other: SampleSet) {

@@ -9,5 +9,6 @@ pub mod quantity;
 pub mod repos;
 pub(crate) mod rowwalk;
 pub mod seats;
+pub mod select;
 pub mod teams;
 pub mod users;
