@@ -202,6 +202,22 @@ while an install with them says what is missing.
 {{- end }}
 - name: REPO_METRICS
   value: {{ $v.collection.repoMetrics | toString | quote }}
+{{- with $v.collection.teamBreakdowns }}
+- name: TEAM_BREAKDOWNS
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.collection.userBreakdowns }}
+- name: USER_BREAKDOWNS
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.collection.metricsInclude }}
+- name: METRICS_INCLUDE
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.collection.metricsExclude }}
+- name: METRICS_EXCLUDE
+  value: {{ . | quote }}
+{{- end }}
 - name: LOG_FORMAT
   value: {{ $v.log.format | quote }}
 - name: LOG_LEVEL
