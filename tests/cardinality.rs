@@ -149,7 +149,9 @@ fn default_breakdowns_are_all_breakdowns_less_the_ones_off() {
 /// them (flag or variable alike); breakdowns list the valid values.
 #[test]
 fn bad_selection_settings_exit_2_naming_the_setting() {
-    let cases: [(&[&str], &[(&str, &str)], &str); 6] = [
+    /// Flags, environment, the setting at fault.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 6] = [
         (
             &[],
             &[("TEAM_BREAKDOWNS", "ide,languages")],
