@@ -275,9 +275,7 @@ fn credential_wiring(pod: &Value) -> (String, BTreeSet<String>) {
     let dir = mount["mountPath"].as_str().unwrap();
     let files: BTreeSet<String> = env_map(pod)
         .into_iter()
-        .filter(|(k, _)| {
-            k.ends_with("_FILE") && k != "GITHUB_CA_FILE" && k != "REMOTE_WRITE_CA_FILE"
-        })
+        .filter(|(k, _)| k.ends_with("_FILE") && !k.ends_with("_CA_FILE"))
         .map(|(k, v)| {
             v.strip_prefix(&format!("{dir}/"))
                 .unwrap_or_else(|| panic!("{k}={v} is not under the credentials mount {dir}"))
@@ -821,6 +819,76 @@ fn renamed_secret_keys_move_the_secret_and_the_mount_together() {
 }
 
 #[test]
+fn external_labels_pushgateway_bearer_tls_and_resend_interval_are_wired() {
+    let Some(helm) = Helm::get() else { return };
+    let Some(py) = python_with_yaml() else { return };
+    let sinks = [
+        "github.orgs[0]=octo,github.token=ghp_x",
+        "pushgateway.enabled=true,pushgateway.url=https://pgw.example:9091",
+        "pushgateway.auth=bearer,pushgateway.bearerToken=pgw-token",
+        "pushgateway.headers.X-Scope-OrgID=team-a,pushgateway.caBundle.configMap=pgw-ca",
+        "externalLabels.cluster=eu-1,externalLabels.environment=prod",
+        "remoteWrite.enabled=true,remoteWrite.url=http://mimir/api/v1/push",
+        "remoteWrite.intervalSeconds=30",
+    ]
+    .join(",");
+    for mode in ["deployment", "cronjob"] {
+        let r = Rendered::new(&helm, &py, &["--set", &format!("mode={mode},{sinks}")]);
+        let pod = r.pod_spec();
+        let env = env_map(pod);
+        assert_eq!(env["EXTERNAL_LABELS"], "cluster=eu-1,environment=prod");
+        assert_eq!(env["PUSHGATEWAY_HEADERS"], "X-Scope-OrgID=team-a");
+        assert_eq!(
+            env["PUSHGATEWAY_CA_FILE"],
+            "/etc/copilot-metrics-exporter/pushgateway-ca/ca.crt"
+        );
+        assert!(!env.contains_key("PUSHGATEWAY_USERNAME"), "{env:?}");
+        assert!(!env.contains_key("PUSHGATEWAY_BEARER_TOKEN"), "{env:?}");
+        // The token is a mounted Secret key, named by secretKeys.
+        let (_, keys) = credential_wiring(pod);
+        assert!(keys.contains("pushgateway-bearer-token"), "{keys:?}");
+        assert_eq!(
+            env["PUSHGATEWAY_BEARER_TOKEN_FILE"],
+            "/etc/copilot-metrics-exporter/secrets/pushgateway-bearer-token"
+        );
+        assert_eq!(
+            r.one("Secret")["data"]["pushgateway-bearer-token"],
+            "cGd3LXRva2Vu"
+        );
+        let ca_volume = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "pushgateway-ca")
+            .expect("pushgateway-ca volume");
+        assert_eq!(ca_volume["configMap"]["name"], "pgw-ca");
+        assert!(container(pod)["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["name"] == "pushgateway-ca"
+                && m["mountPath"] == "/etc/copilot-metrics-exporter/pushgateway-ca"));
+        // The re-send runs between refreshes of the long-running mode only.
+        match mode {
+            "deployment" => assert_eq!(env["REMOTE_WRITE_INTERVAL_SECONDS"], "30"),
+            _ => assert!(!env.contains_key("REMOTE_WRITE_INTERVAL_SECONDS")),
+        }
+    }
+    // Defaults: no external labels, the interval at its default.
+    let r = Rendered::new(
+        &helm,
+        &py,
+        &[
+            "--set",
+            "mode=deployment,demo=true,remoteWrite.enabled=true,remoteWrite.url=http://rw",
+        ],
+    );
+    let env = env_map(r.pod_spec());
+    assert!(!env.contains_key("EXTERNAL_LABELS"));
+    assert_eq!(env["REMOTE_WRITE_INTERVAL_SECONDS"], "60");
+}
+
+#[test]
 fn schema_and_templates_reject_invalid_values() {
     let Some(helm) = Helm::get() else { return };
     let base = values_arg("cronjob-pushgateway-values.yaml");
@@ -845,6 +913,20 @@ fn schema_and_templates_reject_invalid_values() {
             "cronJob.schedule=x",
             "Additional property cronJob is not allowed",
         ),
+        (
+            "pushgateway.auth=token",
+            "auth must be one of the following",
+        ),
+        (
+            "externalLabels.job=x",
+            "Property name of \"job\" does not match",
+        ),
+        ("externalLabels.__tenant=x", "Property name of \"__tenant\""),
+        (
+            "externalLabels.my-cluster=x",
+            "Property name of \"my-cluster\"",
+        ),
+        ("remoteWrite.intervalSeconds=-1", "intervalSeconds"),
     ];
     for (set, phrase) in lint_cases {
         let out = helm.lint(&["-f", &base, "--set", set]);
@@ -894,6 +976,18 @@ fn schema_and_templates_reject_invalid_values() {
         (
             &["--set", "mode=deployment,demo=true,remoteWrite.enabled=true,remoteWrite.url=http://rw,remoteWrite.auth=bearer"],
             "remoteWrite.bearerToken is required",
+        ),
+        (
+            &["--set", "demo=true,pushgateway.enabled=true,pushgateway.url=http://p:9091,pushgateway.auth=bearer"],
+            "pushgateway.bearerToken is required",
+        ),
+        (
+            &["--set", "demo=true,existingSecret=s,pushgateway.enabled=true,pushgateway.url=http://p:9091,pushgateway.auth=bearer,pushgateway.username=u"],
+            "pushgateway.auth=bearer excludes basic auth: leave pushgateway.username empty",
+        ),
+        (
+            &["--set", "demo=true,existingSecret=s,pushgateway.enabled=true,pushgateway.url=http://p:9091,pushgateway.auth=basic"],
+            "pushgateway.auth=basic needs pushgateway.username",
         ),
     ];
     for (args, phrase) in template_cases {
