@@ -1049,6 +1049,10 @@ fn notes_explain_how_to_run_now_and_where_metrics_go() {
         "{rw}"
     );
     assert!(rw.contains("out_of_order_time_window: 60d"), "{rw}");
+    assert!(
+        rw.contains("-ingester.out-of-order-time-window=60d"),
+        "{rw}"
+    );
 
     // No --api-versions here: the ServiceMonitor is rendered anyway.
     let dep = render("deployment-servicemonitor-values.yaml");
@@ -1061,6 +1065,85 @@ fn notes_explain_how_to_run_now_and_where_metrics_go() {
         "{dep}"
     );
     assert!(dep.contains("helm test cme"), "{dep}");
+}
+
+/// Every user-facing text that describes `report-day` mode: the READMEs,
+/// docs/, the chart's values and NOTES.
+fn user_docs() -> Vec<(String, String)> {
+    let mut files = vec![
+        "README.md".to_string(),
+        "helm/copilot-metrics-exporter/README.md".to_string(),
+        "helm/copilot-metrics-exporter/values.yaml".to_string(),
+        "helm/copilot-metrics-exporter/templates/NOTES.txt".to_string(),
+    ];
+    for entry in fs::read_dir(root().join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            let rel = path.strip_prefix(root()).unwrap();
+            files.push(rel.to_string_lossy().into_owned());
+        }
+    }
+    files
+        .into_iter()
+        .map(|f| {
+            // One line of words: comment markers, emphasis and code quotes
+            // dropped, so a sentence broken over lines reads as one.
+            let raw = read(&f);
+            let words: Vec<&str> = raw.split_whitespace().filter(|w| *w != "#").collect();
+            let text = words.join(" ").replace(['*', '`'], "");
+            (f, text)
+        })
+        .collect()
+}
+
+/// The two words after each `key` in `text` (after `:`/`=` and spaces),
+/// without trailing punctuation.
+fn values_after(text: &str, key: &str) -> Vec<(String, String)> {
+    text.match_indices(key)
+        .map(|(i, _)| {
+            let rest = text[i + key.len()..].trim_start_matches([':', '=', ' ']);
+            let mut words = rest
+                .split(' ')
+                .map(|w| w.trim_end_matches([',', ';', '.', ')', '(']).to_string());
+            (
+                words.next().unwrap_or_default(),
+                words.next().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn docs_agree_on_the_report_day_stamp_and_the_out_of_order_window() {
+    let mut windows = 0;
+    let mut stamps = 0;
+    for (file, text) in user_docs() {
+        // One out-of-order window recommendation: 60d (a template computes
+        // it from backfillDays).
+        for key in [
+            "out_of_order_time_window",
+            "-ingester.out-of-order-time-window",
+            "--tsdb.out-of-order.time-window",
+        ] {
+            for (value, _) in values_after(&text, key) {
+                if value.starts_with("{{") || value == "limit" || value.is_empty() {
+                    continue;
+                }
+                assert_eq!(value, "60d", "{file}: {key} {value}");
+                windows += 1;
+            }
+        }
+        // Report-day samples are stamped 12:00 UTC, wherever a time is named.
+        for (first, second) in values_after(&text, "stamped") {
+            let value = if first == "at" { second } else { first };
+            if value.as_bytes().get(2) == Some(&b':') {
+                assert!(value.starts_with("12:00"), "{file}: stamped {value}");
+                stamps += 1;
+            }
+        }
+    }
+    assert!(windows >= 10, "found only {windows} window recommendations");
+    assert!(stamps >= 4, "found only {stamps} stamp times");
 }
 
 fn copy_dir(from: &Path, to: &Path) {
