@@ -80,17 +80,7 @@ async fn metrics_are_gzipped_when_asked_and_carry_process_metrics() {
 #[tokio::test]
 async fn prometheus_scrapes_over_tls_with_basic_auth() {
     let dir = tempfile::tempdir().unwrap();
-    common::make_pki(dir.path());
-    let hash = bcrypt::hash("scrape-pw", 4).unwrap();
-    let web = dir.path().join("web.yml");
-    std::fs::write(
-        &web,
-        format!(
-            "tls_server_config:\n  cert_file: {d}/server.crt\n  key_file: {d}/server.key\nbasic_auth_users:\n  prometheus: '{hash}'\n",
-            d = dir.path().display()
-        ),
-    )
-    .unwrap();
+    let web = common::web_config(dir.path(), "prometheus", "scrape-pw", true);
     let web_path = web.display().to_string();
     let (_exporter, port) = start_demo(&[("WEB_CONFIG_FILE", &web_path)]);
 

@@ -238,9 +238,7 @@ async fn unreachable_and_refusing_sinks_exit_1_with_the_fix() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let web = dir.path().join("web.yml");
-    let hash = bcrypt::hash("push-pw", 4).unwrap();
-    std::fs::write(&web, format!("basic_auth_users:\n  pusher: '{hash}'\n")).unwrap();
+    let web = common::web_config(dir.path(), "pusher", "push-pw", false);
     let Some(pgw) = servers::pushgateway_isolated(Some(&web)) else {
         return;
     };

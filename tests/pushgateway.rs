@@ -600,17 +600,7 @@ async fn tls_pushgateway_needs_pushgateway_ca_file_and_takes_basic_auth_and_head
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    common::make_pki(dir.path());
-    let hash = bcrypt::hash("push-pw", 4).unwrap();
-    let web = dir.path().join("web.yml");
-    std::fs::write(
-        &web,
-        format!(
-            "tls_server_config:\n  cert_file: {d}/server.crt\n  key_file: {d}/server.key\nbasic_auth_users:\n  pusher: '{hash}'\n",
-            d = dir.path().display()
-        ),
-    )
-    .unwrap();
+    let web = common::web_config(dir.path(), "pusher", "push-pw", true);
     let Some(pgw) = servers::pushgateway_tls(&web) else {
         return;
     };

@@ -32,6 +32,19 @@ impl fmt::Display for ProbeFailure {
     }
 }
 
+/// A sink's answer to a probe: `Ok` for 2xx, else its status and the start
+/// of its body.
+pub async fn answer(response: reqwest::Response) -> Result<(), ProbeFailure> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    Err(ProbeFailure::Status {
+        code: status.as_u16(),
+        body: crate::httputil::read_error_body(response).await,
+    })
+}
+
 /// The text of a transport error, plus what to do when it is a TLS
 /// certificate the client does not trust: name `ca_setting`, the setting
 /// that adds the CA.

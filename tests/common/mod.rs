@@ -345,5 +345,24 @@ pub fn make_pki(dir: &Path) {
     std::fs::write(dir.join("server.key"), server_key.serialize_pem()).unwrap();
 }
 
+/// An exporter-toolkit web configuration file (`--web.config.file`) in
+/// `dir`: basic auth for `user` / `password` (bcrypt) and, with `tls`, the
+/// server certificate of [`make_pki`] (its CA in `dir/ca.crt`).
+pub fn web_config(dir: &Path, user: &str, password: &str, tls: bool) -> PathBuf {
+    let hash = bcrypt::hash(password, 4).unwrap();
+    let mut yaml = String::new();
+    if tls {
+        make_pki(dir);
+        let d = dir.display();
+        yaml.push_str(&format!(
+            "tls_server_config:\n  cert_file: {d}/server.crt\n  key_file: {d}/server.key\n"
+        ));
+    }
+    yaml.push_str(&format!("basic_auth_users:\n  {user}: '{hash}'\n"));
+    let path = dir.join("web.yml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
 pub mod fake_receiver;
 pub mod servers;

@@ -247,14 +247,7 @@ impl Transport {
             .send()
             .await
             .map_err(|e| ProbeFailure::Unreachable(describe_transport(&e)))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        Err(ProbeFailure::Status {
-            code: status.as_u16(),
-            body: read_error_body(response).await,
-        })
+        crate::sinks::probe::answer(response).await
     }
 }
 

@@ -260,14 +260,7 @@ impl Transport {
         let response = self.client.execute(request).await.map_err(|e| {
             ProbeFailure::Unreachable(with_tls_hint(error_chain(e), "REMOTE_WRITE_CA_FILE"))
         })?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        Err(ProbeFailure::Status {
-            code: status.as_u16(),
-            body: read_error_body(response).await,
-        })
+        crate::sinks::probe::answer(response).await
     }
 
     /// One POST, classified for [`retry::run`].
