@@ -49,8 +49,10 @@ pub async fn answer(response: reqwest::Response) -> Result<(), ProbeFailure> {
 /// certificate the client does not trust: name `ca_setting`, the setting
 /// that adds the CA.
 pub fn with_tls_hint(text: String, ca_setting: &str) -> String {
-    let lower = text.to_ascii_lowercase();
-    if lower.contains("certificate") || lower.contains("unknownissuer") {
+    // rustls' words for a server certificate it does not accept (unknown
+    // issuer, expired, wrong name, …); a server refusing *our* certificate
+    // ("CertificateRequired" alert) is not this.
+    if text.contains("invalid peer certificate") {
         format!(
             "{text} (the server's TLS certificate is not trusted: put the CA that signed it, \
              PEM, in {ca_setting})"
@@ -73,6 +75,8 @@ mod tests {
         assert!(text.contains("in PUSHGATEWAY_CA_FILE"), "{text}");
         let plain = with_tls_hint("cannot connect: Connection refused".into(), "X");
         assert_eq!(plain, "cannot connect: Connection refused");
+        let mtls = "received fatal alert: CertificateRequired";
+        assert_eq!(with_tls_hint(mtls.into(), "X"), mtls);
     }
 
     #[test]
