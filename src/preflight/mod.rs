@@ -1,7 +1,11 @@
 //! `--check`: the preflight. Calls every GitHub endpoint the configuration
 //! will use, once per scope, and probes every configured sink, then prints a
-//! table: what works, and for what does not, the reason and the fix. Sends
-//! no data anywhere.
+//! table: what works, and for what does not, the reason and the fix. Stores
+//! no data anywhere: the remote-write probe is an empty request, the
+//! Pushgateway's a readiness `GET`.
+//!
+//! `github.rs`: the endpoints per scope; `sinks.rs`: one request per sink
+//! through the sink's own transport; here the table and the exit code.
 //!
 //! Exit code 0 only when every line works, 1 otherwise (and 2, as always,
 //! for a configuration error before anything runs).
