@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{Cli, ConfigError};
-use crate::github::auth::{AppAuth, AppCredentials};
+use crate::github::auth::{AppAuth, AppCredentials, Credentials};
 use crate::github::{GithubSettings, RetryPolicy};
 use crate::secret::Secret;
 use crate::settings::parse_base_url;
@@ -18,19 +18,23 @@ pub(super) fn settings(cli: &Cli) -> Result<GithubSettings, ConfigError> {
         cli.github_token_file.as_deref(),
     )
     .map_err(|e| ConfigError::new("GHC_TOKEN_FILE", e))?;
-    let app = app_credentials(cli)?;
-    if token.is_some() && app.is_some() {
-        return Err(ConfigError::new("GHC_TOKEN",
-            "GHC_TOKEN/GHC_TOKEN_FILE and GITHUB_APP_ID are both set; use one authentication method",
-        ));
-    }
-    if token.is_none() && app.is_none() && !cli.demo {
-        return Err(ConfigError::new(
-            "GHC_TOKEN",
-            "GHC_TOKEN or GHC_TOKEN_FILE is required, or a GitHub App (GITHUB_APP_ID and \
-             GITHUB_APP_PRIVATE_KEY_FILE); or run with --demo for built-in sample data",
-        ));
-    }
+    let credentials = match (token, app_credentials(cli)?) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new("GHC_TOKEN",
+                "GHC_TOKEN/GHC_TOKEN_FILE and GITHUB_APP_ID are both set; use one authentication method",
+            ))
+        }
+        (None, None) if !cli.demo => {
+            return Err(ConfigError::new(
+                "GHC_TOKEN",
+                "GHC_TOKEN or GHC_TOKEN_FILE is required, or a GitHub App (GITHUB_APP_ID and \
+                 GITHUB_APP_PRIVATE_KEY_FILE); or run with --demo for built-in sample data",
+            ))
+        }
+        (Some(token), None) => Some(Credentials::Token(token)),
+        (None, Some(app)) => Some(Credentials::App(app)),
+        (None, None) => None,
+    };
     let ca_file = cli
         .github_ca_file
         .clone()
@@ -52,8 +56,7 @@ pub(super) fn settings(cli: &Cli) -> Result<GithubSettings, ConfigError> {
     let api_url = parse_base_url("GITHUB_API_URL", &cli.github_api_url)?;
     Ok(GithubSettings {
         api_url,
-        token,
-        app,
+        credentials,
         ca_file,
         timeout: Duration::from_secs(cli.github_timeout_seconds),
         max_line_bytes: cli.max_line_bytes,

@@ -3,6 +3,7 @@
 use clap::Parser;
 
 use super::*;
+use crate::github::Credentials;
 
 /// The CLI flattens the scheduler's and the sinks' arguments; clap's own
 /// checks find any clashing flag or variable.
@@ -83,7 +84,9 @@ fn app_and_token_are_exclusive_and_validated() {
         false,
     )
     .unwrap();
-    let app = c.github.app.as_ref().unwrap();
+    let Some(Credentials::App(app)) = &c.github.credentials else {
+        panic!("not App credentials: {:?}", c.github.credentials);
+    };
     assert_eq!(app.app_id, "123");
     assert!(app.installation_id.is_none());
     assert!(
