@@ -79,7 +79,11 @@ impl App {
             Arc::new(GithubClient::new(settings, metrics.clone())?)
         };
         let collector = Collector::new(source, metrics.clone(), config.github.max_report_bytes)
-            .with_features(config.features.clone());
+            .with_features(config.features.clone())
+            .with_filter(config.metric_filter.clone());
+        if config.metric_filter.spares_report_day() {
+            tracing::info!("METRICS_INCLUDE/METRICS_EXCLUDE leave out copilot_report_day_timestamp_seconds; it is exported anyway (it says which report day the values belong to)");
+        }
         let sinks = Sinks::new(
             config.pushgateway.clone(),
             config.remote_write.clone(),

@@ -49,6 +49,7 @@ fn all_features() -> Features {
         user_metrics_salt: None,
         user_metrics_max: 10_000,
         repo_metrics: true,
+        ..Features::none()
     }
 }
 

@@ -24,7 +24,9 @@ use crate::github::reports::{ReportKind, ReportOutcome};
 use crate::github::GithubError;
 use crate::model::scope::Scope;
 use crate::model::{Labels, ScopeData};
+use crate::report::breakdowns::Breakdowns;
 use crate::report::naming::add_report_day;
+use crate::report::select::MetricFilter;
 use crate::report::users::UserMetricsMode;
 use crate::secret::Secret;
 use crate::selfmetrics::SelfMetrics;
@@ -46,6 +48,10 @@ pub struct Features {
     pub user_metrics_max: usize,
     /// `REPO_METRICS`: repository metrics.
     pub repo_metrics: bool,
+    /// `TEAM_BREAKDOWNS`: the breakdowns summed per team.
+    pub team_breakdowns: Breakdowns,
+    /// `USER_BREAKDOWNS`: the breakdowns exported per user.
+    pub user_breakdowns: Breakdowns,
 }
 
 impl Features {
@@ -58,6 +64,8 @@ impl Features {
             user_metrics_salt: None,
             user_metrics_max: 10_000,
             repo_metrics: false,
+            team_breakdowns: Breakdowns::TEAM_DEFAULT,
+            user_breakdowns: Breakdowns::USER_DEFAULT,
         }
     }
 }
@@ -110,6 +118,8 @@ pub struct Collector {
     units: Vec<Unit>,
     /// Optional-collection failures already logged.
     warnings: Warnings,
+    /// `METRICS_INCLUDE` / `METRICS_EXCLUDE`.
+    filter: MetricFilter,
 }
 
 impl Collector {
@@ -126,7 +136,16 @@ impl Collector {
             features: Features::none(),
             units: Vec::new(),
             warnings: Warnings::default(),
+            filter: MetricFilter::default(),
         }
+    }
+
+    /// Exports only the report metrics `filter` allows
+    /// (`METRICS_INCLUDE` / `METRICS_EXCLUDE`): the others are dropped from
+    /// each scope's data before anything else sees it.
+    pub fn with_filter(mut self, filter: MetricFilter) -> Self {
+        self.filter = filter;
+        self
     }
 
     /// Turns on optional collections (teams, seats, users, repositories).
@@ -220,6 +239,9 @@ impl Collector {
             data.days.insert(day, set);
         }
         data.invalid_lines = acc.invalid;
+        // Before the data leaves the collector: the store and the sinks never
+        // hold an excluded series.
+        self.filter.apply_to_scope(&mut data);
         data.duration = started.elapsed();
         data.collected_at = SystemTime::now();
         Ok(data)

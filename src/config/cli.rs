@@ -186,6 +186,36 @@ pub struct Cli {
     #[arg(long, env = "REPO_METRICS", num_args = 0..=1, default_value = "false", default_missing_value = "true",
           action = ArgAction::Set, value_parser = BoolishValueParser::new(), value_name = "BOOL")]
     pub repo_metrics: bool,
+
+    /// Breakdowns summed per team (TEAMS): comma-separated ide, feature,
+    /// language_feature, language_model, model_feature, cli; or all, or none.
+    #[arg(
+        long,
+        env = "TEAM_BREAKDOWNS",
+        default_value = "ide,feature,cli",
+        value_name = "LIST"
+    )]
+    pub team_breakdowns: String,
+
+    /// Breakdowns exported per user (USER_METRICS), as TEAM_BREAKDOWNS.
+    #[arg(
+        long,
+        env = "USER_BREAKDOWNS",
+        default_value = "ide,feature,cli",
+        value_name = "LIST"
+    )]
+    pub user_breakdowns: String,
+
+    /// Export only report metrics whose whole name matches this regular
+    /// expression (anchored, as in Prometheus relabelling).
+    #[arg(long, env = "METRICS_INCLUDE", value_name = "REGEX")]
+    pub metrics_include: Option<String>,
+
+    /// Do not export report metrics whose whole name matches this regular
+    /// expression (anchored; wins over METRICS_INCLUDE).
+    #[arg(long, env = "METRICS_EXCLUDE", value_name = "REGEX")]
+    pub metrics_exclude: Option<String>,
+
     /// Scheduler settings (`SCHEDULE`, `SHUTDOWN_GRACE_SECONDS`).
     #[command(flatten)]
     pub scheduler: SchedulerArgs,

@@ -17,6 +17,8 @@ pub use cli::{Cli, LogFormat};
 use crate::collect::Features;
 use crate::github::GithubSettings;
 use crate::model::scope::Scope;
+use crate::report::breakdowns::Breakdowns;
+use crate::report::select::MetricFilter;
 use crate::report::users::UserMetricsMode;
 use crate::scheduler::Schedule;
 use crate::secret::Secret;
@@ -54,6 +56,8 @@ pub struct Config {
     pub demo: bool,
     /// Optional collections (teams, seats, users, repositories).
     pub features: Features,
+    /// `METRICS_INCLUDE` / `METRICS_EXCLUDE`.
+    pub metric_filter: MetricFilter,
     /// When refreshes run in the long-running mode.
     pub schedule: Schedule,
     /// How long an in-flight refresh may take to finish after SIGTERM.
@@ -155,6 +159,12 @@ impl Config {
         let pushgateway = PushgatewayConfig::from_args(&cli.pushgateway)?;
         let remote_write = RemoteWriteConfig::from_args(&cli.remote_write)?;
         let external_labels = cli.sinks.external_labels()?;
+        let team_breakdowns = Breakdowns::parse("TEAM_BREAKDOWNS", &cli.team_breakdowns)?;
+        let user_breakdowns = Breakdowns::parse("USER_BREAKDOWNS", &cli.user_breakdowns)?;
+        let metric_filter = MetricFilter::new(
+            cli.metrics_include.as_deref(),
+            cli.metrics_exclude.as_deref(),
+        )?;
 
         Ok(Config {
             scopes,
@@ -174,7 +184,10 @@ impl Config {
                 user_metrics_salt,
                 user_metrics_max: cli.user_metrics_max,
                 repo_metrics: cli.repo_metrics,
+                team_breakdowns,
+                user_breakdowns,
             },
+            metric_filter,
             schedule,
             shutdown_grace: Duration::from_secs(cli.scheduler.shutdown_grace_seconds),
             pushgateway,

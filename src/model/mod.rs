@@ -135,6 +135,21 @@ impl SampleSet {
         self.help.keys().map(String::as_str)
     }
 
+    /// Keeps only the series whose metric name `keep` accepts (asked once
+    /// per name); the help texts of names dropped go too. Returns how many
+    /// series were dropped.
+    pub fn retain_names(&mut self, mut keep: impl FnMut(&str) -> bool) -> usize {
+        let dropped: std::collections::HashSet<String> =
+            self.help.keys().filter(|n| !keep(n)).cloned().collect();
+        if dropped.is_empty() {
+            return 0;
+        }
+        let before = self.series.len();
+        self.series.retain(|k, _| !dropped.contains(&k.name));
+        self.help.retain(|n, _| !dropped.contains(n));
+        before - self.series.len()
+    }
+
     /// Moves every series of `other` into `self` (first value wins on
     /// duplicates, which are counted).
     pub fn absorb(&mut self, other: SampleSet) {
@@ -188,6 +203,36 @@ impl ScopeData {
     /// Pushgateway and remote-write `now` mode publish.
     pub fn newest_day(&self) -> Option<(NaiveDate, &SampleSet)> {
         self.days.iter().next_back().map(|(d, s)| (*d, s))
+    }
+
+    /// Series per metric name of what `/metrics` and the Pushgateway
+    /// publish (the newest report day and the current values), in name
+    /// order: the cost of each metric family in active series.
+    pub fn series_per_metric(&self) -> Vec<(String, u64)> {
+        let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+        let sets = self.newest_day().map(|(_, s)| s).into_iter();
+        for set in sets.chain(std::iter::once(&self.current)) {
+            // Series come in name order: count runs, then add them up.
+            let mut run: Option<(&str, u64)> = None;
+            for (key, _) in set.iter() {
+                match &mut run {
+                    Some((name, n)) if *name == key.name => *n += 1,
+                    _ => {
+                        if let Some((name, n)) = run.take() {
+                            *counts.entry(name).or_default() += n;
+                        }
+                        run = Some((&key.name, 1));
+                    }
+                }
+            }
+            if let Some((name, n)) = run {
+                *counts.entry(name).or_default() += n;
+            }
+        }
+        counts
+            .into_iter()
+            .map(|(name, n)| (name.to_string(), n))
+            .collect()
     }
 
     /// Duplicate series refused over all days and the current values.

@@ -83,6 +83,8 @@ pub(super) fn units(features: &Features) -> Vec<Unit> {
             user_metrics: features.user_metrics,
             salt: features.user_metrics_salt.clone(),
             max_users: features.user_metrics_max,
+            team_breakdowns: features.team_breakdowns,
+            user_breakdowns: features.user_breakdowns,
         }));
     }
     if features.repo_metrics {

@@ -8,6 +8,7 @@ use crate::collect::ScopeReader;
 use crate::github::reading::{Fresh, RowVerdict};
 use crate::github::reports::ReportKind;
 use crate::model::SampleSet;
+use crate::report::breakdowns::Breakdowns;
 use crate::report::teams::{LineOutcome, TeamAggregator, TeamDirectory};
 use crate::report::users::{UserAggregator, UserMetricsMode};
 use crate::secret::Secret;
@@ -22,6 +23,10 @@ pub(in crate::collect) struct People {
     pub salt: Option<Secret>,
     /// `USER_METRICS_MAX`.
     pub max_users: usize,
+    /// `TEAM_BREAKDOWNS`.
+    pub team_breakdowns: Breakdowns,
+    /// `USER_BREAKDOWNS`.
+    pub user_breakdowns: Breakdowns,
 }
 
 /// The aggregators fed by `users-1-day`: per-user series and the team join.
@@ -93,10 +98,11 @@ impl People {
                     self.salt.clone(),
                     self.max_users,
                 )
+                .with_breakdowns(self.user_breakdowns)
             });
-            let team_agg = directory
-                .clone()
-                .map(|d| TeamAggregator::new(d, scope_labels));
+            let team_agg = directory.clone().map(|d| {
+                TeamAggregator::new(d, scope_labels).with_breakdowns(self.team_breakdowns)
+            });
             (user_agg, team_agg)
         };
         let mut sink = Fresh::new(make, |aggs: &mut Aggregators, row: &[u8]| {
