@@ -391,13 +391,7 @@ mod tests {
         ] {
             lines.push(extra.to_string());
         }
-        // Every line, then twice more in rotated orders (new names first).
-        let mut all = lines.clone();
-        for shift in [3, 7] {
-            let mut l = lines.clone();
-            l.rotate_left(shift % lines.len());
-            all.extend(l);
-        }
+        let all = crate::report::in_three_orders(&lines);
         let mut fast = TeamAggregator::new(directory(), &org());
         let mut exact = TeamAggregator::new(directory(), &org());
         for line in &all {
