@@ -131,6 +131,29 @@ fn configuration_errors_exit_2_and_name_the_variable() {
     assert!(err.contains("LOG_LEVEL"), "{err}");
 }
 
+/// Every switch takes the same words from its variable (`1`, `yes`, `on`,
+/// `true` and their opposites), as a Kubernetes manifest or `.env` file
+/// writes them; anything else is a configuration error.
+#[test]
+fn switches_take_the_same_boolean_words() {
+    let (code, out, err) = run(
+        &[
+            ("ONCE", "1"),
+            ("DEMO", "yes"),
+            ("TEAMS", "on"),
+            ("SEATS", "0"),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("copilot_daily_active_users{org=\"octo-demo\"}"));
+    assert!(out.contains("copilot_team_daily_active_users{"), "TEAMS=on");
+    assert!(!out.contains("\ncopilot_seats{"), "SEATS=0");
+    let (code, _, err) = run(&[("DEMO", "true"), ("ONCE", "maybe")], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("once"), "{err}");
+}
+
 #[test]
 fn help_never_shows_the_token() {
     let (code, out, _) = run(&[("GHC_TOKEN", "ghp_visible_in_help")], &["--help"]);

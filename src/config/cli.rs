@@ -101,7 +101,7 @@ pub struct Cli {
     #[arg(long, env = "GITHUB_RETRY_MAX_MS", default_value = "60000")]
     pub github_retry_max_ms: u64,
 
-    /// Longest accepted NDJSON line, in bytes; longer lines are skipped and counted.
+    /// Longest accepted report row (an NDJSON line, an array element, a whole JSON document), in bytes; longer rows are skipped and counted.
     #[arg(long, env = "MAX_LINE_BYTES", default_value = "16777216")]
     pub max_line_bytes: usize,
 
@@ -110,17 +110,17 @@ pub struct Cli {
     pub max_report_bytes: u64,
 
     /// Collect once, push or print, and exit (for a Kubernetes CronJob).
-    #[arg(long, env = "ONCE")]
+    #[arg(long, env = "ONCE", value_parser = BoolishValueParser::new())]
     pub once: bool,
 
     /// Preflight: call every endpoint the configuration uses once per scope and
     /// probe every sink, print a table with the fix for each problem, and exit
     /// (0 only when everything works). Sends no data.
-    #[arg(long, env = "CHECK", conflicts_with = "once")]
+    #[arg(long, env = "CHECK", conflicts_with = "once", value_parser = BoolishValueParser::new())]
     pub check: bool,
 
     /// Use built-in sample reports instead of GitHub (no token needed).
-    #[arg(long, env = "DEMO")]
+    #[arg(long, env = "DEMO", value_parser = BoolishValueParser::new())]
     pub demo: bool,
 
     /// GitHub App ID or client ID: authenticate as a GitHub App instead of a token.
