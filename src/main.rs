@@ -4,16 +4,18 @@
 use std::process::ExitCode;
 
 use clap::parser::ValueSource;
-use clap::{CommandFactory, FromArgMatches};
 use copilot_metrics_exporter::app::App;
 use copilot_metrics_exporter::config::{Cli, Config, LogFormat, EXIT_CONFIG};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
-    let cli = match Cli::from_arg_matches(&matches) {
-        Ok(cli) => cli,
-        Err(e) => e.exit(),
+    let (cli, matches) = match Cli::parse_settings(std::env::args_os()) {
+        Ok(parsed) => parsed,
+        Err(Ok(e)) => {
+            eprintln!("copilot-metrics-exporter: {e}");
+            return ExitCode::from(EXIT_CONFIG as u8);
+        }
+        Err(Err(e)) => e.exit(),
     };
     // clap treats an empty variable as unset; LISTEN_ADDR= means "off".
     let listen_env_empty = matches.value_source("listen_addr") != Some(ValueSource::CommandLine)

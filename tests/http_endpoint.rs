@@ -116,10 +116,24 @@ fn configuration_errors_exit_2_and_name_the_variable() {
         &["--once"],
     );
     assert_eq!(code, 2);
-    assert!(
-        err.contains("CACHE_TTL_SECONDS") || err.contains("cache-ttl-seconds"),
-        "{err}"
-    );
+    assert!(err.contains("CACHE_TTL_SECONDS"), "{err}");
+    // Every value clap refuses names its variable too, numbers and choices.
+    for (var, value) in [
+        ("PUSHGATEWAY_ATTEMPTS", "abc"),
+        ("USER_METRICS_MAX", "-1"),
+        ("LOG_FORMAT", "xml"),
+        ("TEAMS", "maybe"),
+    ] {
+        let (code, _, err) = run(
+            &[("ORG", "o"), ("GHC_TOKEN", "x"), (var, value)],
+            &["--once"],
+        );
+        assert_eq!(code, 2, "{var}: {err}");
+        assert!(err.contains(var) && err.contains(value), "{var}: {err}");
+    }
+    let (code, _, err) = run(&[("ORG", "bad org!"), ("GHC_TOKEN", "x")], &["--once"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("ORG") && err.contains("login"), "{err}");
     let (code, _, err) = run(
         &[("ORG", "o"), ("GHC_TOKEN_FILE", "/nonexistent/token")],
         &["--once"],

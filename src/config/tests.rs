@@ -39,6 +39,25 @@ fn assert_rejected_naming(args: &[&str], setting: &str) {
 }
 
 #[test]
+fn scope_names_have_githubs_shape() {
+    for bad in [
+        "bad org!",
+        "-bad",
+        "a/b",
+        "tab\there",
+        "ünicode",
+        &"x".repeat(101),
+    ] {
+        let (org, enterprise) = (format!("--org={bad}"), format!("--enterprise={bad}"));
+        assert_rejected_naming(&["--github-token", "t", &org], "ORG");
+        assert_rejected_naming(&["--github-token", "t", &enterprise], "ENTERPRISE");
+    }
+    for good in ["octo-org", "Octo2", "ghes_org", "a-", "x--y"] {
+        accepted(&["--github-token", "t", "--org", good, "--enterprise", good]);
+    }
+}
+
+#[test]
 fn scopes_from_comma_lists() {
     let c = accepted(&[
         "--github-token",
