@@ -388,19 +388,12 @@ pub fn insert_leaf(out: &mut SampleSet, leaf: MappedLeaf<'_>) {
 /// minutes or hours says that its value was converted to seconds.
 pub fn field_help(source: &str) -> String {
     let field = source.rsplit(['.', ']']).next().unwrap_or(source);
-    match base_unit(leaf_name(field)).1 {
-        f if f == 60.0 => {
-            format!(
-                "GitHub Copilot usage metrics report field `{source}`, in seconds (minutes × 60)."
-            )
-        }
-        f if f == 3600.0 => {
-            format!(
-                "GitHub Copilot usage metrics report field `{source}`, in seconds (hours × 3600)."
-            )
-        }
-        _ => format!("GitHub Copilot usage metrics report field `{source}`."),
-    }
+    let converted = match base_unit(leaf_name(field)).1 {
+        60.0 => ", in seconds (minutes × 60)",
+        3600.0 => ", in seconds (hours × 3600)",
+        _ => "",
+    };
+    format!("GitHub Copilot usage metrics report field `{source}`{converted}.")
 }
 
 /// A day-level object of a report row, with its day.
