@@ -58,7 +58,7 @@ impl DemoSource {
                 next: None,
             }),
             Some("copilot/billing/seats") => {
-                let seats = seat_list(&scope);
+                let seats = seat_list(&scope, self.newest_day);
                 let page: usize = page.unwrap_or(1).max(1);
                 let start = (page - 1) * DEMO_SEAT_PAGE;
                 let chunk: Vec<Value> = seats

@@ -1,15 +1,20 @@
 //! Built-in sample reports for `--demo`: the same NDJSON GitHub serves, made
 //! up deterministically, so the whole pipeline runs without a token. This
 //! module is the [`ReportSource`] (reports fed through the same reader as a
-//! download); `data.rs` makes up the rows and seat lists, `api.rs` answers
-//! the JSON API (report envelopes, billing, seat pages).
+//! download); `users.rs` makes up what each user did each day, `totals.rs`
+//! derives the entity reports from those users (and repositories), so every
+//! breakdown sums to its total and an enterprise covers its organizations;
+//! `data.rs` holds the users, teams, repositories and seat lists, `api.rs`
+//! answers the JSON API (report envelopes, billing, seat pages).
 
 mod api;
 mod data;
 #[cfg(test)]
 mod tests;
+mod totals;
+mod users;
 
-pub use data::day_totals;
+pub use totals::day_totals;
 
 use chrono::{Duration, NaiveDate, Utc};
 use futures_util::future::BoxFuture;
@@ -20,7 +25,9 @@ use crate::github::reading::{read_bytes, RowSink};
 use crate::github::reports::{ReportKind, ReportOutcome};
 use crate::github::{FailureKind, GithubError};
 use crate::model::scope::Scope;
-use data::{id_field, repo_rows, scope_id, user_rows, user_team_rows};
+use data::{id_field, scope_id, scope_users, user_team_rows};
+use totals::{day_totals_from, repo_rows, History};
+use users::{user_day, user_row};
 
 /// Seats per demo seat-list page (small, so pagination is exercised).
 pub const DEMO_SEAT_PAGE: usize = 10;
@@ -61,8 +68,9 @@ impl DemoSource {
         let rows: Vec<Value> = match (kind, day) {
             (ReportKind::Entity28Day, _) => {
                 let start = self.newest_day - Duration::days(27);
+                let history = History::new(scope, start, self.newest_day);
                 let days: Vec<Value> = (0..28)
-                    .map(|i| day_totals(scope, start + Duration::days(i)))
+                    .map(|i| day_totals_from(scope, start + Duration::days(i), &history))
                     .collect();
                 let mut row = json!({
                     "day_totals": days,
@@ -76,7 +84,10 @@ impl DemoSource {
             (ReportKind::Entity1Day, Some(day)) if day <= self.newest_day => {
                 vec![day_totals(scope, day)]
             }
-            (ReportKind::Users1Day, Some(day)) if day <= self.newest_day => user_rows(scope, day),
+            (ReportKind::Users1Day, Some(day)) if day <= self.newest_day => scope_users(scope)
+                .filter_map(|i| user_day(i, day))
+                .map(|u| user_row(scope, day, &u))
+                .collect(),
             (ReportKind::UserTeams1Day, Some(day)) if day <= self.newest_day => {
                 user_team_rows(scope, day)
             }
