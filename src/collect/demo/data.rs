@@ -112,12 +112,12 @@ pub(super) fn distinct_seats(scope: &Scope) -> u64 {
     scope_users(scope).count() as u64 + UNUSED_SEATS
 }
 
-/// Whether user `i` is active on `day`: each user has their own habit, and
-/// few work at weekends.
+/// Whether user `i` is active on `day`: each user has their own habit
+/// (from rarely to nearly every workday), and few work at weekends.
 pub(super) fn is_active(i: u64, day: NaiveDate) -> bool {
-    let rate = 35 + seed(&format!("rate/{i}")) % 60;
+    let rate = [3, 12, 40, 65, 90][(seed(&format!("rate/{i}")) % 5) as usize];
     let rate = if day.weekday().number_from_monday() >= 6 {
-        rate / 4
+        rate / 3
     } else {
         rate
     };
@@ -150,7 +150,9 @@ pub(super) fn seat_list(scope: &Scope, newest: NaiveDate) -> Vec<Value> {
     let now = Utc::now();
     let lag = (now.date_naive() - newest).num_days();
     let users = scope_users(scope);
-    let holders = users.clone().chain(ENTERPRISE_USERS..ENTERPRISE_USERS + UNUSED_SEATS);
+    let holders = users
+        .clone()
+        .chain(ENTERPRISE_USERS..ENTERPRISE_USERS + UNUSED_SEATS);
     let plan = if scope.kind == ScopeKind::Enterprise {
         "enterprise"
     } else {
@@ -227,4 +229,3 @@ impl Rng {
         self.next() % n.max(1)
     }
 }
-

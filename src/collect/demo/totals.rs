@@ -29,7 +29,9 @@ impl History {
         let mut days = BTreeMap::new();
         let mut day = first - Duration::days(MONTH - 1);
         while day <= last {
-            let users = scope_users(scope).filter_map(|i| user_day(i, day)).collect();
+            let users = scope_users(scope)
+                .filter_map(|i| user_day(i, day))
+                .collect();
             days.insert(day, users);
             day += Duration::days(1);
         }
@@ -175,11 +177,14 @@ fn pull_requests(scope: &Scope, day: NaiveDate) -> Value {
         "copilot_suggestions_by_comment_type": by_type,
     });
     if !prs.is_empty() {
-        out["median_minutes_to_merge"] = json!(median(prs.iter().map(|p| p.median_merge).collect()));
-        out["median_minutes_to_merge_copilot_authored"] =
-            json!(median(prs.iter().map(|p| p.median_copilot_authored).collect()));
-        out["median_minutes_to_merge_copilot_reviewed"] =
-            json!(median(prs.iter().map(|p| p.median_copilot_reviewed).collect()));
+        out["median_minutes_to_merge"] =
+            json!(median(prs.iter().map(|p| p.median_merge).collect()));
+        out["median_minutes_to_merge_copilot_authored"] = json!(median(
+            prs.iter().map(|p| p.median_copilot_authored).collect()
+        ));
+        out["median_minutes_to_merge_copilot_reviewed"] = json!(median(
+            prs.iter().map(|p| p.median_copilot_reviewed).collect()
+        ));
     }
     out
 }

@@ -131,8 +131,16 @@ pub(super) fn user_day(i: u64, day: NaiveDate) -> Option<UserDay> {
     let mut rng = Rng::new(seed(&format!("user/{i}/{day}")));
     let ide = IDES[(i % IDES.len() as u64) as usize];
     let mut cells = vec![cell(&mut rng, ide, "code_completion")];
+    // Some users never chat, some never use agents.
+    let chats = i % 4 != 3;
+    let agents = i % 3 != 0;
     for feature in &FEATURES[1..] {
-        if rng.below(2) == 0 {
+        let allowed = if feature.contains("agent") {
+            agents
+        } else {
+            chats
+        };
+        if allowed && rng.below(2) == 0 {
             cells.push(cell(&mut rng, ide, feature));
         }
     }
@@ -213,7 +221,9 @@ pub(super) fn activity_json(cells: &[&Cell]) -> Map<String, Value> {
         ),
         (
             "totals_by_language_model",
-            breakdown(cells, |c| vec![("language", c.language), ("model", c.model)]),
+            breakdown(cells, |c| {
+                vec![("language", c.language), ("model", c.model)]
+            }),
         ),
         (
             "totals_by_model_feature",
