@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
-use super::data::{id_field, is_active, login, scope_id, seed, Rng, IDES, LANGUAGES, MODELS};
+use super::data::{
+    id_field, is_active, login, on_call, scope_id, seed, Rng, IDES, LANGUAGES, MODELS,
+};
 use crate::model::scope::Scope;
 
 /// The additive activity fields, in the order of [`Cell::counts`].
@@ -149,7 +151,7 @@ pub(super) fn user_day(i: u64, day: NaiveDate) -> Option<UserDay> {
         let other = IDES[((i + 1) % IDES.len() as u64) as usize];
         cells.push(cell(&mut rng, other, "code_completion"));
     }
-    let cli = (rng.below(3) == 0).then(|| {
+    let cli = (rng.below(3) == 0 || on_call(i, day)).then(|| {
         let requests = 1 + rng.below(20);
         Cli {
             sessions: 1 + rng.below(4),
