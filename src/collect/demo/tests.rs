@@ -221,7 +221,8 @@ fn the_enterprise_covers_its_organizations() {
                 );
             }
         }
-        // Its users are enterprise users, with the same activity.
+        // Its users (and repositories) are enterprise users, with the same
+        // activity.
         let day = Some(saturday() - Duration::days(3));
         let ours: BTreeSet<String> = rows(&demo, &e, ReportKind::Users1Day, day)
             .iter()
@@ -231,6 +232,23 @@ fn the_enterprise_covers_its_organizations() {
             assert!(ours.contains(&format!("{}{}", u["user_id"], u["totals_by_ide"])));
         }
     }
+}
+
+#[test]
+fn every_organization_is_inside_the_enterprise() {
+    let e = Scope::enterprise("octo-enterprise");
+    let (users, repos) = (data::scope_users(&e), data::repos(&e));
+    let mut starts = BTreeSet::new();
+    for n in 0..200 {
+        let o = Scope::org(&format!("org-{n}"));
+        let (ou, or) = (data::scope_users(&o), data::repos(&o));
+        assert!(users.start <= ou.start && ou.end <= users.end, "{ou:?}");
+        assert!(repos.start <= or.start && or.end <= repos.end, "{or:?}");
+        assert_eq!(ou.end - ou.start, data::ORG_USERS);
+        starts.insert(ou.start);
+    }
+    // Not vacuous: the windows reach both ends of the enterprise.
+    assert!(starts.contains(&users.start) && starts.contains(&(users.end - data::ORG_USERS)));
 }
 
 #[test]
@@ -298,7 +316,9 @@ async fn team_series_sum_their_members() {
         .map(|u| (int(&u, "user_id"), u))
         .collect();
     let mut members: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let scope_ids: BTreeSet<u64> = data::scope_users(&s).map(|i| 5000 + i).collect();
     for r in user_team_rows(&s, newest) {
+        assert!(scope_ids.contains(&int(&r, "user_id")), "{r}");
         members
             .entry(r["slug"].as_str().unwrap().into())
             .or_default()
