@@ -96,108 +96,107 @@ fn assert_breakdowns_add_up(v: &Value, what: &str) {
     }
 }
 
-#[test]
-fn every_breakdown_sums_to_its_total_and_totals_sum_the_users() {
+/// Calls `f` with every day of the 28-day reports of an organization and
+/// the enterprise (the newest day a Saturday).
+fn for_each_day(mut f: impl FnMut(&DemoSource, &Scope, NaiveDate, &Value)) {
     let demo = DemoSource::new(saturday());
     for s in [
         Scope::org("octo-demo"),
         Scope::enterprise("octo-enterprise"),
     ] {
         for day_totals in days28(&demo, &s) {
-            let day =
-                NaiveDate::parse_from_str(day_totals["day"].as_str().unwrap(), "%Y-%m-%d").unwrap();
-            let what = format!("{} {day}", s.name);
-            assert_breakdowns_add_up(&day_totals, &what);
-            let users = rows(&demo, &s, ReportKind::Users1Day, Some(day));
-            for u in &users {
-                assert_breakdowns_add_up(u, &format!("{what} {}", u["user_login"]));
-            }
-            assert_eq!(int(&day_totals, "daily_active_users"), users.len() as u64);
-            for field in FIELDS {
-                let sum: u64 = users.iter().map(|u| int(u, field)).sum();
-                assert_eq!(sum, int(&day_totals, field), "{what}: {field}");
-            }
-            let cli = &day_totals["totals_by_cli"];
-            for field in ["session_count", "request_count", "prompt_count"] {
-                let sum: u64 = users
-                    .iter()
-                    .filter_map(|u| u["totals_by_cli"][field].as_u64())
-                    .sum();
-                assert_eq!(sum, int(cli, field), "{what}: cli {field}");
-            }
-            let cli_users = users.iter().filter(|u| u["used_cli"] == true).count() as u64;
-            assert_eq!(
-                cli_users,
-                int(&day_totals, "daily_active_cli_users"),
-                "{what}"
-            );
+            let day = NaiveDate::parse_from_str(day_totals["day"].as_str().unwrap(), "%Y-%m-%d");
+            f(&demo, &s, day.unwrap(), &day_totals);
         }
     }
 }
 
 #[test]
-fn pull_requests_sum_the_repositories_and_subsets_stay_within() {
-    let demo = DemoSource::new(saturday());
-    for s in [
-        Scope::org("octo-demo"),
-        Scope::enterprise("octo-enterprise"),
-    ] {
-        for day_totals in days28(&demo, &s) {
-            let day =
-                NaiveDate::parse_from_str(day_totals["day"].as_str().unwrap(), "%Y-%m-%d").unwrap();
-            let pr = &day_totals["pull_requests"];
-            let repos = rows(&demo, &s, ReportKind::Repos1Day, Some(day));
-            for field in [
-                "total_created",
-                "total_merged",
-                "total_suggestions",
-                "total_created_by_copilot",
-            ] {
-                let sum: u64 = repos.iter().map(|r| int(&r["pull_requests"], field)).sum();
-                assert_eq!(sum, int(pr, field), "{} {day}: {field}", s.name);
-            }
-            for (part, whole) in [
-                ("total_copilot_suggestions", "total_suggestions"),
-                (
-                    "total_copilot_applied_suggestions",
-                    "total_applied_suggestions",
-                ),
-                ("total_applied_suggestions", "total_suggestions"),
-                ("total_created_by_copilot", "total_created"),
-                ("total_reviewed_by_copilot", "total_reviewed"),
-                ("total_merged", "total_created"),
-                (
-                    "total_merged_created_by_copilot",
-                    "total_created_by_copilot",
-                ),
-                (
-                    "total_merged_reviewed_by_copilot",
-                    "total_reviewed_by_copilot",
-                ),
-            ] {
-                assert!(
-                    int(pr, part) <= int(pr, whole),
-                    "{} {day}: {part} > {whole}",
-                    s.name
-                );
-            }
-            let by_type = pr["copilot_suggestions_by_comment_type"]
-                .as_array()
-                .unwrap();
-            for field in [
-                "total_copilot_suggestions",
-                "total_copilot_applied_suggestions",
-            ] {
-                let sum: u64 = by_type.iter().map(|t| int(t, field)).sum();
-                assert_eq!(
-                    sum,
-                    int(pr, field),
-                    "{} {day}: by comment type {field}",
-                    s.name
-                );
-            }
+fn every_breakdown_sums_to_its_total_and_totals_sum_the_users() {
+    for_each_day(|demo, s, day, day_totals| {
+        let what = format!("{} {day}", s.name);
+        assert_breakdowns_add_up(day_totals, &what);
+        let users = rows(demo, s, ReportKind::Users1Day, Some(day));
+        for u in &users {
+            assert_breakdowns_add_up(u, &format!("{what} {}", u["user_login"]));
         }
-    }
+        assert_eq!(int(day_totals, "daily_active_users"), users.len() as u64);
+        for field in FIELDS {
+            let sum: u64 = users.iter().map(|u| int(u, field)).sum();
+            assert_eq!(sum, int(day_totals, field), "{what}: {field}");
+        }
+        let cli = &day_totals["totals_by_cli"];
+        for field in ["session_count", "request_count", "prompt_count"] {
+            let sum: u64 = users
+                .iter()
+                .filter_map(|u| u["totals_by_cli"][field].as_u64())
+                .sum();
+            assert_eq!(sum, int(cli, field), "{what}: cli {field}");
+        }
+        let cli_users = users.iter().filter(|u| u["used_cli"] == true).count() as u64;
+        assert_eq!(
+            cli_users,
+            int(day_totals, "daily_active_cli_users"),
+            "{what}"
+        );
+    });
+}
+
+#[test]
+fn pull_requests_sum_the_repositories_and_subsets_stay_within() {
+    for_each_day(|demo, s, day, day_totals| {
+        let pr = &day_totals["pull_requests"];
+        let repos = rows(demo, s, ReportKind::Repos1Day, Some(day));
+        for field in [
+            "total_created",
+            "total_merged",
+            "total_suggestions",
+            "total_created_by_copilot",
+        ] {
+            let sum: u64 = repos.iter().map(|r| int(&r["pull_requests"], field)).sum();
+            assert_eq!(sum, int(pr, field), "{} {day}: {field}", s.name);
+        }
+        for (part, whole) in [
+            ("total_copilot_suggestions", "total_suggestions"),
+            (
+                "total_copilot_applied_suggestions",
+                "total_applied_suggestions",
+            ),
+            ("total_applied_suggestions", "total_suggestions"),
+            ("total_created_by_copilot", "total_created"),
+            ("total_reviewed_by_copilot", "total_reviewed"),
+            ("total_merged", "total_created"),
+            (
+                "total_merged_created_by_copilot",
+                "total_created_by_copilot",
+            ),
+            (
+                "total_merged_reviewed_by_copilot",
+                "total_reviewed_by_copilot",
+            ),
+        ] {
+            assert!(
+                int(pr, part) <= int(pr, whole),
+                "{} {day}: {part} > {whole}",
+                s.name
+            );
+        }
+        let by_type = pr["copilot_suggestions_by_comment_type"]
+            .as_array()
+            .unwrap();
+        for field in [
+            "total_copilot_suggestions",
+            "total_copilot_applied_suggestions",
+        ] {
+            let sum: u64 = by_type.iter().map(|t| int(t, field)).sum();
+            assert_eq!(
+                sum,
+                int(pr, field),
+                "{} {day}: by comment type {field}",
+                s.name
+            );
+        }
+    });
 }
 
 #[test]
@@ -240,7 +239,7 @@ fn every_organization_is_inside_the_enterprise() {
     let (users, repos) = (data::scope_users(&e), data::repos(&e));
     let mut starts = BTreeSet::new();
     for n in 0..200 {
-        let o = Scope::org(&format!("org-{n}"));
+        let o = Scope::org(format!("org-{n}"));
         let (ou, or) = (data::scope_users(&o), data::repos(&o));
         assert!(users.start <= ou.start && ou.end <= users.end, "{ou:?}");
         assert!(repos.start <= or.start && or.end <= repos.end, "{or:?}");
