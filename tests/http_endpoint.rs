@@ -201,3 +201,15 @@ fn once_demo_prints_valid_metrics() {
         serde_json::from_str::<serde_json::Value>(line).expect("JSON log line");
     }
 }
+
+#[test]
+fn report_day_settings_outside_report_day_mode_are_reported_ignored() {
+    let (code, _, err) = run(&[("DEMO", "true"), ("BACKFILL_DAYS", "400")], &["--once"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("BACKFILL_DAYS") && err.contains("ignored"),
+        "{err}"
+    );
+    let (_, _, err) = run(&[("DEMO", "true")], &["--once"]);
+    assert!(!err.contains("ignored"), "{err}");
+}
