@@ -4,6 +4,7 @@
 //! The collector produces it, the sinks read it; nothing here does I/O.
 
 pub mod scope;
+pub mod series;
 pub mod snapshot;
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use std::time::{Duration, SystemTime};
 use chrono::NaiveDate;
 
 use crate::model::scope::Scope;
+pub use crate::model::series::{LabelSetId, SampleSet, SeriesRef};
 
 /// Label pairs of one series, sorted by label name, no duplicate names.
 pub type Labels = Vec<(String, String)>;
@@ -45,111 +47,6 @@ impl SeriesKey {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
-    }
-}
-
-/// A set of series with one value each, ordered by name then labels, plus the
-/// help text of each metric name.
-///
-/// Inserting a series that is already present keeps the first value and
-/// counts a duplicate: report rows are processed in file order, so the
-/// outcome is deterministic.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SampleSet {
-    series: BTreeMap<SeriesKey, f64>,
-    help: BTreeMap<String, String>,
-    duplicates: u64,
-}
-
-impl SampleSet {
-    /// An empty set.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a series. Returns `false` (and counts a duplicate) when the same
-    /// name and labels are already present; the first value wins.
-    pub fn insert(&mut self, key: SeriesKey, value: f64, help: &str) -> bool {
-        if self.series.contains_key(&key) {
-            self.duplicates += 1;
-            return false;
-        }
-        if !self.help.contains_key(&key.name) {
-            self.help.insert(key.name.clone(), help.to_string());
-        }
-        self.series.insert(key, value);
-        true
-    }
-
-    /// Adds a series or replaces its value (for values the exporter computes
-    /// itself, never for report data).
-    pub fn set(&mut self, key: SeriesKey, value: f64, help: &str) {
-        if !self.help.contains_key(&key.name) {
-            self.help.insert(key.name.clone(), help.to_string());
-        }
-        self.series.insert(key, value);
-    }
-
-    /// Series in order (name, then labels).
-    pub fn iter(&self) -> impl Iterator<Item = (&SeriesKey, f64)> {
-        self.series.iter().map(|(k, v)| (k, *v))
-    }
-
-    /// The value of one series.
-    pub fn get(&self, key: &SeriesKey) -> Option<f64> {
-        self.series.get(key).copied()
-    }
-
-    /// The value of the series with this name and exactly these labels
-    /// (in any order).
-    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let labels = labels
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
-        self.get(&SeriesKey::new(name, labels))
-    }
-
-    /// Help text of a metric name.
-    pub fn help(&self, name: &str) -> Option<&str> {
-        self.help.get(name).map(String::as_str)
-    }
-
-    /// Number of series.
-    pub fn len(&self) -> usize {
-        self.series.len()
-    }
-
-    /// True when the set holds no series.
-    pub fn is_empty(&self) -> bool {
-        self.series.is_empty()
-    }
-
-    /// How many inserts were refused as duplicates.
-    pub fn duplicates(&self) -> u64 {
-        self.duplicates
-    }
-
-    /// Distinct metric names, in order.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.help.keys().map(String::as_str)
-    }
-
-    /// Moves every series of `other` into `self` (first value wins on
-    /// duplicates, which are counted).
-    pub fn absorb(&mut self, other: SampleSet) {
-        self.duplicates += other.duplicates;
-        for (name, help) in other.help {
-            self.help.entry(name).or_insert(help);
-        }
-        for (key, value) in other.series {
-            match self.series.entry(key) {
-                std::collections::btree_map::Entry::Occupied(_) => self.duplicates += 1,
-                std::collections::btree_map::Entry::Vacant(slot) => {
-                    slot.insert(value);
-                }
-            }
-        }
     }
 }
 
@@ -225,7 +122,7 @@ mod tests {
         assert_eq!(set.len(), 1);
         assert_eq!(set.duplicates(), 1);
         let (k, v) = set.iter().next().unwrap();
-        assert_eq!(k.labels[0].0, "a");
+        assert_eq!(k.labels().next(), Some(("a", "2")));
         assert_eq!(v, 1.0);
     }
 

@@ -145,7 +145,7 @@ impl TeamAggregator {
         }
         let series: Vec<LeafValue> = values
             .iter()
-            .map(|(key, value)| (self.mapper.series_for_key(key), value, true))
+            .map(|(key, value)| (self.mapper.series_for_key(&key.to_key()), value, true))
             .collect();
         self.add_to_teams(user, &series);
     }
