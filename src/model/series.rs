@@ -158,7 +158,8 @@ impl SampleSet {
         &mut self,
         labels: impl IntoIterator<Item = (&'l str, &'l str)>,
     ) -> LabelSetId {
-        let mut pairs: Vec<(&str, &str)> = labels.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        let mut pairs: Vec<(&str, &str)> =
+            labels.into_iter().filter(|(_, v)| !v.is_empty()).collect();
         pairs.sort_unstable();
         let mut run: Vec<u32> = Vec::with_capacity(pairs.len() * 2);
         for (n, v) in pairs {
@@ -202,7 +203,8 @@ impl SampleSet {
     }
 
     fn lookup_run<'l>(&self, labels: impl IntoIterator<Item = (&'l str, &'l str)>) -> Option<u32> {
-        let mut pairs: Vec<(&str, &str)> = labels.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        let mut pairs: Vec<(&str, &str)> =
+            labels.into_iter().filter(|(_, v)| !v.is_empty()).collect();
         pairs.sort_unstable();
         let mut run: Vec<u32> = Vec::with_capacity(pairs.len() * 2);
         for (n, v) in pairs {
@@ -230,7 +232,14 @@ impl SampleSet {
         self.put(name, labels, value, help, false)
     }
 
-    fn put(&mut self, name: &str, labels: LabelSetId, value: f64, help: &str, replace: bool) -> bool {
+    fn put(
+        &mut self,
+        name: &str,
+        labels: LabelSetId,
+        value: f64,
+        help: &str,
+        replace: bool,
+    ) -> bool {
         if (labels.0 as usize) >= self.set_starts.len() {
             // An id of another set: intern its (empty) meaning rather than panic.
             return false;
@@ -254,10 +263,11 @@ impl SampleSet {
             value,
         });
         let series = &self.series;
-        self.series_index.insert_unique(fx(&(sym_id(sym), labels.0)), idx, |&i| {
-            let e = &series[i as usize];
-            fx(&(sym_id(e.name), e.labels))
-        });
+        self.series_index
+            .insert_unique(fx(&(sym_id(sym), labels.0)), idx, |&i| {
+                let e = &series[i as usize];
+                fx(&(sym_id(e.name), e.labels))
+            });
         self.order = OnceLock::new();
         true
     }
@@ -280,7 +290,8 @@ impl SampleSet {
         self.order.get_or_init(|| {
             // Ranks of the interned strings in byte order turn every string
             // comparison of the sort into an integer one.
-            let mut syms: Vec<(&str, u32)> = self.strings.iter().map(|(s, t)| (t, sym_id(s))).collect();
+            let mut syms: Vec<(&str, u32)> =
+                self.strings.iter().map(|(s, t)| (t, sym_id(s))).collect();
             syms.sort_unstable();
             let mut rank = vec![0u32; syms.len()];
             for (r, (_, s)) in syms.iter().enumerate() {
@@ -352,13 +363,21 @@ impl SampleSet {
 
     /// The value of one series.
     pub fn get(&self, key: &SeriesKey) -> Option<f64> {
-        self.value_of(&key.name, key.labels.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+        self.value_of(
+            &key.name,
+            key.labels.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        )
     }
 
-    fn value_of<'l>(&self, name: &str, labels: impl IntoIterator<Item = (&'l str, &'l str)>) -> Option<f64> {
+    fn value_of<'l>(
+        &self,
+        name: &str,
+        labels: impl IntoIterator<Item = (&'l str, &'l str)>,
+    ) -> Option<f64> {
         let name = self.strings.get(name)?;
         let labels = self.lookup_run(labels)?;
-        self.find(name, labels).map(|i| self.series[i as usize].value)
+        self.find(name, labels)
+            .map(|i| self.series[i as usize].value)
     }
 
     /// The value of the series with this name and exactly these labels
@@ -407,7 +426,9 @@ impl SampleSet {
             if keep_incoming {
                 self.help.insert(name.clone(), help.clone());
             } else {
-                self.help.entry(name.clone()).or_insert_with(|| help.clone());
+                self.help
+                    .entry(name.clone())
+                    .or_insert_with(|| help.clone());
             }
         }
         let mut ids: Vec<Option<LabelSetId>> = vec![None; other.set_starts.len()];
@@ -435,9 +456,10 @@ impl PartialEq for SampleSet {
         self.len() == other.len()
             && self.duplicates == other.duplicates
             && self.help == other.help
-            && self.iter().zip(other.iter()).all(|((a, x), (b, y))| {
-                x == y && a.name() == b.name() && a.labels().eq(b.labels())
-            })
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|((a, x), (b, y))| x == y && a.name() == b.name() && a.labels().eq(b.labels()))
     }
 }
 

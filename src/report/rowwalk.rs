@@ -416,12 +416,30 @@ impl RowMapper {
 
     /// Walks one row. `wants` says whether a user's row is worth mapping.
     pub(crate) fn walk(&mut self, line: &[u8], wants: &dyn Fn(u64) -> bool) -> Walked {
+        self.walk_with(line, wants, None)
+    }
+
+    /// [`RowMapper::walk`] for per-user rows: once a non-empty `user_login`
+    /// is read and `keep_login` refuses it (a user the cap drops), the rest
+    /// of the row is only checked (parsed, `user_id` and `day` read), not
+    /// mapped, and the row comes back `skipped` with [`RowMapper::login`].
+    pub(crate) fn walk_logins(&mut self, line: &[u8], keep_login: &dyn Fn(&str) -> bool) -> Walked {
+        self.walk_with(line, &|_| true, Some(keep_login))
+    }
+
+    fn walk_with(
+        &mut self,
+        line: &[u8],
+        wants: &dyn Fn(u64) -> bool,
+        keep_login: Option<&dyn Fn(&str) -> bool>,
+    ) -> Walked {
         self.leaves.clear();
         self.pending.clear();
         self.login = None;
         let mut walker = Walker {
             m: self,
             wants,
+            keep_login,
             user: None,
             user_text: false,
             day: None,
@@ -452,6 +470,7 @@ impl RowMapper {
 struct Walker<'m, 'w> {
     m: &'m mut RowMapper,
     wants: &'w dyn Fn(u64) -> bool,
+    keep_login: Option<&'w dyn Fn(&str) -> bool>,
     user: Option<u64>,
     user_text: bool,
     day: Option<NaiveDate>,
@@ -688,12 +707,21 @@ impl<'de> Visitor<'de> for ObjectSeed<'_, '_, '_> {
             if w.skip {
                 // The rest of a row nobody wants: only the identity matters.
                 match key {
-                    "user_id" => return Err(give_up()),
+                    // A user dropped by the cap: its user id is read like
+                    // the exact path's identity parse would.
+                    "user_id" if !seen_user && !w.m.require_user => {
+                        seen_user = true;
+                        (w.user, w.user_text) = map.next_value_seed(UserIdSeed)?;
+                    }
+                    "user_id" | "user_login" => return Err(give_up()),
                     "day" if !seen_day => {
                         seen_day = true;
                         w.day = map.next_value_seed(DaySeed)?;
                     }
                     "day" => return Err(give_up()),
+                    // The exact path parses a dropped user's row completely
+                    // (UTF-8 checked): so does this.
+                    _ if !w.m.require_user => map.next_value_seed(Skip)?,
                     _ => {
                         map.next_value::<IgnoredAny>()?;
                     }
@@ -723,6 +751,15 @@ impl<'de> Visitor<'de> for ObjectSeed<'_, '_, '_> {
                 }
                 3 if !w.m.require_user => {
                     w.m.login = map.next_value_seed(LoginSeed)?;
+                    let dropped = match (&w.m.login, w.keep_login) {
+                        (Some(login), Some(keep)) => !login.is_empty() && !keep(login),
+                        _ => false,
+                    };
+                    if dropped {
+                        w.skip = true;
+                        w.m.leaves.clear();
+                        w.m.pending.clear();
+                    }
                     continue;
                 }
                 _ => {}

@@ -51,6 +51,15 @@ pub fn hash_user(salt: &Secret, login: &str) -> String {
     hex
 }
 
+/// The `user` label value of a login in `mode` (`None` when off).
+fn label_of(mode: UserMetricsMode, salt: Option<&Secret>, login: &str) -> Option<String> {
+    match mode {
+        UserMetricsMode::Off => None,
+        UserMetricsMode::Login => Some(login.to_string()),
+        UserMetricsMode::Hashed => Some(hash_user(salt.unwrap_or(&Secret::new("")), login)),
+    }
+}
+
 /// Stand-in value of the user label while rows are mapped (replaced by the
 /// user's label value in [`UserAggregator::finish`]).
 const USER_PLACEHOLDER: &str = "\u{1}user\u{1}";
@@ -107,14 +116,7 @@ impl UserAggregator {
 
     /// The `user` label value of a login (`None` when per-user metrics are off).
     pub fn label_for(&self, login: &str) -> Option<String> {
-        match self.mode {
-            UserMetricsMode::Off => None,
-            UserMetricsMode::Login => Some(login.to_string()),
-            UserMetricsMode::Hashed => Some(hash_user(
-                self.salt.as_ref().unwrap_or(&Secret::new("")),
-                login,
-            )),
-        }
+        label_of(self.mode, self.salt.as_ref(), login)
     }
 
     /// The index of a user label, admitting it while under the cap.
@@ -153,16 +155,31 @@ impl UserAggregator {
     /// parse into a JSON map and [`UserAggregator::add_row`]. Rows it cannot
     /// take exactly that way go through that slow path.
     pub fn add_line(&mut self, line: &[u8], day: NaiveDate) -> LineOutcome {
-        let (user, row_day, user_text) = match self.mapper.walk(line, &|_| true) {
+        // With the cap reached, a user not kept yet is dropped: the walk
+        // stops mapping right after its login.
+        let full = self.kept.len() >= self.max;
+        let (kept, mode, salt) = (&self.kept, self.mode, self.salt.as_ref());
+        let keep_login = |login: &str| {
+            !full || label_of(mode, salt, login).is_some_and(|l| kept.contains_key(&l))
+        };
+        let walked = self.mapper.walk_logins(line, &keep_login);
+        let (user, row_day, user_text, dropped) = match walked {
             Walked::Row {
                 user,
                 day,
                 user_text,
-                ..
-            } => (user, day, user_text),
+                skipped,
+            } => (user, day, user_text, skipped),
             Walked::Fallback => return self.add_line_slow(line, day),
         };
         if row_day.is_some_and(|d| d != day) {
+            return LineOutcome::Skipped;
+        }
+        if dropped {
+            // Only a non-empty login the cap refused skips a row.
+            if let Some(label) = self.mapper.login.take().and_then(|l| self.label_for(&l)) {
+                self.dropped.insert(label);
+            }
             return LineOutcome::Skipped;
         }
         let login = match (&self.mapper.login, user) {
