@@ -185,13 +185,19 @@ impl RowMapper {
         self.series.len()
     }
 
-    /// The key of a series.
-    pub(crate) fn series_key(&self, id: u32) -> SeriesKey {
-        let (name, labels) = self.series[id as usize];
-        SeriesKey {
-            name: self.names[name as usize].clone(),
-            labels: self.labelsets[labels as usize].clone(),
-        }
+    /// A series' metric name, label-set id and labels, borrowed.
+    pub(crate) fn series_parts(&self, id: u32) -> Option<(&str, u32, &Labels)> {
+        let &(name, labels) = self.series.get(id as usize)?;
+        Some((
+            self.names.get(name as usize)?,
+            labels,
+            self.labelsets.get(labels as usize)?,
+        ))
+    }
+
+    /// Number of distinct label sets seen.
+    pub(crate) fn labelset_count(&self) -> usize {
+        self.labelsets.len()
     }
 
     /// Records that the caller has the help text of metric `name`; until

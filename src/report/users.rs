@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Labels, SampleSet, SeriesKey};
+use crate::model::{Labels, SampleSet};
 use crate::report::naming::{field_help, map_leaves, push_label};
 use crate::report::rowwalk::{LeafValue, RowMapper, Walked};
 use crate::report::teams::{LineOutcome, RowIdentity};
@@ -264,28 +264,37 @@ impl UserAggregator {
         let user_label = self
             .base_labels
             .last()
-            .map(|(n, _)| n.clone())
+            .map(|(n, _)| n.as_str())
             .unwrap_or_default();
-        let keys: Vec<SeriesKey> = (0..self.mapper.series_count() as u32)
-            .map(|id| self.mapper.series_key(id))
-            .collect();
+        let mapper = &self.mapper;
         let mut out = SampleSet::new();
+        let mut sets = Vec::new();
         for (values, user) in self.values.iter().zip(&self.labels) {
+            // The user's label sets, interned once each.
+            sets.clear();
+            sets.resize(mapper.labelset_count(), None);
             for &(id, value) in values {
-                let key = &keys[id as usize];
-                let mut labels = key.labels.clone();
-                if let Some(pair) = labels
-                    .iter_mut()
-                    .find(|(n, v)| *n == user_label && v == USER_PLACEHOLDER)
-                {
-                    pair.1 = user.clone();
-                }
-                let help = self
-                    .help
-                    .get(&key.name)
-                    .map(String::as_str)
-                    .unwrap_or_default();
-                out.insert(SeriesKey::new(key.name.clone(), labels), value, help);
+                let Some((name, set, labels)) = mapper.series_parts(id) else {
+                    continue;
+                };
+                let set = match sets.get(set as usize).copied().flatten() {
+                    Some(interned) => interned,
+                    None => {
+                        let interned = out.intern_labels(labels.iter().map(|(n, v)| {
+                            if n == user_label && v == USER_PLACEHOLDER {
+                                (n.as_str(), user.as_str())
+                            } else {
+                                (n.as_str(), v.as_str())
+                            }
+                        }));
+                        if let Some(slot) = sets.get_mut(set as usize) {
+                            *slot = Some(interned);
+                        }
+                        interned
+                    }
+                };
+                let help = self.help.get(name).map(String::as_str).unwrap_or_default();
+                out.insert_in(name, set, value, help);
             }
         }
         (out, self.dropped.len() as u64)
