@@ -155,6 +155,30 @@ pub fn gather_all(store: &Store, registry: &prometheus::Registry) -> Vec<MetricF
     families
 }
 
+/// Help text of a data family whose set has none.
+const DEFAULT_HELP: &str = "GitHub Copilot usage metric.";
+
+/// The samples of one family: runs of series (a name's positions in one
+/// set's order), in the order the sets were given.
+pub type SampleRuns<'a> = Vec<(&'a SampleSet, std::ops::Range<usize>)>;
+
+/// The families of `sets` as [`FamilyBuilder::samples`] would build them,
+/// but borrowed: name → (help, runs of samples). A family's help is the
+/// first set's that has the name; its samples come set after set, each
+/// set's in its order.
+pub fn data_families<'a>(sets: &[&'a SampleSet]) -> BTreeMap<&'a str, (&'a str, SampleRuns<'a>)> {
+    let mut data: BTreeMap<&str, (&str, SampleRuns<'_>)> = BTreeMap::new();
+    for set in sets {
+        for (name, range) in set.name_runs() {
+            data.entry(name)
+                .or_insert_with(|| (set.help(name).unwrap_or(DEFAULT_HELP), Vec::new()))
+                .1
+                .push((*set, range));
+        }
+    }
+    data
+}
+
 /// Exactly `encode_text(&gather_all(store, registry))`, as bytes
 /// ([`write_text`] into a buffer).
 pub fn render_text(store: &Store, registry: &prometheus::Registry) -> Vec<u8> {
@@ -175,7 +199,6 @@ pub fn write_text(
     registry: &prometheus::Registry,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    const DEFAULT_HELP: &str = "GitHub Copilot usage metric.";
     let states = store.view();
     let states = &states[..];
     // Every set in the order `gather_all` adds its samples: data of each
@@ -195,20 +218,10 @@ pub fn write_text(
         }
     }
     sets.extend(health.iter());
-    // Name → (help, runs of samples), each run a name's range in one set.
-    type Runs<'a> = Vec<(&'a SampleSet, std::ops::Range<usize>)>;
-    let mut data: BTreeMap<&str, (&str, Runs<'_>)> = BTreeMap::new();
-    for set in sets {
-        for (name, range) in set.name_runs() {
-            data.entry(name)
-                .or_insert_with(|| (set.help(name).unwrap_or(DEFAULT_HELP), Vec::new()))
-                .1
-                .push((set, range));
-        }
-    }
+    let data = data_families(&sets);
     // Families sorted by name, stably: data before the registry's.
     enum Family<'a> {
-        Data(&'a str, &'a str, &'a Runs<'a>),
+        Data(&'a str, &'a str, &'a SampleRuns<'a>),
         Registry(&'a MetricFamily),
     }
     let registry_families = registry.gather();
