@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: generated reports → fake GitHub on loopback →
-# `copilot-metrics-exporter --once` with TEAMS=true, next to the Python
+# `copilot-metrics-exporter --once` with TEAMS=true (TEAM_BREAKDOWNS=all: every
+# breakdown, as the baseline computes them), next to the Python
 # baseline (json.loads per line, dict aggregation) on the same files; checks
 # that both compute the same team metrics, then measures the footprint.
 #
@@ -62,7 +63,7 @@ for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$API_PORT/" && bre
 API=http://127.0.0.1:$API_PORT
 
 echo "== exporter --once (TEAMS=true) on $((BYTES / 1000000)) MB" >&2
-env GHC_TOKEN=bench ENTERPRISE="$ENT" GITHUB_API_URL="$API" TEAMS=true SEATS=false LOG_LEVEL=warn \
+env GHC_TOKEN=bench ENTERPRISE="$ENT" GITHUB_API_URL="$API" TEAMS=true TEAM_BREAKDOWNS=all SEATS=false LOG_LEVEL=warn \
   "${CPU0[@]}" /usr/bin/time -v -o "$OUT/exporter.time" "$BIN" --once >"$OUT/exporter.prom" 2>"$OUT/exporter.log" \
   || die "exporter failed: $(tail -5 "$OUT/exporter.log")"
 

@@ -74,9 +74,10 @@ schema = {
         "existingSecret": S,
         "secretKeys": obj({k: {"type": "string", "pattern": "^[-._a-zA-Z0-9]+$"} for k in [
             "githubToken", "githubAppPrivateKey", "pushgatewayPassword",
-            "remoteWriteBearerToken", "remoteWritePassword"]},
+            "pushgatewayBearerToken", "remoteWriteBearerToken", "remoteWritePassword"]},
             required=["githubToken", "githubAppPrivateKey", "pushgatewayPassword",
-                      "remoteWriteBearerToken", "remoteWritePassword"]),
+                      "pushgatewayBearerToken", "remoteWriteBearerToken",
+                      "remoteWritePassword"]),
         "collection": obj({
             "cacheTtlSeconds": NONNEG,
             "schedule": S,
@@ -93,8 +94,20 @@ schema = {
         "pushgateway": obj({
             "enabled": B, "url": URL_OR_EMPTY,
             "job": {"type": "string", "minLength": 1},
-            "username": S, "password": S,
+            "auth": {"type": "string", "enum": ["none", "basic", "bearer"]},
+            "username": S, "password": S, "bearerToken": S,
+            "headers": STRMAP,
+            "caBundle": CA,
         }),
+        # Prometheus label names, not one the exporter reserves (`org`,
+        # `enterprise`, `job`, `__*`; Go's regexp has no lookahead, hence
+        # the two alternatives).
+        "externalLabels": {
+            "type": "object",
+            "propertyNames": {"pattern": "^([a-zA-Z]|_[a-zA-Z0-9])[a-zA-Z0-9_]*$",
+                              "not": {"enum": ["org", "enterprise", "job"]}},
+            "additionalProperties": {"type": "string", "minLength": 1},
+        },
         "remoteWrite": obj({
             "enabled": B, "url": URL_OR_EMPTY,
             "headers": STRMAP,
@@ -104,6 +117,7 @@ schema = {
             "timestamps": {"type": "string", "enum": ["now", "report-day"]},
             "settleDays": NONNEG,
             "backfillDays": NONNEG,
+            "intervalSeconds": NONNEG,
         }),
         "state": obj({
             "enabled": B,

@@ -13,7 +13,7 @@ use chrono::Utc;
 use crate::collect::demo::DemoSource;
 use crate::collect::{CollectRequest, Collector, ReportSource};
 use crate::config::Config;
-use crate::github::{AppAuth, Auth, FailureKind, GithubClient};
+use crate::github::{FailureKind, GithubClient, GithubSettings};
 use crate::model::scope::Scope;
 use crate::model::snapshot::Store;
 use crate::model::ScopeData;
@@ -59,7 +59,7 @@ pub struct App {
 
 impl App {
     /// Builds the pipeline from a validated configuration.
-    pub fn new(config: Config) -> Result<App, String> {
+    pub fn new(mut config: Config) -> Result<App, String> {
         let metrics = Arc::new(SelfMetrics::new());
         // Every failure reason exists from the start, so rate() and alerts
         // see the first failure as an increase from 0.
@@ -69,19 +69,21 @@ impl App {
         let source = if config.demo {
             Arc::new(DemoSource::default()) as Arc<dyn ReportSource>
         } else {
-            let auth = match (&config.github.token, &config.github.app) {
-                (Some(token), None) => Auth::Token(token.clone()),
-                (None, Some(app)) => Auth::App(Box::new(AppAuth::new(app)?)),
-                _ => {
-                    return Err(
-                        "set GHC_TOKEN/GHC_TOKEN_FILE or GITHUB_APP_ID (one of them)".into(),
-                    )
-                }
+            // The credentials move into the client, which keeps only the
+            // auth it builds from them: no second copy stays in `config`.
+            let credentials = config.github.credentials.take();
+            let settings = GithubSettings {
+                credentials,
+                ..config.github.clone()
             };
-            Arc::new(GithubClient::new(&config.github, auth, metrics.clone())?)
+            Arc::new(GithubClient::new(settings, metrics.clone())?)
         };
         let collector = Collector::new(source, metrics.clone(), config.github.max_report_bytes)
-            .with_features(config.features.clone());
+            .with_features(config.features.clone())
+            .with_filter(config.metric_filter.clone());
+        if config.metric_filter.spares_report_day() {
+            tracing::info!("METRICS_INCLUDE/METRICS_EXCLUDE leave out copilot_report_day_timestamp_seconds; it is exported anyway (it says which report day the values belong to)");
+        }
         let sinks = Sinks::new(
             config.pushgateway.clone(),
             config.remote_write.clone(),

@@ -6,7 +6,6 @@
 mod common;
 
 use std::io::Read;
-use std::path::Path;
 use std::time::Duration;
 
 use common::{exporter_command, free_port, spawn, wait_http_ok, KillOnDrop};
@@ -78,39 +77,10 @@ async fn metrics_are_gzipped_when_asked_and_carry_process_metrics() {
     common::promtool_check_metrics(&plain);
 }
 
-/// A CA, a server certificate for 127.0.0.1 and a client certificate, as PEM
-/// files in `dir`.
-fn make_pki(dir: &Path) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let server_key = KeyPair::generate().unwrap();
-    let server = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-        .unwrap()
-        .signed_by(&server_key, &issuer)
-        .unwrap();
-    std::fs::write(dir.join("ca.crt"), ca.pem()).unwrap();
-    std::fs::write(dir.join("server.crt"), server.pem()).unwrap();
-    std::fs::write(dir.join("server.key"), server_key.serialize_pem()).unwrap();
-}
-
 #[tokio::test]
 async fn prometheus_scrapes_over_tls_with_basic_auth() {
     let dir = tempfile::tempdir().unwrap();
-    make_pki(dir.path());
-    let hash = bcrypt::hash("scrape-pw", 4).unwrap();
-    let web = dir.path().join("web.yml");
-    std::fs::write(
-        &web,
-        format!(
-            "tls_server_config:\n  cert_file: {d}/server.crt\n  key_file: {d}/server.key\nbasic_auth_users:\n  prometheus: '{hash}'\n",
-            d = dir.path().display()
-        ),
-    )
-    .unwrap();
+    let web = common::web_config(dir.path(), "prometheus", "scrape-pw", true);
     let web_path = web.display().to_string();
     let (_exporter, port) = start_demo(&[("WEB_CONFIG_FILE", &web_path)]);
 

@@ -275,9 +275,7 @@ fn credential_wiring(pod: &Value) -> (String, BTreeSet<String>) {
     let dir = mount["mountPath"].as_str().unwrap();
     let files: BTreeSet<String> = env_map(pod)
         .into_iter()
-        .filter(|(k, _)| {
-            k.ends_with("_FILE") && k != "GITHUB_CA_FILE" && k != "REMOTE_WRITE_CA_FILE"
-        })
+        .filter(|(k, _)| k.ends_with("_FILE") && !k.ends_with("_CA_FILE"))
         .map(|(k, v)| {
             v.strip_prefix(&format!("{dir}/"))
                 .unwrap_or_else(|| panic!("{k}={v} is not under the credentials mount {dir}"))
@@ -821,6 +819,76 @@ fn renamed_secret_keys_move_the_secret_and_the_mount_together() {
 }
 
 #[test]
+fn external_labels_pushgateway_bearer_tls_and_resend_interval_are_wired() {
+    let Some(helm) = Helm::get() else { return };
+    let Some(py) = python_with_yaml() else { return };
+    let sinks = [
+        "github.orgs[0]=octo,github.token=ghp_x",
+        "pushgateway.enabled=true,pushgateway.url=https://pgw.example:9091",
+        "pushgateway.auth=bearer,pushgateway.bearerToken=pgw-token",
+        "pushgateway.headers.X-Scope-OrgID=team-a,pushgateway.caBundle.configMap=pgw-ca",
+        "externalLabels.cluster=eu-1,externalLabels.environment=prod",
+        "remoteWrite.enabled=true,remoteWrite.url=http://mimir/api/v1/push",
+        "remoteWrite.intervalSeconds=30",
+    ]
+    .join(",");
+    for mode in ["deployment", "cronjob"] {
+        let r = Rendered::new(&helm, &py, &["--set", &format!("mode={mode},{sinks}")]);
+        let pod = r.pod_spec();
+        let env = env_map(pod);
+        assert_eq!(env["EXTERNAL_LABELS"], "cluster=eu-1,environment=prod");
+        assert_eq!(env["PUSHGATEWAY_HEADERS"], "X-Scope-OrgID=team-a");
+        assert_eq!(
+            env["PUSHGATEWAY_CA_FILE"],
+            "/etc/copilot-metrics-exporter/pushgateway-ca/ca.crt"
+        );
+        assert!(!env.contains_key("PUSHGATEWAY_USERNAME"), "{env:?}");
+        assert!(!env.contains_key("PUSHGATEWAY_BEARER_TOKEN"), "{env:?}");
+        // The token is a mounted Secret key, named by secretKeys.
+        let (_, keys) = credential_wiring(pod);
+        assert!(keys.contains("pushgateway-bearer-token"), "{keys:?}");
+        assert_eq!(
+            env["PUSHGATEWAY_BEARER_TOKEN_FILE"],
+            "/etc/copilot-metrics-exporter/secrets/pushgateway-bearer-token"
+        );
+        assert_eq!(
+            r.one("Secret")["data"]["pushgateway-bearer-token"],
+            "cGd3LXRva2Vu"
+        );
+        let ca_volume = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "pushgateway-ca")
+            .expect("pushgateway-ca volume");
+        assert_eq!(ca_volume["configMap"]["name"], "pgw-ca");
+        assert!(container(pod)["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["name"] == "pushgateway-ca"
+                && m["mountPath"] == "/etc/copilot-metrics-exporter/pushgateway-ca"));
+        // The re-send runs between refreshes of the long-running mode only.
+        match mode {
+            "deployment" => assert_eq!(env["REMOTE_WRITE_INTERVAL_SECONDS"], "30"),
+            _ => assert!(!env.contains_key("REMOTE_WRITE_INTERVAL_SECONDS")),
+        }
+    }
+    // Defaults: no external labels, the interval at its default.
+    let r = Rendered::new(
+        &helm,
+        &py,
+        &[
+            "--set",
+            "mode=deployment,demo=true,remoteWrite.enabled=true,remoteWrite.url=http://rw",
+        ],
+    );
+    let env = env_map(r.pod_spec());
+    assert!(!env.contains_key("EXTERNAL_LABELS"));
+    assert_eq!(env["REMOTE_WRITE_INTERVAL_SECONDS"], "60");
+}
+
+#[test]
 fn schema_and_templates_reject_invalid_values() {
     let Some(helm) = Helm::get() else { return };
     let base = values_arg("cronjob-pushgateway-values.yaml");
@@ -845,6 +913,20 @@ fn schema_and_templates_reject_invalid_values() {
             "cronJob.schedule=x",
             "Additional property cronJob is not allowed",
         ),
+        (
+            "pushgateway.auth=token",
+            "auth must be one of the following",
+        ),
+        (
+            "externalLabels.job=x",
+            "Property name of \"job\" does not match",
+        ),
+        ("externalLabels.__tenant=x", "Property name of \"__tenant\""),
+        (
+            "externalLabels.my-cluster=x",
+            "Property name of \"my-cluster\"",
+        ),
+        ("remoteWrite.intervalSeconds=-1", "intervalSeconds"),
     ];
     for (set, phrase) in lint_cases {
         let out = helm.lint(&["-f", &base, "--set", set]);
@@ -894,6 +976,18 @@ fn schema_and_templates_reject_invalid_values() {
         (
             &["--set", "mode=deployment,demo=true,remoteWrite.enabled=true,remoteWrite.url=http://rw,remoteWrite.auth=bearer"],
             "remoteWrite.bearerToken is required",
+        ),
+        (
+            &["--set", "demo=true,pushgateway.enabled=true,pushgateway.url=http://p:9091,pushgateway.auth=bearer"],
+            "pushgateway.bearerToken is required",
+        ),
+        (
+            &["--set", "demo=true,existingSecret=s,pushgateway.enabled=true,pushgateway.url=http://p:9091,pushgateway.auth=bearer,pushgateway.username=u"],
+            "pushgateway.auth=bearer excludes basic auth: leave pushgateway.username empty",
+        ),
+        (
+            &["--set", "demo=true,existingSecret=s,pushgateway.enabled=true,pushgateway.url=http://p:9091,pushgateway.auth=basic"],
+            "pushgateway.auth=basic needs pushgateway.username",
         ),
     ];
     for (args, phrase) in template_cases {
@@ -955,6 +1049,10 @@ fn notes_explain_how_to_run_now_and_where_metrics_go() {
         "{rw}"
     );
     assert!(rw.contains("out_of_order_time_window: 60d"), "{rw}");
+    assert!(
+        rw.contains("-ingester.out-of-order-time-window=60d"),
+        "{rw}"
+    );
 
     // No --api-versions here: the ServiceMonitor is rendered anyway.
     let dep = render("deployment-servicemonitor-values.yaml");
@@ -967,6 +1065,85 @@ fn notes_explain_how_to_run_now_and_where_metrics_go() {
         "{dep}"
     );
     assert!(dep.contains("helm test cme"), "{dep}");
+}
+
+/// Every user-facing text that describes `report-day` mode: the READMEs,
+/// docs/, the chart's values and NOTES.
+fn user_docs() -> Vec<(String, String)> {
+    let mut files = vec![
+        "README.md".to_string(),
+        "helm/copilot-metrics-exporter/README.md".to_string(),
+        "helm/copilot-metrics-exporter/values.yaml".to_string(),
+        "helm/copilot-metrics-exporter/templates/NOTES.txt".to_string(),
+    ];
+    for entry in fs::read_dir(root().join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            let rel = path.strip_prefix(root()).unwrap();
+            files.push(rel.to_string_lossy().into_owned());
+        }
+    }
+    files
+        .into_iter()
+        .map(|f| {
+            // One line of words: comment markers, emphasis and code quotes
+            // dropped, so a sentence broken over lines reads as one.
+            let raw = read(&f);
+            let words: Vec<&str> = raw.split_whitespace().filter(|w| *w != "#").collect();
+            let text = words.join(" ").replace(['*', '`'], "");
+            (f, text)
+        })
+        .collect()
+}
+
+/// The two words after each `key` in `text` (after `:`/`=` and spaces),
+/// without trailing punctuation.
+fn values_after(text: &str, key: &str) -> Vec<(String, String)> {
+    text.match_indices(key)
+        .map(|(i, _)| {
+            let rest = text[i + key.len()..].trim_start_matches([':', '=', ' ']);
+            let mut words = rest
+                .split(' ')
+                .map(|w| w.trim_end_matches([',', ';', '.', ')', '(']).to_string());
+            (
+                words.next().unwrap_or_default(),
+                words.next().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn docs_agree_on_the_report_day_stamp_and_the_out_of_order_window() {
+    let mut windows = 0;
+    let mut stamps = 0;
+    for (file, text) in user_docs() {
+        // One out-of-order window recommendation: 60d (a template computes
+        // it from backfillDays).
+        for key in [
+            "out_of_order_time_window",
+            "-ingester.out-of-order-time-window",
+            "--tsdb.out-of-order.time-window",
+        ] {
+            for (value, _) in values_after(&text, key) {
+                if value.starts_with("{{") || value == "limit" || value.is_empty() {
+                    continue;
+                }
+                assert_eq!(value, "60d", "{file}: {key} {value}");
+                windows += 1;
+            }
+        }
+        // Report-day samples are stamped 12:00 UTC, wherever a time is named.
+        for (first, second) in values_after(&text, "stamped") {
+            let value = if first == "at" { second } else { first };
+            if value.as_bytes().get(2) == Some(&b':') {
+                assert!(value.starts_with("12:00"), "{file}: stamped {value}");
+                stamps += 1;
+            }
+        }
+    }
+    assert!(windows >= 10, "found only {windows} window recommendations");
+    assert!(stamps >= 4, "found only {stamps} stamp times");
 }
 
 fn copy_dir(from: &Path, to: &Path) {

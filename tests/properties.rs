@@ -441,6 +441,7 @@ mod one_naming_rule {
     use super::*;
     use chrono::NaiveDate;
     use copilot_metrics_exporter::model::SeriesKey;
+    use copilot_metrics_exporter::report::breakdowns::{Breakdown, Breakdowns};
     use copilot_metrics_exporter::report::naming::push_label;
     use copilot_metrics_exporter::report::teams::{TeamAggregator, TeamDirectory};
     use copilot_metrics_exporter::report::users::{UserAggregator, UserMetricsMode, USER_PREFIX};
@@ -536,6 +537,8 @@ mod one_naming_rule {
             "totals_by_ide",
             "totals_by_3rd_party_agent",
             "totals_by_language_feature",
+            "totals_by_feature",
+            "totals_by_model_feature",
             "pull_request_review_times",
             "by_x",
             "x_by_",
@@ -567,9 +570,19 @@ mod one_naming_rule {
                     array_name(),
                     prop::collection::vec(element(), 0..4).prop_map(Value::Array)
                 ),
+                // The CLI breakdown is an object; any breakdown may hold
+                // something else than its usual shape.
+                (Just("totals_by_cli".to_string()), value()),
+                (array_name(), scalar()),
             ],
             0..8,
         )
+    }
+
+    /// Any set of breakdowns.
+    fn breakdowns() -> impl Strategy<Value = Breakdowns> {
+        prop::sample::subsequence(Breakdown::ALL.to_vec(), 0..=Breakdown::ALL.len())
+            .prop_map(|on| Breakdowns::of(&on))
     }
 
     fn row(fields: &[(String, Value)], user: u64, login: &str) -> Map<String, Value> {
@@ -588,7 +601,7 @@ mod one_naming_rule {
         #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
 
         #[test]
-        fn fast_walker_equals_map_object(fields in fields()) {
+        fn fast_walker_equals_map_object(fields in fields(), on in breakdowns()) {
             let lines: Vec<String> = [(1, "alpha"), (2, "beta"), (1, "alpha")]
                 .iter()
                 .map(|(user, login)| Value::Object(row(&fields, *user, login)).to_string())
@@ -598,9 +611,11 @@ mod one_naming_rule {
             let rows: Vec<Map<String, Value>> =
                 lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
 
-            // Per-user series: every leaf, quantities summed over rows.
-            let mut fast = UserAggregator::new(&org(), UserMetricsMode::Login, None, 100);
-            let mut exact = UserAggregator::new(&org(), UserMetricsMode::Login, None, 100);
+            // Per-user series: every leaf, quantities summed over rows,
+            // with the breakdowns `on` only.
+            let users = || UserAggregator::new(&org(), UserMetricsMode::Login, None, 100)
+                .with_breakdowns(on);
+            let (mut fast, mut exact) = (users(), users());
             let mut exact_after_first = 0;
             for (i, (line, row)) in lines.iter().zip(&rows).enumerate() {
                 fast.add_line(line.as_bytes(), day());
@@ -614,11 +629,16 @@ mod one_naming_rule {
             let (exact_set, _) = exact.finish();
             prop_assert_eq!(&fast_set, &exact_set);
 
-            // The second row's series are exactly map_object's.
+            // The second row's series are exactly map_object's of the row
+            // without the fields of the breakdowns that are off.
             let mut labels = org();
             push_label(&mut labels, "user", "beta");
             let mut reference = SampleSet::new();
-            map_object(USER_PREFIX, &labels, &rows[1], &mut reference);
+            let mut selected = rows[1].clone();
+            for b in Breakdown::ALL.iter().filter(|b| !on.contains(**b)) {
+                selected.remove(b.field());
+            }
+            map_object(USER_PREFIX, &labels, &selected, &mut reference);
             let beta: Vec<(SeriesKey, f64)> = fast_set
                 .iter()
                 .filter(|(k, _)| k.label("user") == Some("beta"))
@@ -638,13 +658,24 @@ mod one_naming_rule {
             let mut dir = TeamDirectory::new(day());
             dir.add(1, 10, "t");
             dir.add(2, 10, "t");
-            let mut fast = TeamAggregator::new(dir.clone(), &org());
-            let mut exact = TeamAggregator::new(dir, &org());
+            let teams = || TeamAggregator::new(dir.clone(), &org()).with_breakdowns(on);
+            let (mut fast, mut exact) = (teams(), teams());
+            // And the exact path of every breakdown on, fed the rows without
+            // the fields of those that are off.
+            let mut reference = TeamAggregator::new(dir.clone(), &org());
             for (line, row) in lines.iter().zip(&rows) {
                 fast.add_line(line.as_bytes(), day());
-                exact.add_row(row["user_id"].as_u64().unwrap(), row);
+                let user = row["user_id"].as_u64().unwrap();
+                exact.add_row(user, row);
+                let mut selected = row.clone();
+                for b in Breakdown::ALL.iter().filter(|b| !on.contains(**b)) {
+                    selected.remove(b.field());
+                }
+                reference.add_row(user, &selected);
             }
-            prop_assert_eq!(fast.finish(), exact.finish());
+            let fast = fast.finish();
+            prop_assert_eq!(&fast, &exact.finish());
+            prop_assert_eq!(&fast, &reference.finish());
         }
     }
 }

@@ -593,3 +593,92 @@ fn bad_schedule_is_a_configuration_error() {
     let err = &out.stderr;
     assert!(err.contains("SCHEDULE"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_pushgateway_needs_pushgateway_ca_file_and_takes_basic_auth_and_headers() {
+    if require_tool("prometheus-pushgateway").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let web = common::web_config(dir.path(), "pusher", "push-pw", true);
+    let Some(pgw) = servers::pushgateway_tls(&web) else {
+        return;
+    };
+    assert!(pgw.base.starts_with("https://"), "{}", pgw.base);
+    let ca_path = dir.path().join("ca.crt").display().to_string();
+    let auth = [
+        ("LOG_LEVEL", "info"),
+        ("PUSHGATEWAY_URL", pgw.base.as_str()),
+        ("PUSHGATEWAY_USERNAME", "pusher"),
+        ("PUSHGATEWAY_PASSWORD", "push-pw"),
+        ("PUSHGATEWAY_HEADERS", "X-Scope-OrgID=team-a"),
+        ("PUSHGATEWAY_RETRY_DELAY_MS", "20"),
+    ];
+    let with_ca = |extra: &[(&'static str, &'static str)]| {
+        let mut env: Vec<(&str, &str)> = auth.to_vec();
+        env.push(("PUSHGATEWAY_CA_FILE", ca_path.as_str()));
+        env.extend_from_slice(extra);
+        env
+    };
+    let demo = ["--once", "--demo", "--org", "octo-demo"];
+
+    // Without the CA: the push fails, naming the setting that fixes it.
+    let out = common::run_exporter(&demo, &auth).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("not trusted") && out.stderr.contains("PUSHGATEWAY_CA_FILE"),
+        "{}",
+        out.stderr
+    );
+    let check = common::run_exporter(&["--check", "--demo", "--org", "octo-demo"], &auth).await;
+    assert_eq!(check.code, 1, "{}\n{}", check.stdout, check.stderr);
+    assert!(
+        check.stdout.contains("untrusted certificate")
+            && check.stdout.contains(
+                "fix: put the CA that signed the sink's certificate (PEM) in PUSHGATEWAY_CA_FILE"
+            ),
+        "{}",
+        check.stdout
+    );
+
+    // With the CA: pushed over TLS with basic auth and the extra header.
+    let out = common::run_exporter(&demo, &with_ca(&[])).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("push-pw"), "{}", out.stderr);
+    let check =
+        common::run_exporter(&["--check", "--demo", "--org", "octo-demo"], &with_ca(&[])).await;
+    assert_eq!(check.code, 0, "{}\n{}", check.stdout, check.stderr);
+
+    // A wrong password over TLS: 401, not a certificate problem.
+    let out = common::run_exporter(&demo, &with_ca(&[("PUSHGATEWAY_PASSWORD", "nope")])).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("HTTP 401") && !out.stderr.contains("not trusted"),
+        "{}",
+        out.stderr
+    );
+
+    // Read back over TLS with the same CA and credentials.
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(&ca_path).unwrap()).unwrap();
+    let client = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .build()
+        .unwrap();
+    let groups = client
+        .get(format!("{}/api/v1/metrics", pgw.base))
+        .basic_auth("pusher", Some("push-pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.status().as_u16(), 200);
+    let groups: serde_json::Value = serde_json::from_str(&groups.text().await.unwrap()).unwrap();
+    let data = groups["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1, "{groups}");
+    assert_eq!(data[0]["labels"]["org"], "octo-demo");
+    assert!(
+        data[0]["copilot_daily_active_users"]["metrics"][0]["value"]
+            .as_str()
+            .is_some(),
+        "{groups}"
+    );
+}

@@ -131,15 +131,16 @@ fn sigv4_env<'a>(url: &'a str, secret: &'a str, home: &'a str) -> Vec<(&'a str, 
     ]
 }
 
-/// Runs `--once --demo` signing with `secret` into a botocore receiver that
-/// expects region `receiver_region`: the run (checked to print no
-/// credential) and the receiver's verdicts. `None` when skipped.
-fn sigv4_run(receiver_region: &str, secret: &str) -> Option<(Run, Vec<String>)> {
+/// Runs the exporter with `args` (e.g. `--once --demo`) signing with
+/// `secret` into a botocore receiver that expects region `receiver_region`:
+/// the run (checked to print no credential) and the receiver's verdicts.
+/// `None` when skipped.
+fn sigv4_run(args: &[&str], receiver_region: &str, secret: &str) -> Option<(Run, Vec<String>)> {
     let python = python_with_botocore()?;
     let receiver = SigV4Receiver::start(&python, receiver_region);
     let home = tempfile::tempdir().unwrap();
     let run = run_exporter_blocking(
-        &["--once", "--demo"],
+        args,
         &sigv4_env(&receiver.url, secret, home.path().to_str().unwrap()),
     );
     assert_no_secret(&run);
@@ -148,9 +149,11 @@ fn sigv4_run(receiver_region: &str, secret: &str) -> Option<(Run, Vec<String>)> 
     Some((run, verdicts))
 }
 
+const ONCE: [&str; 2] = ["--once", "--demo"];
+
 #[test]
 fn sigv4_requests_are_accepted_by_botocore() {
-    let Some((run, verdicts)) = sigv4_run("eu-west-1", SECRET_KEY) else {
+    let Some((run, verdicts)) = sigv4_run(&ONCE, "eu-west-1", SECRET_KEY) else {
         return;
     };
     assert_eq!(run.code, 0, "{verdicts:?}\n{}", run.stderr);
@@ -162,7 +165,7 @@ fn sigv4_requests_are_accepted_by_botocore() {
 
 #[test]
 fn sigv4_with_a_wrong_secret_is_refused_and_the_run_fails() {
-    let Some((run, verdicts)) = sigv4_run("eu-west-1", WRONG_SECRET) else {
+    let Some((run, verdicts)) = sigv4_run(&ONCE, "eu-west-1", WRONG_SECRET) else {
         return;
     };
     assert_eq!(run.code, 1, "{verdicts:?}\n{}", run.stderr);
@@ -175,13 +178,45 @@ fn sigv4_with_a_wrong_secret_is_refused_and_the_run_fails() {
     assert!(run.stderr.contains("403"), "{}", run.stderr);
 
     // The right secret for another region is refused as well.
-    let (run, verdicts) = sigv4_run("us-east-1", SECRET_KEY).unwrap();
+    let (run, verdicts) = sigv4_run(&ONCE, "us-east-1", SECRET_KEY).unwrap();
     assert_eq!(run.code, 1, "{verdicts:?}\n{}", run.stderr);
     assert!(
         verdicts
             .iter()
             .all(|v| v.starts_with("REJECTED scope eu-west-1/aps")),
         "{verdicts:?}"
+    );
+}
+
+#[test]
+fn the_check_probe_is_signed_like_a_publish() {
+    // `--check` sends one empty request, signed like every publish.
+    let check = ["--check", "--demo"];
+    let Some((run, verdicts)) = sigv4_run(&check, "eu-west-1", SECRET_KEY) else {
+        return;
+    };
+    assert_eq!(run.code, 0, "{verdicts:?}\n{}\n{}", run.stdout, run.stderr);
+    assert_eq!(verdicts.len(), 1, "{verdicts:?}");
+    assert!(verdicts[0].starts_with("ACCEPTED "), "{verdicts:?}");
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("remote-write ") && l.ends_with("empty write request  works")),
+        "{}",
+        run.stdout
+    );
+
+    let (run, verdicts) = sigv4_run(&check, "eu-west-1", WRONG_SECRET).unwrap();
+    assert_eq!(run.code, 1, "{verdicts:?}\n{}", run.stdout);
+    assert_eq!(verdicts, ["REJECTED signature does not match"]);
+    assert!(
+        run.stdout.contains("empty write request  auth refused")
+            && run.stdout.contains("HTTP 403")
+            && run
+                .stdout
+                .contains("REMOTE_WRITE_SIGV4_REGION with AWS credentials"),
+        "{}",
+        run.stdout
     );
 }
 

@@ -28,8 +28,7 @@ const APP_ID: &str = "Iv1.testclientid";
 fn settings(fake: &FakeGithub) -> GithubSettings {
     GithubSettings {
         api_url: url::Url::parse(&fake.api_url).unwrap(),
-        token: None,
-        app: None,
+        credentials: None,
         ca_file: None,
         timeout: Duration::from_secs(10),
         max_line_bytes: 1 << 20,
@@ -50,12 +49,13 @@ fn all_features() -> Features {
         user_metrics_salt: None,
         user_metrics_max: 10_000,
         repo_metrics: true,
+        ..Features::none()
     }
 }
 
 fn collector(fake: &FakeGithub, auth: Auth, features: Features) -> (Collector, Arc<SelfMetrics>) {
     let metrics = Arc::new(SelfMetrics::new());
-    let client = GithubClient::new(&settings(fake), auth, metrics.clone()).unwrap();
+    let client = GithubClient::with_auth(&settings(fake), auth, metrics.clone()).unwrap();
     let c = Collector::new(Arc::new(client), metrics.clone(), 1 << 30).with_features(features);
     (c, metrics)
 }

@@ -30,7 +30,34 @@ pub struct AppCredentials {
     pub installation_id: Option<u64>,
 }
 
-/// The configured authentication method.
+/// The configured credentials: one method per process, as `config`
+/// assembles them (`GHC_TOKEN` / `GHC_TOKEN_FILE`, or `GITHUB_APP_*`).
+/// [`crate::github::GithubClient::new`] takes them and builds its [`Auth`]
+/// from them; nothing else keeps a copy.
+#[derive(Clone)]
+pub enum Credentials {
+    /// A classic or fine-grained personal access token.
+    Token(Secret),
+    /// A GitHub App.
+    App(AppCredentials),
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Token(_) => f.write_str("Credentials::Token([redacted])"),
+            Credentials::App(app) => write!(f, "Credentials::App(app_id={})", app.app_id),
+        }
+    }
+}
+
+impl From<Secret> for Credentials {
+    fn from(token: Secret) -> Self {
+        Credentials::Token(token)
+    }
+}
+
+/// The authentication the client built from its [`Credentials`].
 pub enum Auth {
     /// A classic or fine-grained personal access token.
     Token(Secret),
@@ -44,6 +71,18 @@ impl std::fmt::Debug for Auth {
             Auth::Token(_) => f.write_str("Auth::Token([redacted])"),
             Auth::App(app) => write!(f, "Auth::App(app_id={})", app.app_id),
         }
+    }
+}
+
+impl Auth {
+    /// Builds the authentication of `credentials`, taking them: a token as
+    /// it is, a GitHub App's key parsed (the error names
+    /// `GITHUB_APP_PRIVATE_KEY_FILE`, never the key).
+    pub fn build(credentials: Credentials) -> Result<Auth, String> {
+        Ok(match credentials {
+            Credentials::Token(token) => Auth::Token(token),
+            Credentials::App(app) => Auth::App(Box::new(AppAuth::new(&app)?)),
+        })
     }
 }
 
@@ -270,6 +309,50 @@ mod tests {
         assert_eq!(app.cached_token(7).unwrap().expose(), "b");
         app.invalidate(7);
         assert!(app.cached_token(7).is_none());
+    }
+
+    fn settings(credentials: Option<Credentials>) -> crate::github::GithubSettings {
+        crate::github::GithubSettings {
+            api_url: url::Url::parse("http://127.0.0.1:9/").unwrap(),
+            credentials,
+            ca_file: None,
+            timeout: Duration::from_secs(1),
+            max_line_bytes: 1 << 20,
+            max_report_bytes: 1 << 20,
+            retry: crate::github::RetryPolicy {
+                max_retries: 0,
+                min: Duration::from_millis(1),
+                max: Duration::from_millis(1),
+            },
+        }
+    }
+
+    #[test]
+    fn the_client_keeps_the_auth_it_built_and_not_the_credentials() {
+        let metrics = std::sync::Arc::new(crate::selfmetrics::SelfMetrics::new());
+        let token = Credentials::Token(Secret::new("ghp_kept_once"));
+        assert!(!format!("{token:?}").contains("ghp_kept_once"));
+        let client =
+            crate::github::GithubClient::new(settings(Some(token)), metrics.clone()).unwrap();
+        assert!(client.settings.credentials.is_none());
+        assert!(matches!(&client.auth, Auth::Token(t) if t.expose() == "ghp_kept_once"));
+        assert!(!format!("{client:?}").contains("ghp_kept_once"));
+
+        let app = Credentials::App(AppCredentials {
+            app_id: "Iv1.abc".into(),
+            private_key: Secret::new(KEY),
+            installation_id: Some(7),
+        });
+        assert!(!format!("{app:?}").contains("PRIVATE KEY"));
+        let client =
+            crate::github::GithubClient::new(settings(Some(app)), metrics.clone()).unwrap();
+        assert!(client.settings.credentials.is_none());
+        assert!(matches!(&client.auth, Auth::App(a) if a.installation_for(None) == Some(7)));
+
+        let none = crate::github::GithubClient::new(settings(None), metrics)
+            .err()
+            .unwrap();
+        assert!(none.contains("GHC_TOKEN"), "{none}");
     }
 
     #[test]

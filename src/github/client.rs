@@ -65,13 +65,26 @@ impl std::fmt::Debug for GithubClient {
 }
 
 impl GithubClient {
-    /// Builds both clients. The download client carries no default headers
-    /// but `User-Agent`: signed links must never see the token. `auth` is a
-    /// token ([`Secret`]) or a GitHub App ([`Auth::App`]). Both clients honour
-    /// `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY` (reqwest reads
-    /// them) and trust the extra roots of `GITHUB_CA_FILE` besides the
-    /// built-in ones.
-    pub fn new(
+    /// Builds the client from `settings`, taking their credentials: it
+    /// keeps the [`Auth`] it builds from them and no other copy of the
+    /// secrets. Errors: no credentials, or a GitHub App key that does not
+    /// parse.
+    pub fn new(mut settings: GithubSettings, metrics: Arc<SelfMetrics>) -> Result<Self, String> {
+        let credentials = settings.credentials.take().ok_or(
+            "no GitHub credentials: set GHC_TOKEN / GHC_TOKEN_FILE or GITHUB_APP_ID and \
+             GITHUB_APP_PRIVATE_KEY_FILE",
+        )?;
+        Self::with_auth(&settings, Auth::build(credentials)?, metrics)
+    }
+
+    /// Builds both clients with an authentication built elsewhere (a token
+    /// ([`Secret`]), or a GitHub App ([`Auth::App`]) with, say, its own
+    /// refresh margin); credentials in `settings` are not kept. The download
+    /// client carries no default headers but `User-Agent`: signed links must
+    /// never see the token. Both clients honour `HTTPS_PROXY` / `HTTP_PROXY`
+    /// / `ALL_PROXY` / `NO_PROXY` (reqwest reads them) and trust the extra
+    /// roots of `GITHUB_CA_FILE` besides the built-in ones.
+    pub fn with_auth(
         settings: &GithubSettings,
         auth: impl Into<Auth>,
         metrics: Arc<SelfMetrics>,
@@ -104,7 +117,10 @@ impl GithubClient {
             downloads,
             base: settings.api_url.clone(),
             auth,
-            settings: settings.clone(),
+            settings: GithubSettings {
+                credentials: None,
+                ..settings.clone()
+            },
             metrics,
             serial: tokio::sync::Mutex::new(()),
             deadline: std::sync::Mutex::new(None),

@@ -13,7 +13,7 @@ pub mod reading;
 pub mod reports;
 pub mod settings;
 
-pub use auth::{AppAuth, AppCredentials, Auth};
+pub use auth::{AppAuth, AppCredentials, Auth, Credentials};
 pub use client::GithubClient;
 pub use error::{FailureKind, GithubError};
 pub use settings::{GithubSettings, RetryPolicy};

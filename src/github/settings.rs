@@ -5,18 +5,17 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::auth::AppCredentials;
-use crate::secret::Secret;
+use super::auth::Credentials;
 
 /// Settings of the GitHub client.
 #[derive(Clone, Debug)]
 pub struct GithubSettings {
     /// API base, without trailing slash.
     pub api_url: Url,
-    /// The token; `None` in demo mode or with a GitHub App.
-    pub token: Option<Secret>,
-    /// GitHub App credentials (exclusive with `token`).
-    pub app: Option<AppCredentials>,
+    /// How the client authenticates; `None` in demo mode. Taken by
+    /// [`crate::github::GithubClient::new`], which keeps only the [`super::Auth`]
+    /// it builds from them.
+    pub credentials: Option<Credentials>,
     /// Extra root certificates (`GITHUB_CA_FILE`).
     pub ca_file: Option<PathBuf>,
     /// Per-request timeout.

@@ -87,6 +87,23 @@ impl ScopeData {
         self.days.iter().next_back().map(|(d, s)| (*d, s))
     }
 
+    /// Series per metric name of what `/metrics` and the Pushgateway
+    /// publish (the newest report day and the current values), in name
+    /// order: the cost of each metric family in active series.
+    pub fn series_per_metric(&self) -> Vec<(String, u64)> {
+        let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+        let sets = self.newest_day().map(|(_, s)| s).into_iter();
+        for set in sets.chain(std::iter::once(&self.current)) {
+            for (name, range) in set.name_runs() {
+                *counts.entry(name).or_default() += range.len() as u64;
+            }
+        }
+        counts
+            .into_iter()
+            .map(|(name, n)| (name.to_string(), n))
+            .collect()
+    }
+
     /// Duplicate series refused over all days and the current values.
     pub fn duplicates(&self) -> u64 {
         self.days.values().map(SampleSet::duplicates).sum::<u64>() + self.current.duplicates()

@@ -411,6 +411,36 @@ impl SampleSet {
         self.help.keys().map(String::as_str)
     }
 
+    /// Keeps only the series whose metric name `keep` accepts (asked once
+    /// per name); the help texts of names dropped go too. Returns how many
+    /// series were dropped.
+    pub fn retain_names(&mut self, mut keep: impl FnMut(&str) -> bool) -> usize {
+        let dropped: std::collections::HashSet<String> =
+            self.help.keys().filter(|n| !keep(n)).cloned().collect();
+        if dropped.is_empty() {
+            return 0;
+        }
+        let gone: std::collections::HashSet<u32> = dropped
+            .iter()
+            .filter_map(|n| self.strings.get(n.as_str()))
+            .map(sym_id)
+            .collect();
+        let before = self.series.len();
+        self.series.retain(|e| !gone.contains(&sym_id(e.name)));
+        self.help.retain(|n, _| !dropped.contains(n));
+        let series = &self.series;
+        self.series_index.clear();
+        for (i, e) in series.iter().enumerate() {
+            self.series_index
+                .insert_unique(fx(&(sym_id(e.name), e.labels)), i as u32, |&i| {
+                    let e = &series[i as usize];
+                    fx(&(sym_id(e.name), e.labels))
+                });
+        }
+        self.order = OnceLock::new();
+        before - self.series.len()
+    }
+
     /// Moves every series of `other` into `self` (first value wins on
     /// duplicates, which are counted). The larger set is kept and the
     /// smaller one re-interned into it.

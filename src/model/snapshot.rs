@@ -22,6 +22,9 @@ pub struct ScopeState {
     pub last_ok: Option<bool>,
     /// The last failure, as shown in logs.
     pub last_error: Option<String>,
+    /// Series per metric name of `data` ([`ScopeData::series_per_metric`]),
+    /// counted once when it was recorded.
+    pub series_per_metric: Arc<[(String, u64)]>,
 }
 
 /// Thread-safe store of every scope's state.
@@ -74,6 +77,7 @@ impl Store {
         state.last_duration = Some(data.duration);
         state.last_ok = Some(true);
         state.last_error = None;
+        state.series_per_metric = data.series_per_metric().into();
         state.data = Some(data.clone());
         data
     }

@@ -3,10 +3,12 @@
 //! aggregations built on them (teams, per-user, repositories, seats). Pure
 //! functions and data structures: no I/O.
 
+pub mod breakdowns;
 pub mod naming;
 pub mod quantity;
 pub mod repos;
 pub(crate) mod rowwalk;
 pub mod seats;
+pub mod select;
 pub mod teams;
 pub mod users;

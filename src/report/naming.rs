@@ -30,6 +30,7 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
 use crate::model::{day_start_unix, Labels, SampleSet, SeriesKey};
+use crate::report::breakdowns::Breakdowns;
 use crate::report::quantity::is_quantity;
 
 /// Name of the series that carries the report day of a set of values.
@@ -216,18 +217,34 @@ pub fn map_leaves(
     object: &Map<String, Value>,
     emit: &mut dyn FnMut(MappedLeaf<'_>),
 ) {
-    walk_object(prefix, "", base_labels, object, emit);
+    walk_object(prefix, "", base_labels, object, Breakdowns::ALL, emit);
 }
 
+/// [`map_leaves`] of a per-user row with only the `breakdowns` that are on:
+/// a top-level breakdown field that is off is skipped whatever its value,
+/// like bookkeeping ([`Breakdowns::skips_field`]).
+pub fn map_row_leaves(
+    prefix: &str,
+    base_labels: &Labels,
+    row: &Map<String, Value>,
+    breakdowns: Breakdowns,
+    emit: &mut dyn FnMut(MappedLeaf<'_>),
+) {
+    walk_object(prefix, "", base_labels, row, breakdowns, emit);
+}
+
+/// Walks `object`; its own fields named by a breakdown that is off in
+/// `breakdowns` are skipped (nested objects keep every field).
 fn walk_object(
     path: &str,
     source: &str,
     labels: &Labels,
     object: &Map<String, Value>,
+    breakdowns: Breakdowns,
     emit: &mut dyn FnMut(MappedLeaf<'_>),
 ) {
     for (field, value) in object {
-        if is_bookkeeping(field) {
+        if is_bookkeeping(field) || breakdowns.skips_field(field) {
             continue;
         }
         let source_path = if source.is_empty() {
@@ -248,9 +265,14 @@ fn walk_object(
                     });
                 }
             }
-            Value::Object(inner) => {
-                walk_object(&object_path(path, field), &source_path, labels, inner, emit)
-            }
+            Value::Object(inner) => walk_object(
+                &object_path(path, field),
+                &source_path,
+                labels,
+                inner,
+                Breakdowns::ALL,
+                emit,
+            ),
             Value::Array(items) => walk_array(path, &source_path, field, labels, items, emit),
             _ => {}
         }

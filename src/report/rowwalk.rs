@@ -20,6 +20,7 @@ use rustc_hash::FxHashMap;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::model::{Labels, SeriesKey};
+use crate::report::breakdowns::Breakdowns;
 use crate::report::naming::{
     array_parts, is_bookkeeping, is_element_id, leaf_metric, object_path, push_label,
 };
@@ -125,6 +126,8 @@ pub(crate) struct RowMapper {
     help_known: Vec<bool>,
     /// By series id: the stamp of the last row that had the series.
     series_stamp: Vec<u64>,
+    /// The breakdowns walked; the row's fields of the others are skipped.
+    breakdowns: Breakdowns,
 }
 
 impl RowMapper {
@@ -152,6 +155,7 @@ impl RowMapper {
             login: None,
             help_known: Vec::new(),
             series_stamp: Vec::new(),
+            breakdowns: Breakdowns::ALL,
         };
         m.new_ctx(CtxKind::Object, prefix.to_string(), String::new());
         // Label set 0: the base labels.
@@ -168,6 +172,14 @@ impl RowMapper {
         m.keep_all = true;
         m.require_user = false;
         m
+    }
+
+    /// Walks only `breakdowns` of each row (as
+    /// [`crate::report::naming::map_row_leaves`] maps them); set before the
+    /// first row.
+    pub(crate) fn with_breakdowns(mut self, breakdowns: Breakdowns) -> Self {
+        self.breakdowns = breakdowns;
+        self
     }
 
     fn new_ctx(&mut self, kind: CtxKind, path: String, suffix: String) -> u32 {
@@ -299,9 +311,11 @@ impl RowMapper {
         };
         let id_label =
             self.ctxs[ctx as usize].kind == (CtxKind::Element { top: true }) && is_element_id(name);
+        // A breakdown that is off is skipped like bookkeeping.
+        let off = ctx == 0 && self.breakdowns.skips_field(name);
         self.fields.push(Field {
             name: name.into(),
-            bookkeeping: is_bookkeeping(name) && !id_label,
+            bookkeeping: (is_bookkeeping(name) && !id_label) || off,
             id_label,
             identity,
             stamp: 0,

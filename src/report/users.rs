@@ -15,7 +15,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::model::{Labels, SampleSet};
-use crate::report::naming::{field_help, map_leaves, push_label};
+use crate::report::breakdowns::Breakdowns;
+use crate::report::naming::{field_help, map_row_leaves, push_label};
 use crate::report::rowwalk::{LeafValue, RowMapper, Walked};
 use crate::report::teams::{LineOutcome, RowIdentity};
 use crate::secret::Secret;
@@ -86,6 +87,7 @@ pub struct UserAggregator {
     labels: Vec<String>,
     help: HashMap<String, String>,
     exact_rows: u64,
+    breakdowns: Breakdowns,
 }
 
 impl UserAggregator {
@@ -111,7 +113,17 @@ impl UserAggregator {
             labels: Vec::new(),
             help: HashMap::new(),
             exact_rows: 0,
+            breakdowns: Breakdowns::ALL,
         }
+    }
+
+    /// Exports only `breakdowns` (`USER_BREAKDOWNS`; all unless told); the
+    /// row fields of the others are not walked. Call before the first row.
+    pub fn with_breakdowns(mut self, breakdowns: Breakdowns) -> Self {
+        self.breakdowns = breakdowns;
+        self.mapper =
+            RowMapper::for_users(USER_PREFIX, &self.base_labels).with_breakdowns(breakdowns);
+        self
     }
 
     /// The `user` label value of a login (`None` when per-user metrics are off).
@@ -241,15 +253,22 @@ impl UserAggregator {
         let mut seen = HashSet::new();
         let mut series: Vec<LeafValue> = Vec::new();
         let (help, mapper) = (&mut self.help, &mut self.mapper);
-        map_leaves(USER_PREFIX, &self.base_labels, row, &mut |leaf| {
-            if !help.contains_key(&leaf.key.name) {
-                help.insert(leaf.key.name.clone(), field_help(leaf.source));
-                mapper.mark_help_known(&leaf.key.name);
-            }
-            if seen.insert(leaf.key.clone()) {
-                series.push((mapper.series_for_key(&leaf.key), leaf.value, leaf.quantity));
-            }
-        });
+        let breakdowns = self.breakdowns;
+        map_row_leaves(
+            USER_PREFIX,
+            &self.base_labels,
+            row,
+            breakdowns,
+            &mut |leaf| {
+                if !help.contains_key(&leaf.key.name) {
+                    help.insert(leaf.key.name.clone(), field_help(leaf.source));
+                    mapper.mark_help_known(&leaf.key.name);
+                }
+                if seen.insert(leaf.key.clone()) {
+                    series.push((mapper.series_for_key(&leaf.key), leaf.value, leaf.quantity));
+                }
+            },
+        );
         self.accumulate(index, &series);
         true
     }

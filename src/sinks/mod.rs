@@ -10,6 +10,7 @@ pub mod exposition;
 
 pub mod http;
 pub mod labels;
+pub mod probe;
 pub mod pushgateway;
 pub mod remote_write;
 pub mod view;

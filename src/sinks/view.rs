@@ -23,7 +23,9 @@ pub fn unix_seconds(t: SystemTime) -> f64 {
 
 /// The per-scope health gauges of one scope (labelled `org` or
 /// `enterprise`): last success, duration and outcome of the last
-/// collection. A value never known (no success yet) is absent, never 0.
+/// collection, and the series per metric family of its last good data
+/// ([`SERIES_METRIC`]). A value never known (no success yet) is absent,
+/// never 0.
 pub fn scope_health(scope: &Scope, state: &ScopeState) -> SampleSet {
     let mut set = SampleSet::new();
     let key = |name: &str| SeriesKey::new(name, vec![scope.label()]);
@@ -48,8 +50,20 @@ pub fn scope_health(scope: &Scope, state: &ScopeState) -> SampleSet {
             "1 if the last collection of this scope succeeded, 0 if it failed (its last good data is still served).",
         );
     }
+    for (metric, n) in state.series_per_metric.iter() {
+        let labels = vec![("metric".to_string(), metric.clone()), scope.label()];
+        set.set(
+            SeriesKey::new(SERIES_METRIC, labels),
+            *n as f64,
+            "Series of each exported metric family of this scope (newest report day and current values, after METRICS_INCLUDE/METRICS_EXCLUDE and the breakdown switches).",
+        );
+    }
     set
 }
+
+/// Name of the self-metric with the number of series per metric family
+/// and scope (`metric`, `org` or `enterprise` labels).
+pub const SERIES_METRIC: &str = "copilot_exporter_series";
 
 /// Per-scope delivery gauges of the push sinks:
 /// `copilot_exporter_<sink>_last_success_timestamp_seconds{org|enterprise}`.
@@ -212,6 +226,50 @@ impl Publication {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    /// `copilot_exporter_series{metric, scope}` counts the series of the
+    /// newest day and the current values of the last good data, and stays
+    /// when a later collection fails.
+    #[test]
+    fn series_per_metric_family_and_scope() {
+        let scope = Scope::enterprise("e");
+        let store = Store::new(std::slice::from_ref(&scope));
+        let mut data = ScopeData::new(scope.clone());
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 5, d).unwrap();
+        let key = |name: &str, i: usize| {
+            SeriesKey::new(name, vec![scope.label(), ("i".into(), i.to_string())])
+        };
+        let mut newest = SampleSet::new();
+        for i in 0..3 {
+            newest.insert(key("copilot_a", i), 1.0, "h");
+        }
+        newest.insert(key("copilot_b", 0), 1.0, "h");
+        let mut older = SampleSet::new();
+        for i in 0..5 {
+            older.insert(key("copilot_old", i), 1.0, "h");
+        }
+        data.days.insert(day(7), newest);
+        data.days.insert(day(6), older);
+        data.current.insert(key("copilot_seats", 0), 1.0, "h");
+        data.current.insert(key("copilot_b", 9), 1.0, "h");
+        store.record_success(data);
+        store.record_failure(&scope, "down".into(), Duration::from_secs(1));
+        let registry = prometheus::Registry::new();
+        let p = Publication::build(&store, &registry, &[], SystemTime::now());
+        let health = &p.scopes[0].health;
+        let count = |m: &str| health.value(SERIES_METRIC, &[("metric", m), ("enterprise", "e")]);
+        assert_eq!(count("copilot_a"), Some(3.0));
+        assert_eq!(count("copilot_b"), Some(2.0));
+        assert_eq!(count("copilot_seats"), Some(1.0));
+        assert_eq!(count("copilot_old"), None, "older days are not published");
+        assert_eq!(
+            health
+                .iter()
+                .filter(|(k, _)| k.name() == SERIES_METRIC)
+                .count(),
+            3
+        );
+    }
 
     #[test]
     fn failed_scopes_keep_their_last_good_data_and_say_so() {

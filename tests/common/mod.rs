@@ -326,5 +326,43 @@ pub fn settled_days(backfill: i64, settle: i64) -> Vec<i64> {
         .collect()
 }
 
+/// A CA and a server certificate for 127.0.0.1 / localhost signed by it, as PEM
+/// files in `dir` (`ca.crt`, `server.crt`, `server.key`).
+pub fn make_pki(dir: &Path) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &issuer)
+        .unwrap();
+    std::fs::write(dir.join("ca.crt"), ca.pem()).unwrap();
+    std::fs::write(dir.join("server.crt"), server.pem()).unwrap();
+    std::fs::write(dir.join("server.key"), server_key.serialize_pem()).unwrap();
+}
+
+/// An exporter-toolkit web configuration file (`--web.config.file`) in
+/// `dir`: basic auth for `user` / `password` (bcrypt) and, with `tls`, the
+/// server certificate of [`make_pki`] (its CA in `dir/ca.crt`).
+pub fn web_config(dir: &Path, user: &str, password: &str, tls: bool) -> PathBuf {
+    let hash = bcrypt::hash(password, 4).unwrap();
+    let mut yaml = String::new();
+    if tls {
+        make_pki(dir);
+        let d = dir.display();
+        yaml.push_str(&format!(
+            "tls_server_config:\n  cert_file: {d}/server.crt\n  key_file: {d}/server.key\n"
+        ));
+    }
+    yaml.push_str(&format!("basic_auth_users:\n  {user}: '{hash}'\n"));
+    let path = dir.join("web.yml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
 pub mod fake_receiver;
 pub mod servers;

@@ -18,7 +18,7 @@ pub struct Server {
 /// Starts a Pushgateway kept in memory (Debian's default persists to
 /// /var/lib/prometheus), or `None` when it is not installed (skipped).
 pub fn pushgateway() -> Option<Server> {
-    start_pushgateway(false, None)
+    start_pushgateway(false, None, false)
 }
 
 /// Like [`pushgateway`], but under a route prefix unique to this call, so a
@@ -26,10 +26,16 @@ pub fn pushgateway() -> Option<Server> {
 /// port meanwhile answers 404 there), and with an optional
 /// `--web.config.file` (basic auth: readiness then answers 401).
 pub fn pushgateway_isolated(web_config: Option<&Path>) -> Option<Server> {
-    start_pushgateway(true, web_config)
+    start_pushgateway(true, web_config, false)
 }
 
-fn start_pushgateway(prefixed: bool, web_config: Option<&Path>) -> Option<Server> {
+/// Like [`pushgateway_isolated`], serving HTTPS: `web_config` has a
+/// `tls_server_config`; the base URL is `https://127.0.0.1:PORT/prefix`.
+pub fn pushgateway_tls(web_config: &Path) -> Option<Server> {
+    start_pushgateway(true, Some(web_config), true)
+}
+
+fn start_pushgateway(prefixed: bool, web_config: Option<&Path>, tls: bool) -> Option<Server> {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let bin = require_tool("prometheus-pushgateway")?;
     let dir = tempfile::tempdir().unwrap();
@@ -56,14 +62,20 @@ fn start_pushgateway(prefixed: bool, web_config: Option<&Path>) -> Option<Server
             cmd.arg(format!("--web.config.file={}", path.display()));
         }
         let mut child = spawn(&mut cmd);
-        let base = format!("http://127.0.0.1:{port}{prefix}");
+        let plain = format!("http://127.0.0.1:{port}{prefix}");
+        let base = match tls {
+            true => format!("https://127.0.0.1:{port}{prefix}"),
+            false => plain.clone(),
+        };
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if child.0.try_wait().ok().flatten().is_some() {
                 break; // port taken meanwhile: try another
             }
-            // 401 when it is behind basic auth.
-            if let Ok(200 | 401) = http_get_status(&format!("{base}/-/ready")) {
+            // 401 when it is behind basic auth; a TLS listener answers
+            // plain HTTP with 400.
+            let status = http_get_status(&format!("{plain}/-/ready"));
+            if matches!(status, Ok(200 | 401)) || (tls && matches!(status, Ok(400))) {
                 return Some(Server {
                     base,
                     _child: child,

@@ -89,8 +89,11 @@ The credentials in use, as a JSON list of {id, key, env, value}:
 {{- $out = append $out (dict "id" "githubToken" "env" "GHC_TOKEN_FILE" "value" $v.github.token "what" "github.token") }}
 {{- end }}
 {{- end }}
-{{- if and $v.pushgateway.enabled $v.pushgateway.username }}
+{{- $pgAuth := include "cme.pushgatewayAuth" . }}
+{{- if and $v.pushgateway.enabled (eq $pgAuth "basic") }}
 {{- $out = append $out (dict "id" "pushgatewayPassword" "env" "PUSHGATEWAY_PASSWORD_FILE" "value" $v.pushgateway.password "what" "pushgateway.password") }}
+{{- else if and $v.pushgateway.enabled (eq $pgAuth "bearer") }}
+{{- $out = append $out (dict "id" "pushgatewayBearerToken" "env" "PUSHGATEWAY_BEARER_TOKEN_FILE" "value" $v.pushgateway.bearerToken "what" "pushgateway.bearerToken") }}
 {{- end }}
 {{- if $v.remoteWrite.enabled }}
 {{- if eq $v.remoteWrite.auth "bearer" }}
@@ -106,6 +109,24 @@ The credentials in use, as a JSON list of {id, key, env, value}:
 {{- $res = append $res (merge (dict "key" $key) .) }}
 {{- end }}
 {{- toJson $res }}
+{{- end }}
+
+{{/* The Pushgateway auth in effect: `pushgateway.auth`, where `none` with a
+`username` means `basic` (the chart's behaviour before `auth` existed). */}}
+{{- define "cme.pushgatewayAuth" -}}
+{{- $pg := .Values.pushgateway }}
+{{- $auth := $pg.auth | default "none" }}
+{{- if and (eq $auth "none") $pg.username }}basic{{ else }}{{ $auth }}{{ end }}
+{{- end }}
+
+{{/* `name=value,…` of a map, sorted by name (REMOTE_WRITE_HEADERS,
+PUSHGATEWAY_HEADERS, EXTERNAL_LABELS). */}}
+{{- define "cme.pairs" -}}
+{{- $pairs := list }}
+{{- range $name, $value := . }}
+{{- $pairs = append $pairs (printf "%s=%s" $name (toString $value)) }}
+{{- end }}
+{{- $pairs | join "," }}
 {{- end }}
 
 {{/*
@@ -139,6 +160,12 @@ while an install with them says what is missing.
 {{- end }}
 {{- if and $v.remoteWrite.enabled (not $v.remoteWrite.url) }}
 {{- fail "\n\ncopilot-metrics-exporter: remoteWrite.enabled needs remoteWrite.url" }}
+{{- end }}
+{{- if and $v.pushgateway.enabled (eq (include "cme.pushgatewayAuth" .) "basic") (not $v.pushgateway.username) }}
+{{- fail "\n\ncopilot-metrics-exporter: pushgateway.auth=basic needs pushgateway.username" }}
+{{- end }}
+{{- if and $v.pushgateway.enabled (eq $v.pushgateway.auth "bearer") $v.pushgateway.username }}
+{{- fail "\n\ncopilot-metrics-exporter: pushgateway.auth=bearer excludes basic auth: leave pushgateway.username empty" }}
 {{- end }}
 {{- if and $v.remoteWrite.enabled (eq $v.remoteWrite.auth "basic") (not $v.remoteWrite.username) }}
 {{- fail "\n\ncopilot-metrics-exporter: remoteWrite.auth=basic needs remoteWrite.username" }}
@@ -202,6 +229,22 @@ while an install with them says what is missing.
 {{- end }}
 - name: REPO_METRICS
   value: {{ $v.collection.repoMetrics | toString | quote }}
+{{- with $v.collection.teamBreakdowns }}
+- name: TEAM_BREAKDOWNS
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.collection.userBreakdowns }}
+- name: USER_BREAKDOWNS
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.collection.metricsInclude }}
+- name: METRICS_INCLUDE
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.collection.metricsExclude }}
+- name: METRICS_EXCLUDE
+  value: {{ . | quote }}
+{{- end }}
 - name: LOG_FORMAT
   value: {{ $v.log.format | quote }}
 - name: LOG_LEVEL
@@ -211,21 +254,29 @@ while an install with them says what is missing.
   value: {{ $v.pushgateway.url | quote }}
 - name: PUSHGATEWAY_JOB
   value: {{ $v.pushgateway.job | quote }}
-{{- if $v.pushgateway.username }}
+{{- if eq (include "cme.pushgatewayAuth" .) "basic" }}
 - name: PUSHGATEWAY_USERNAME
   value: {{ $v.pushgateway.username | quote }}
 {{- end }}
+{{- if $v.pushgateway.headers }}
+- name: PUSHGATEWAY_HEADERS
+  value: {{ include "cme.pairs" $v.pushgateway.headers | quote }}
+{{- end }}
+{{- if $v.pushgateway.caBundle.configMap }}
+- name: PUSHGATEWAY_CA_FILE
+  value: {{ printf "/etc/copilot-metrics-exporter/pushgateway-ca/%s" $v.pushgateway.caBundle.key | quote }}
+{{- end }}
+{{- end }}
+{{- if and $v.externalLabels (or $v.pushgateway.enabled $v.remoteWrite.enabled) }}
+- name: EXTERNAL_LABELS
+  value: {{ include "cme.pairs" $v.externalLabels | quote }}
 {{- end }}
 {{- if $v.remoteWrite.enabled }}
 - name: REMOTE_WRITE_URL
   value: {{ $v.remoteWrite.url | quote }}
 {{- if $v.remoteWrite.headers }}
-{{- $hs := list }}
-{{- range $name, $value := $v.remoteWrite.headers }}
-{{- $hs = append $hs (printf "%s=%s" $name (toString $value)) }}
-{{- end }}
 - name: REMOTE_WRITE_HEADERS
-  value: {{ $hs | join "," | quote }}
+  value: {{ include "cme.pairs" $v.remoteWrite.headers | quote }}
 {{- end }}
 {{- if eq $v.remoteWrite.auth "basic" }}
 - name: REMOTE_WRITE_USERNAME
@@ -241,6 +292,10 @@ while an install with them says what is missing.
   value: {{ $v.remoteWrite.settleDays | toString | quote }}
 - name: BACKFILL_DAYS
   value: {{ $v.remoteWrite.backfillDays | toString | quote }}
+{{- if eq $v.mode "deployment" }}
+- name: REMOTE_WRITE_INTERVAL_SECONDS
+  value: {{ $v.remoteWrite.intervalSeconds | toString | quote }}
+{{- end }}
 {{- end }}
 {{- if and $v.state.enabled (not .checkMode) }}
 - name: STATE_DIR
@@ -336,6 +391,11 @@ containers:
         mountPath: /etc/copilot-metrics-exporter/github-ca
         readOnly: true
       {{- end }}
+      {{- if and $v.pushgateway.enabled $v.pushgateway.caBundle.configMap }}
+      - name: pushgateway-ca
+        mountPath: /etc/copilot-metrics-exporter/pushgateway-ca
+        readOnly: true
+      {{- end }}
       {{- if and $v.remoteWrite.enabled $v.remoteWrite.caBundle.configMap }}
       - name: remote-write-ca
         mountPath: /etc/copilot-metrics-exporter/remote-write-ca
@@ -374,6 +434,11 @@ volumes:
   - name: github-ca
     configMap:
       name: {{ $v.github.caBundle.configMap }}
+  {{- end }}
+  {{- if and $v.pushgateway.enabled $v.pushgateway.caBundle.configMap }}
+  - name: pushgateway-ca
+    configMap:
+      name: {{ $v.pushgateway.caBundle.configMap }}
   {{- end }}
   {{- if and $v.remoteWrite.enabled $v.remoteWrite.caBundle.configMap }}
   - name: remote-write-ca

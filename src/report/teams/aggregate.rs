@@ -6,7 +6,8 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
 use crate::model::{Labels, SampleSet, SeriesKey};
-use crate::report::naming::{insert_leaf, map_leaves, push_label};
+use crate::report::breakdowns::Breakdowns;
+use crate::report::naming::{insert_leaf, map_row_leaves, push_label};
 use crate::report::rowwalk::{LeafValue, RowMapper, Walked};
 
 use super::{LineOutcome, RowIdentity, TeamDirectory, TEAM_ACTIVE_USERS, TEAM_LABEL, TEAM_PREFIX};
@@ -31,6 +32,7 @@ pub struct TeamAggregator {
     help: BTreeMap<String, String>,
     mapper: RowMapper,
     exact_rows: u64,
+    breakdowns: Breakdowns,
 }
 
 impl TeamAggregator {
@@ -49,7 +51,16 @@ impl TeamAggregator {
             help: BTreeMap::new(),
             mapper,
             exact_rows: 0,
+            breakdowns: Breakdowns::ALL,
         }
+    }
+
+    /// Sums only `breakdowns` (`TEAM_BREAKDOWNS`; all unless told); the
+    /// row fields of the others are not walked. Call before the first row.
+    pub fn with_breakdowns(mut self, breakdowns: Breakdowns) -> Self {
+        self.breakdowns = breakdowns;
+        self.mapper = RowMapper::new(TEAM_PREFIX, &self.base_labels).with_breakdowns(breakdowns);
+        self
     }
 
     /// The directory.
@@ -128,11 +139,17 @@ impl TeamAggregator {
         }
         // Only quantities are summed: other leaves never enter the set.
         let mut values = SampleSet::new();
-        map_leaves(TEAM_PREFIX, &self.base_labels, row, &mut |leaf| {
-            if leaf.quantity {
-                insert_leaf(&mut values, leaf);
-            }
-        });
+        map_row_leaves(
+            TEAM_PREFIX,
+            &self.base_labels,
+            row,
+            self.breakdowns,
+            &mut |leaf| {
+                if leaf.quantity {
+                    insert_leaf(&mut values, leaf);
+                }
+            },
+        );
         for name in values.names() {
             if !self.help.contains_key(name) {
                 let source = values.help(name).unwrap_or_default();
@@ -251,6 +268,7 @@ impl TeamAggregator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::breakdowns::Breakdown;
     use serde_json::json;
 
     fn day() -> NaiveDate {
@@ -417,6 +435,56 @@ mod tests {
         let (a, b) = (fast.finish(), exact.finish());
         assert!(a.len() > 20);
         assert_eq!(a, b);
+    }
+
+    /// A breakdown that is off makes no team series, on either path; the
+    /// ones that are on and the totals are unchanged.
+    #[test]
+    fn breakdowns_that_are_off_are_not_summed() {
+        let line = json!({"user_id": 1001, "day": "2026-05-07", "loc_added_sum": 8,
+            "totals_by_ide": [{"ide": "vscode", "loc_added_sum": 8}],
+            "totals_by_feature": [{"feature": "agent_edit", "loc_added_sum": 3}],
+            "totals_by_language_feature": [{"language": "rust", "feature": "agent_edit", "loc_added_sum": 3}],
+            "totals_by_language_model": [{"language": "rust", "model": "m", "loc_added_sum": 1}],
+            "totals_by_model_feature": [{"model": "m", "feature": "agent_edit", "loc_added_sum": 1}],
+            "totals_by_cli": {"session_count": 2},
+            "pull_requests": {"totals_by_ide": [{"ide": "nested", "total_created": 1}]}})
+        .to_string();
+        let on = Breakdowns::of(&[Breakdown::Ide, Breakdown::Cli]);
+        let mut fast = TeamAggregator::new(directory(), &org()).with_breakdowns(on);
+        let mut exact = TeamAggregator::new(directory(), &org()).with_breakdowns(on);
+        assert_eq!(fast.add_line(line.as_bytes(), day()), LineOutcome::Added);
+        assert_eq!(slow(&mut exact, line.as_bytes(), day()), LineOutcome::Added);
+        assert_eq!(fast.exact_path_lines(), 1, "first sight of the names");
+        assert_eq!(fast.add_line(line.as_bytes(), day()), LineOutcome::Added);
+        assert_eq!(slow(&mut exact, line.as_bytes(), day()), LineOutcome::Added);
+        assert_eq!(fast.exact_path_lines(), 1, "then the fast path");
+        let s = fast.finish();
+        assert_eq!(s, exact.finish());
+        let fe = [("org", "octo"), ("team", "frontend")];
+        assert_eq!(s.value("copilot_team_loc_added", &fe), Some(16.0));
+        assert_eq!(s.value("copilot_team_cli_session", &fe), Some(4.0));
+        let ide = [("org", "octo"), ("team", "frontend"), ("ide", "vscode")];
+        assert_eq!(s.value("copilot_team_loc_added_by_ide", &ide), Some(16.0));
+        // Only top-level fields are switches: a nested `totals_by_ide` is
+        // part of `pull_requests`.
+        let nested = [("org", "octo"), ("team", "frontend"), ("ide", "nested")];
+        assert_eq!(
+            s.value("copilot_team_pull_requests_total_created_by_ide", &nested),
+            Some(2.0)
+        );
+        for off in ["_by_feature", "_by_language_", "_by_model_"] {
+            assert!(s.names().all(|n| !n.contains(off)), "{off}: {s:?}");
+        }
+        let mut none = TeamAggregator::new(directory(), &org()).with_breakdowns(Breakdowns::NONE);
+        none.add_line(line.as_bytes(), day());
+        let s = none.finish();
+        assert!(
+            s.names().all(|n| n == "copilot_team_daily_active_users"
+                || n == "copilot_team_loc_added"
+                || n == "copilot_team_pull_requests_total_created_by_ide"),
+            "{s:?}"
+        );
     }
 
     #[test]

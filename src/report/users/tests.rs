@@ -1,5 +1,6 @@
 //! Unit tests of `report::users`.
 use super::*;
+use crate::report::naming::map_leaves;
 use serde_json::json;
 
 fn org() -> Labels {

@@ -100,6 +100,12 @@ impl PushgatewaySink {
         self.config.url.as_str()
     }
 
+    /// `--check`: asks the Pushgateway's `GET /-/ready` through the push
+    /// client (same TLS settings, headers and credentials); sends no data.
+    pub async fn probe(&self) -> Result<(), crate::sinks::probe::ProbeFailure> {
+        self.transport.probe_ready(&self.config.url).await
+    }
+
     /// Pushes every scope of the round in turn; returns the failures
     /// (empty when every group was updated). A failed push leaves the
     /// group as it was.

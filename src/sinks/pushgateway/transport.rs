@@ -9,13 +9,15 @@ use std::time::Duration;
 
 use prometheus::IntCounterVec;
 use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
-use reqwest::Method;
+use reqwest::{Method, RequestBuilder};
+use url::Url;
 
 use super::config::{PushAuth, PushgatewayConfig};
 use super::encode::PROTOBUF_CONTENT_TYPE;
 use crate::httputil::{read_error_body, with_causes, USER_AGENT};
 use crate::model::scope::Scope;
 use crate::retry;
+use crate::sinks::probe::{with_tls_hint, ProbeFailure};
 
 /// How long the retries of one push may take at most (a `Retry-After`
 /// beyond it ends them at once).
@@ -178,7 +180,7 @@ impl Transport {
         url: &str,
         body: Vec<u8>,
     ) -> retry::Attempt<(), PushFailure> {
-        let mut request = self
+        let request = self
             .client
             .request(method, url)
             .header(
@@ -186,20 +188,10 @@ impl Transport {
                 HeaderValue::from_static(PROTOBUF_CONTENT_TYPE),
             )
             .body(body);
-        match &self.auth {
-            None => {}
-            Some(PushAuth::Basic { username, password }) => {
-                request = request.basic_auth(username, Some(password.expose()));
-            }
-            Some(PushAuth::Bearer(source)) => match source.resolve() {
-                Ok(token) => request = request.bearer_auth(token.expose()),
-                Err(m) => {
-                    return retry::Attempt::Fail(PushFailure::Credentials(format!(
-                        "PUSHGATEWAY_BEARER_TOKEN_FILE: {m}"
-                    )))
-                }
-            },
-        }
+        let request = match self.authorize(request) {
+            Ok(request) => request,
+            Err(m) => return retry::Attempt::Fail(PushFailure::Credentials(m)),
+        };
         let response = match request.send().await {
             Ok(response) => response,
             Err(e) => return retry::Attempt::retry(PushFailure::Transport(describe_transport(&e))),
@@ -224,7 +216,43 @@ impl Transport {
     }
 }
 
-/// A transport error with its causes, without the URL (the caller adds it).
+impl Transport {
+    /// `request` with the configured credentials (the bearer token file is
+    /// read here); an unreadable file is an error naming its setting.
+    fn authorize(&self, request: RequestBuilder) -> Result<RequestBuilder, String> {
+        Ok(match &self.auth {
+            None => request,
+            Some(PushAuth::Basic { username, password }) => {
+                request.basic_auth(username, Some(password.expose()))
+            }
+            Some(PushAuth::Bearer(source)) => {
+                let token = source
+                    .resolve()
+                    .map_err(|m| format!("PUSHGATEWAY_BEARER_TOKEN_FILE: {m}"))?;
+                request.bearer_auth(token.expose())
+            }
+        })
+    }
+
+    /// `--check`: one `GET <base>/-/ready` with the push client (TLS
+    /// settings, extra headers, credentials), not retried. Behind basic
+    /// auth or an auth proxy the readiness endpoint checks the credentials
+    /// too.
+    pub async fn probe_ready(&self, base: &Url) -> Result<(), ProbeFailure> {
+        let url = format!("{}/-/ready", base.as_str().trim_end_matches('/'));
+        let request = self
+            .authorize(self.client.get(url))
+            .map_err(ProbeFailure::Credentials)?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ProbeFailure::Unreachable(describe_transport(&e)))?;
+        crate::sinks::probe::answer(response).await
+    }
+}
+
+/// A transport error with its causes, without the URL (the caller adds
+/// it); an untrusted certificate names `PUSHGATEWAY_CA_FILE`.
 fn describe_transport(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
@@ -233,5 +261,5 @@ fn describe_transport(e: &reqwest::Error) -> String {
     } else {
         "request failed"
     };
-    with_causes(kind.to_string(), e)
+    with_tls_hint(with_causes(kind.to_string(), e), "PUSHGATEWAY_CA_FILE")
 }

@@ -209,6 +209,12 @@ impl RemoteWriteSink {
         &self.config
     }
 
+    /// `--check`: an empty request through the sink's transport (see
+    /// [`Transport::probe`]).
+    pub async fn probe(&self) -> Result<(), crate::sinks::probe::ProbeFailure> {
+        self.transport.probe().await
+    }
+
     /// The oldest report day this sink still needs for `scope`:
     /// `max(high-water mark + 1, today − BACKFILL_DAYS)` in `report-day`
     /// mode, `None` in `now` mode. The collector fetches 1-day reports for

@@ -20,6 +20,7 @@ pub(crate) use super::auth::ResolvedAuth;
 use super::config::{display_url, Auth, RemoteWriteConfig, RetryPolicy};
 use crate::httputil::{error_chain, read_error_body, USER_AGENT};
 use crate::retry;
+use crate::sinks::probe::{with_tls_hint, ProbeFailure};
 
 /// `X-Prometheus-Remote-Write-Version` sent with every request (RW1-04, RW1-09).
 pub const REMOTE_WRITE_VERSION: &str = "0.1.0";
@@ -231,6 +232,37 @@ impl Transport {
         })
     }
 
+    /// A POST of `body` with the protocol and extra headers, before auth.
+    fn post(&self, body: Bytes) -> reqwest::RequestBuilder {
+        self.client
+            .post(self.url.clone())
+            .headers(self.headers.clone())
+            .timeout(self.timeout)
+            .body(body)
+    }
+
+    /// `--check`: one POST of an empty `WriteRequest` (snappy protobuf,
+    /// no series) with everything a publish uses — client, CA and client
+    /// certificate, extra headers (tenant), bearer / basic / SigV4 — not
+    /// retried. A receiver that accepts it (2xx) accepts the exporter's
+    /// requests; it stores nothing.
+    pub async fn probe(&self) -> Result<(), ProbeFailure> {
+        let auth = self.resolve_auth().map_err(|e| match e {
+            SendError::Credentials { message, .. } => ProbeFailure::Credentials(message),
+            other => ProbeFailure::Credentials(other.to_string()),
+        })?;
+        let empty = super::encode::encode(&super::proto::WriteRequest::default());
+        let request = match auth.authorize(self.post(Bytes::from(empty))).await {
+            Ok(request) => request,
+            Err(AuthError::Build(e)) => return Err(ProbeFailure::Unreachable(error_chain(e))),
+            Err(AuthError::Credentials(message)) => return Err(ProbeFailure::Credentials(message)),
+        };
+        let response = self.client.execute(request).await.map_err(|e| {
+            ProbeFailure::Unreachable(with_tls_hint(error_chain(e), "REMOTE_WRITE_CA_FILE"))
+        })?;
+        crate::sinks::probe::answer(response).await
+    }
+
     /// One POST, classified for [`retry::run`].
     async fn attempt(
         &self,
@@ -238,12 +270,7 @@ impl Transport {
         body: Bytes,
         auth: &ResolvedAuth,
     ) -> retry::Attempt<Delivered, SendError> {
-        let mut request = self
-            .client
-            .post(self.url.clone())
-            .headers(self.headers.clone())
-            .timeout(self.timeout)
-            .body(body);
+        let mut request = self.post(body);
         if attempt > 1 {
             request = request.header("Retry-Attempt", (attempt - 1).to_string());
         }
@@ -264,7 +291,10 @@ impl Transport {
         };
         let response = match sent {
             Ok(response) => response,
-            Err(e) => return retry::Attempt::retry(failed(error_chain(e))),
+            Err(e) => {
+                let text = with_tls_hint(error_chain(e), "REMOTE_WRITE_CA_FILE");
+                return retry::Attempt::retry(failed(text));
+            }
         };
         let status = response.status();
         let class = classify(status);

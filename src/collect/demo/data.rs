@@ -1,16 +1,10 @@
-//! Built-in sample reports for `--demo`: the same NDJSON GitHub serves, made
-//! up deterministically, so the whole pipeline runs without a token.
+//! The demo's made-up data: entity day totals, user, user-team and
+//! repository rows, billing and seat lists — deterministic per scope and
+//! day.
 
 use chrono::{Duration, NaiveDate, Utc};
 use serde_json::{json, Value};
-use url::Url;
 
-use futures_util::future::BoxFuture;
-
-use super::source::{ApiTarget, JsonPage, ReportSource};
-use crate::github::reading::{read_bytes, RowSink};
-use crate::github::reports::{ReportKind, ReportOutcome};
-use crate::github::{FailureKind, GithubError};
 use crate::model::scope::{Scope, ScopeKind};
 
 /// Teams of the demo users. `mobile` has fewer than five members, so (as
@@ -30,11 +24,6 @@ const REPOS: &[&str] = &[
     "infra",
     "docs",
 ];
-/// Seats per demo seat-list page (small, so pagination is exercised).
-pub const DEMO_SEAT_PAGE: usize = 10;
-/// Base of the demo's pagination links (never contacted).
-pub const DEMO_API_BASE: &str = "https://demo.invalid";
-
 const IDES: &[&str] = &["vscode", "jetbrains", "visualstudio", "neovim"];
 const LANGUAGES: &[&str] = &["rust", "python", "typescript", "go", "java"];
 const FEATURES: &[&str] = &[
@@ -45,171 +34,6 @@ const FEATURES: &[&str] = &[
     "copilot_cli",
 ];
 const MODELS: &[&str] = &["gpt-4.1", "claude-sonnet-4", "gemini-2.5-pro"];
-
-/// Serves made-up reports; the newest day is two days before today, as on
-/// GitHub, where reports lag.
-#[derive(Clone, Debug)]
-pub struct DemoSource {
-    newest_day: NaiveDate,
-}
-
-impl Default for DemoSource {
-    fn default() -> Self {
-        Self::new(Utc::now().date_naive() - Duration::days(2))
-    }
-}
-
-impl DemoSource {
-    /// A source whose 28-day report ends on `newest_day`.
-    pub fn new(newest_day: NaiveDate) -> Self {
-        DemoSource { newest_day }
-    }
-
-    /// The newest day with data.
-    pub fn newest_day(&self) -> NaiveDate {
-        self.newest_day
-    }
-
-    /// The report as NDJSON text (`None`: no report for that day).
-    pub fn report_text(
-        &self,
-        scope: &Scope,
-        kind: ReportKind,
-        day: Option<NaiveDate>,
-    ) -> Option<String> {
-        let rows: Vec<Value> = match (kind, day) {
-            (ReportKind::Entity28Day, _) => {
-                let start = self.newest_day - Duration::days(27);
-                let days: Vec<Value> = (0..28)
-                    .map(|i| day_totals(scope, start + Duration::days(i)))
-                    .collect();
-                let mut row = json!({
-                    "day_totals": days,
-                    "report_start_day": start.to_string(),
-                    "report_end_day": self.newest_day.to_string(),
-                    "etl_id": "demo",
-                });
-                row[id_field(scope)] = json!(scope_id(scope));
-                vec![row]
-            }
-            (ReportKind::Entity1Day, Some(day)) if day <= self.newest_day => {
-                vec![day_totals(scope, day)]
-            }
-            (ReportKind::Users1Day, Some(day)) if day <= self.newest_day => user_rows(scope, day),
-            (ReportKind::UserTeams1Day, Some(day)) if day <= self.newest_day => {
-                user_team_rows(scope, day)
-            }
-            (ReportKind::Repos1Day, Some(day)) if day <= self.newest_day => repo_rows(scope, day),
-            _ => return None,
-        };
-        let mut text = String::new();
-        for row in rows {
-            text.push_str(&row.to_string());
-            text.push('\n');
-        }
-        Some(text)
-    }
-
-    /// Feeds the report's rows to `sink` through the same reader and rules
-    /// as a download.
-    pub fn feed_report(
-        &self,
-        scope: &Scope,
-        kind: ReportKind,
-        day: Option<NaiveDate>,
-        sink: &mut dyn RowSink,
-    ) -> Result<ReportOutcome, GithubError> {
-        let Some(text) = self.report_text(scope, kind, day) else {
-            return Ok(ReportOutcome::NoReport);
-        };
-        let what = format!("demo/{}", kind.name(scope.kind));
-        let tally = read_bytes(&what, text.as_bytes(), usize::MAX / 2, sink)?;
-        tally
-            .check_threshold()
-            .map_err(|message| GithubError::new(what, FailureKind::InvalidReport, None, message))?;
-        Ok(ReportOutcome::Delivered {
-            tally,
-            end_day: Some(day.unwrap_or(self.newest_day)),
-        })
-    }
-}
-
-impl DemoSource {
-    /// Answers the JSON API endpoints the collector uses: organization
-    /// billing, the paginated seat lists (pages of [`DEMO_SEAT_PAGE`],
-    /// `next` links under [`DEMO_API_BASE`]) and report envelopes (for
-    /// `--check`). Anything else is a 404.
-    pub fn api(&self, target: ApiTarget<'_>) -> Result<JsonPage, GithubError> {
-        let (path, page) = match target {
-            ApiTarget::Path(p) => {
-                let (path, query) = p.split_once('?').unwrap_or((p, ""));
-                let page = query
-                    .split('&')
-                    .find_map(|kv| kv.strip_prefix("page="))
-                    .and_then(|v| v.parse().ok());
-                (path.to_string(), page)
-            }
-            ApiTarget::Url(u) => (
-                u.path().to_string(),
-                u.query_pairs()
-                    .find(|(k, _)| k == "page")
-                    .and_then(|(_, v)| v.parse().ok()),
-            ),
-        };
-        let not_found = || GithubError {
-            what: path.clone(),
-            kind: FailureKind::NotFound,
-            status: Some(404),
-            message: "Not Found (demo)".into(),
-            retry_after: None,
-        };
-        let mut parts = path.trim_start_matches('/').splitn(3, '/');
-        let scope = match (parts.next(), parts.next()) {
-            (Some("orgs"), Some(name)) => Scope::org(name),
-            (Some("enterprises"), Some(name)) => Scope::enterprise(name),
-            _ => return Err(not_found()),
-        };
-        match parts.next() {
-            Some(rest) if rest.starts_with("copilot/metrics/reports/") => Ok(JsonPage {
-                body: Some(json!({
-                    "download_links": [format!("{DEMO_API_BASE}/demo-report.ndjson")],
-                    "report_day": self.newest_day.to_string(),
-                })),
-                next: None,
-            }),
-            Some("copilot/billing") if scope.kind == ScopeKind::Organization => Ok(JsonPage {
-                body: Some(billing(&scope)),
-                next: None,
-            }),
-            Some("copilot/billing/seats") => {
-                let seats = seat_list(&scope);
-                let page: usize = page.unwrap_or(1).max(1);
-                let start = (page - 1) * DEMO_SEAT_PAGE;
-                let chunk: Vec<Value> = seats
-                    .iter()
-                    .skip(start)
-                    .take(DEMO_SEAT_PAGE)
-                    .cloned()
-                    .collect();
-                let next = (start + DEMO_SEAT_PAGE < seats.len())
-                    .then(|| {
-                        Url::parse(&format!(
-                            "{DEMO_API_BASE}{path}?per_page={DEMO_SEAT_PAGE}&page={}",
-                            page + 1
-                        ))
-                        .ok()
-                    })
-                    .flatten();
-                Ok(JsonPage {
-                    body: Some(json!({"total_seats": distinct_seats(&scope), "seats": chunk})),
-                    next,
-                })
-            }
-            _ => Err(not_found()),
-        }
-    }
-}
-
 fn user_count(scope: &Scope) -> u64 {
     if scope.kind == ScopeKind::Enterprise {
         48
@@ -235,7 +59,7 @@ fn teams_of(i: u64) -> Vec<usize> {
     teams
 }
 
-fn user_rows(scope: &Scope, day: NaiveDate) -> Vec<Value> {
+pub(super) fn user_rows(scope: &Scope, day: NaiveDate) -> Vec<Value> {
     let mut rng = Rng::new(seed(&format!("users/{}/{day}", scope.name)));
     let mut rows = Vec::new();
     for i in 0..user_count(scope) {
@@ -275,7 +99,7 @@ fn user_rows(scope: &Scope, day: NaiveDate) -> Vec<Value> {
     rows
 }
 
-fn user_team_rows(scope: &Scope, day: NaiveDate) -> Vec<Value> {
+pub(super) fn user_team_rows(scope: &Scope, day: NaiveDate) -> Vec<Value> {
     let mut members = vec![0u64; TEAMS.len()];
     for i in 0..user_count(scope) {
         for t in teams_of(i) {
@@ -298,7 +122,7 @@ fn user_team_rows(scope: &Scope, day: NaiveDate) -> Vec<Value> {
     rows
 }
 
-fn repo_rows(scope: &Scope, day: NaiveDate) -> Vec<Value> {
+pub(super) fn repo_rows(scope: &Scope, day: NaiveDate) -> Vec<Value> {
     let mut rng = Rng::new(seed(&format!("repos/{}/{day}", scope.name)));
     let active: Vec<(usize, &&str)> = REPOS
         .iter()
@@ -335,11 +159,11 @@ fn repo_rows(scope: &Scope, day: NaiveDate) -> Vec<Value> {
         .collect()
 }
 
-fn distinct_seats(scope: &Scope) -> u64 {
+pub(super) fn distinct_seats(scope: &Scope) -> u64 {
     user_count(scope) + 2
 }
 
-fn billing(scope: &Scope) -> Value {
+pub(super) fn billing(scope: &Scope) -> Value {
     let total = distinct_seats(scope);
     json!({
         "seat_breakdown": {
@@ -353,7 +177,7 @@ fn billing(scope: &Scope) -> Value {
 
 /// The seat list: every demo user plus two never-used seats; enterprise
 /// lists repeat the first five users (granted by a second organization).
-fn seat_list(scope: &Scope) -> Vec<Value> {
+pub(super) fn seat_list(scope: &Scope) -> Vec<Value> {
     let now = Utc::now();
     let plan = if scope.kind == ScopeKind::Enterprise {
         "enterprise"
@@ -391,14 +215,14 @@ fn seat_list(scope: &Scope) -> Vec<Value> {
     seats
 }
 
-fn id_field(scope: &Scope) -> &'static str {
+pub(super) fn id_field(scope: &Scope) -> &'static str {
     match scope.kind {
         ScopeKind::Organization => "organization_id",
         ScopeKind::Enterprise => "enterprise_id",
     }
 }
 
-fn scope_id(scope: &Scope) -> String {
+pub(super) fn scope_id(scope: &Scope) -> String {
     (seed(&scope.name) % 100_000).to_string()
 }
 
@@ -541,102 +365,4 @@ pub fn day_totals(scope: &Scope, day: NaiveDate) -> Value {
     );
     totals[id_field(scope)] = json!(scope_id(scope));
     totals
-}
-
-impl ReportSource for DemoSource {
-    fn fetch_report<'a>(
-        &'a self,
-        scope: &'a Scope,
-        kind: ReportKind,
-        day: Option<NaiveDate>,
-        _max_report_bytes: u64,
-        sink: &'a mut dyn RowSink,
-    ) -> BoxFuture<'a, Result<ReportOutcome, GithubError>> {
-        Box::pin(async move { self.feed_report(scope, kind, day, sink) })
-    }
-
-    fn get_json_page<'a>(
-        &'a self,
-        target: ApiTarget<'a>,
-    ) -> BoxFuture<'a, Result<JsonPage, GithubError>> {
-        Box::pin(async move { self.api(target) })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn deterministic_and_day_keyed() {
-        let day = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
-        let a = day_totals(&Scope::org("x"), day);
-        assert_eq!(a, day_totals(&Scope::org("x"), day));
-        assert_ne!(a, day_totals(&Scope::org("x"), day.succ_opt().unwrap()));
-        assert_eq!(a["day"], "2026-01-05");
-    }
-
-    #[test]
-    fn no_report_after_the_newest_day() {
-        let newest = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
-        let demo = DemoSource::new(newest);
-        let s = Scope::org("x");
-        assert!(demo
-            .report_text(&s, ReportKind::Entity1Day, newest.succ_opt())
-            .is_none());
-        assert!(demo
-            .report_text(&s, ReportKind::Entity1Day, Some(newest))
-            .is_some());
-        assert_eq!(
-            demo.report_text(&s, ReportKind::Entity28Day, None)
-                .unwrap()
-                .lines()
-                .count(),
-            1
-        );
-        for kind in [
-            ReportKind::Users1Day,
-            ReportKind::UserTeams1Day,
-            ReportKind::Repos1Day,
-        ] {
-            assert!(demo
-                .report_text(&s, kind, Some(newest))
-                .is_some_and(|t| t.lines().count() > 3));
-            assert!(demo.report_text(&s, kind, newest.succ_opt()).is_none());
-        }
-    }
-
-    #[test]
-    fn small_teams_are_left_out_like_on_github() {
-        let day = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
-        let rows = user_team_rows(&Scope::org("x"), day);
-        assert!(rows.iter().all(|r| r["slug"] != "mobile"));
-        assert!(rows.iter().any(|r| r["slug"] == "platform"));
-    }
-
-    #[test]
-    fn seat_pages_link_to_each_other() {
-        let demo = DemoSource::new(NaiveDate::from_ymd_opt(2026, 1, 5).unwrap());
-        let first = demo
-            .api(ApiTarget::Path(
-                "/enterprises/e/copilot/billing/seats?per_page=100",
-            ))
-            .unwrap();
-        let mut seen = first.body.unwrap()["seats"].as_array().unwrap().len();
-        let mut next = first.next;
-        while let Some(url) = next {
-            let page = demo.api(ApiTarget::Url(&url)).unwrap();
-            seen += page.body.unwrap()["seats"].as_array().unwrap().len();
-            next = page.next;
-        }
-        assert_eq!(seen, 48 + 2 + 5);
-        assert!(demo
-            .api(ApiTarget::Path("/enterprises/e/copilot/billing"))
-            .is_err());
-        assert!(demo
-            .api(ApiTarget::Path("/orgs/o/copilot/billing"))
-            .unwrap()
-            .body
-            .is_some());
-    }
 }

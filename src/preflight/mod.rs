@@ -1,33 +1,33 @@
 //! `--check`: the preflight. Calls every GitHub endpoint the configuration
 //! will use, once per scope, and probes every configured sink, then prints a
-//! table: what works, and for what does not, the reason and the fix. Sends
-//! no data anywhere.
+//! table: what works, and for what does not, the reason and the fix. Stores
+//! no data anywhere: the remote-write probe is an empty request, the
+//! Pushgateway's a readiness `GET`.
+//!
+//! `github.rs`: the endpoints per scope; `sinks.rs`: one request per sink
+//! through the sink's own transport; here the table and the exit code.
 //!
 //! Exit code 0 only when every line works, 1 otherwise (and 2, as always,
 //! for a configuration error before anything runs).
 
+mod github;
+mod sinks;
+
 use std::io::Write;
 
-use chrono::{Duration, Utc};
-
 use crate::app::{App, EXIT_FAILURE, EXIT_OK};
-use crate::collect::ApiTarget;
-use crate::github::reports::ReportKind;
-use crate::github::GithubError;
-use crate::model::scope::{Scope, ScopeKind};
-use crate::report::users::UserMetricsMode;
 
 /// The outcome of one probe.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// The endpoint answered as documented (2xx, or 204 "no report yet").
     Works,
-    /// It failed; the [`crate::github::FailureKind`] label (or the sink's
-    /// reason) and the message, which quotes GitHub's
-    /// `X-Accepted-GitHub-Permissions` when it sent one.
+    /// It failed: the reason as the table shows it, what the server said
+    /// (quoting GitHub's `X-Accepted-GitHub-Permissions` when it sent
+    /// one), and what to do.
     Failed {
-        /// Short reason: `forbidden`, `policy_disabled`, `not_found`,
-        /// `unreachable`, …
+        /// Short reason: `missing permission`, `policy disabled`, `not
+        /// found`, `unreachable`, `auth refused`, …
         reason: String,
         /// What the server said.
         message: String,
@@ -39,74 +39,12 @@ pub enum Outcome {
 /// One line of the preflight table.
 #[derive(Clone, Debug)]
 pub struct Probe {
-    /// `org=…`, `enterprise=…`, or the sink's name.
+    /// `org=…`, `enterprise=…`, or the sink's name and URL.
     pub target: String,
     /// The endpoint or sink action probed.
     pub what: String,
     /// How it went.
     pub outcome: Outcome,
-}
-
-impl From<GithubError> for Outcome {
-    fn from(e: GithubError) -> Self {
-        Outcome::Failed {
-            reason: e.kind.as_str().to_string(),
-            fix: e.kind.hint().to_string(),
-            message: e.to_string(),
-        }
-    }
-}
-
-/// The report endpoints a scope's collection will call with this
-/// configuration, with the day asked for the 1-day reports.
-fn report_endpoints(app: &App) -> Vec<ReportKind> {
-    let features = app.features();
-    let mut kinds = vec![ReportKind::Entity28Day, ReportKind::Entity1Day];
-    if features.teams || features.user_metrics != UserMetricsMode::Off {
-        kinds.push(ReportKind::Users1Day);
-    }
-    if features.teams {
-        kinds.push(ReportKind::UserTeams1Day);
-    }
-    if features.repo_metrics {
-        kinds.push(ReportKind::Repos1Day);
-    }
-    kinds
-}
-
-/// Probes the GitHub endpoints of one scope.
-async fn probe_scope(app: &App, scope: &Scope, out: &mut Vec<Probe>) {
-    // Reports lag by up to two days: ask for a day that exists when the
-    // endpoint works (a 204 still counts as working).
-    let day = Utc::now().date_naive() - Duration::days(3);
-    let mut paths: Vec<(String, String)> = report_endpoints(app)
-        .into_iter()
-        .map(|kind| {
-            let path = kind.path(scope, kind.needs_day().then_some(day));
-            (kind.name(scope.kind).to_string(), path)
-        })
-        .collect();
-    if app.features().seats {
-        let prefix = scope.api_prefix();
-        if scope.kind == ScopeKind::Organization {
-            paths.push(("billing".into(), format!("{prefix}/copilot/billing")));
-        }
-        paths.push((
-            "seats".into(),
-            format!("{prefix}/copilot/billing/seats?per_page=1"),
-        ));
-    }
-    for (what, path) in paths {
-        let outcome = match app.source().get_json_page(ApiTarget::Path(&path)).await {
-            Ok(_) => Outcome::Works,
-            Err(e) => e.into(),
-        };
-        out.push(Probe {
-            target: scope.to_string(),
-            what,
-            outcome,
-        });
-    }
 }
 
 /// Runs every probe: GitHub per scope, then the sinks.
@@ -116,8 +54,9 @@ pub async fn probes(app: &App) -> Vec<Probe> {
         std::time::Instant::now() + std::time::Duration::from_secs(120),
     ));
     for scope in &app.config.scopes {
-        probe_scope(app, scope, &mut out).await;
+        github::probe_scope(app, scope, &mut out).await;
     }
+    sinks::probe_sinks(&app.sinks, &mut out).await;
     out
 }
 
@@ -195,7 +134,7 @@ mod tests {
                 target: "org=a".into(),
                 what: "seats".into(),
                 outcome: Outcome::Failed {
-                    reason: "forbidden".into(),
+                    reason: "missing permission".into(),
                     message: "403 needs admin:org".into(),
                     fix: "give the token the permission".into(),
                 },
@@ -203,7 +142,10 @@ mod tests {
         ];
         let text = table(&probes);
         assert!(text.contains("organization-28-day  works"), "{text}");
-        assert!(text.contains("seats                forbidden"), "{text}");
+        assert!(
+            text.contains("seats                missing permission"),
+            "{text}"
+        );
         assert!(
             text.contains("fix: give the token the permission"),
             "{text}"
