@@ -13,7 +13,8 @@
 # report size with SIZE_MB. The summary prints the series written.
 #
 # Environment: BENCH_DATA (default target/bench-data), CARGO_TARGET_DIR,
-# SKIP_PYTHON=1 (exporter only), SKIP_FOOTPRINT=1, SEED_VENV (a venv with
+# SKIP_PYTHON=1 (exporter only), SKIP_FOOTPRINT=1, EXPORTER_BIN (measure
+# another build of the exporter, e.g. an older commit's, on the same data), SEED_VENV (a venv with
 # flask, prometheus_client, requests; created on first use when missing).
 # The exporter and the Python baseline run pinned to CPU 0, the fake GitHub
 # to CPU 1 (when there are two).
@@ -41,7 +42,7 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then CPU0=(taskset -c 
 
 echo "== build (release)" >&2
 cargo build --release --quiet --bin copilot-metrics-exporter --example gen_reports --example fake_github_files
-BIN=$TARGET/release/copilot-metrics-exporter
+BIN=${EXPORTER_BIN:-$TARGET/release/copilot-metrics-exporter}
 
 if [ ! -f "$DATA/manifest.json" ]; then
   echo "== generating ${SIZE_MB} MB of users-1-day, ${TEAMS} teams into $DATA" >&2

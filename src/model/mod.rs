@@ -144,6 +144,63 @@ mod tests {
     }
 
     #[test]
+    fn interned_order_equals_the_owned_key_order_and_absorb_keeps_first_values() {
+        // Names and values that sort differently by bytes than by length,
+        // label values equal to other names, shared and unshared sets.
+        let keys = [
+            key("b", &[("x", "1")]),
+            key("a", &[("x", "10"), ("y", "2")]),
+            key("a", &[("x", "1"), ("y", "2")]),
+            key("a", &[("x", "1")]),
+            key("a", &[]),
+            key("a_b", &[("b", "a")]),
+            key("a", &[("X", "ü"), ("x", "1")]),
+            key("b", &[("x", "1"), ("y", "")]),
+        ];
+        let mut set = SampleSet::new();
+        let mut owned = BTreeMap::new();
+        for (i, k) in keys.iter().enumerate() {
+            let fresh = set.insert(k.clone(), i as f64, "h");
+            assert_eq!(fresh, owned.insert(k.clone(), i as f64).is_none());
+            owned.entry(k.clone()).or_insert(i as f64);
+        }
+        let got: Vec<(SeriesKey, f64)> = set.iter().map(|(k, v)| (k.to_key(), v)).collect();
+        let mut want: Vec<(SeriesKey, f64)> = Vec::new();
+        let mut firsts = BTreeMap::new();
+        for (i, k) in keys.iter().enumerate() {
+            firsts.entry(k.clone()).or_insert(i as f64);
+        }
+        want.extend(firsts.into_iter());
+        assert_eq!(got, want);
+        assert_eq!(set.duplicates(), 1, "b{{x=1}} twice (the empty y dropped)");
+        assert_eq!(set.value("a", &[("y", "2"), ("x", "1")]), Some(2.0));
+        assert_eq!(set.value("a", &[("x", "nope")]), None);
+        assert_eq!(set.value("zzz", &[]), None);
+
+        // Absorb either way round: the receiving set's values win.
+        let mut small = SampleSet::new();
+        small.insert(key("a", &[]), 100.0, "other help");
+        small.insert(key("c", &[("q", "1")]), 5.0, "c");
+        let mut big = set.clone();
+        big.absorb(small.clone());
+        assert_eq!(big.value("a", &[]), Some(4.0));
+        assert_eq!(big.value("c", &[("q", "1")]), Some(5.0));
+        assert_eq!(big.help("a"), Some("h"));
+        let mut into_small = small.clone();
+        into_small.absorb(set.clone());
+        assert_eq!(into_small.value("a", &[]), Some(100.0));
+        assert_eq!(into_small.help("a"), Some("other help"));
+        assert_eq!(into_small.duplicates(), big.duplicates());
+        assert_eq!(into_small.len(), big.len());
+
+        // Dropping names keeps the rest findable and ordered.
+        assert_eq!(big.retain_names(|n| n != "a"), 5);
+        let names: Vec<String> = big.iter().map(|(k, _)| k.name().to_string()).collect();
+        assert_eq!(names, ["a_b", "b", "c"]);
+        assert_eq!(big.value("c", &[("q", "1")]), Some(5.0));
+    }
+
+    #[test]
     fn day_start() {
         let day = NaiveDate::from_ymd_opt(2025, 10, 1).unwrap();
         assert_eq!(day_start_unix(day), 1_759_276_800);

@@ -36,6 +36,17 @@ fn fx<T: Hash + ?Sized>(value: &T) -> u64 {
     h.finish()
 }
 
+/// Label set `i` of the flat runs (empty for an unknown id).
+fn run_at<'a>(symbols: &'a [u32], starts: &[u32], i: u32) -> &'a [u32] {
+    let Some(&a) = starts.get(i as usize) else {
+        return &[];
+    };
+    let b = starts
+        .get(i as usize + 1)
+        .map_or(symbols.len(), |&b| b as usize);
+    symbols.get(a as usize..b).unwrap_or(&[])
+}
+
 fn sym_id(s: DefaultSymbol) -> u32 {
     s.to_usize() as u32
 }
@@ -133,12 +144,7 @@ impl SampleSet {
     }
 
     fn set_range(&self, id: u32) -> &[u32] {
-        let i = id as usize;
-        match (self.set_starts.get(i), self.set_starts.get(i + 1)) {
-            (Some(&a), Some(&b)) => self.set_symbols.get(a as usize..b as usize).unwrap_or(&[]),
-            (Some(&a), None) => self.set_symbols.get(a as usize..).unwrap_or(&[]),
-            _ => &[],
-        }
+        run_at(&self.set_symbols, &self.set_starts, id)
     }
 
     /// The labels of an interned label set (empty for an id of another set).
@@ -177,28 +183,13 @@ impl SampleSet {
             set_index,
             ..
         } = self;
-        let range = |i: u32| -> &[u32] {
-            let a = set_starts[i as usize] as usize;
-            let b = set_starts
-                .get(i as usize + 1)
-                .map_or(set_symbols.len(), |&b| b as usize);
-            &set_symbols[a..b]
-        };
-        if let Some(&id) = set_index.find(hash, |&i| range(i) == run) {
+        if let Some(&id) = set_index.find(hash, |&i| run_at(set_symbols, set_starts, i) == run) {
             return LabelSetId(id);
         }
         let id = set_starts.len() as u32;
         set_starts.push(set_symbols.len() as u32);
         set_symbols.extend_from_slice(run);
-        let (set_symbols, set_starts) = (&*set_symbols, &*set_starts);
-        let range = |i: u32| -> &[u32] {
-            let a = set_starts[i as usize] as usize;
-            let b = set_starts
-                .get(i as usize + 1)
-                .map_or(set_symbols.len(), |&b| b as usize);
-            &set_symbols[a..b]
-        };
-        set_index.insert_unique(hash, id, |&i| fx(range(i)));
+        set_index.insert_unique(hash, id, |&i| fx(run_at(set_symbols, set_starts, i)));
         LabelSetId(id)
     }
 
