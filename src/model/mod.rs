@@ -170,7 +170,7 @@ mod tests {
         for (i, k) in keys.iter().enumerate() {
             firsts.entry(k.clone()).or_insert(i as f64);
         }
-        want.extend(firsts.into_iter());
+        want.extend(firsts);
         assert_eq!(got, want);
         assert_eq!(set.duplicates(), 1, "b{{x=1}} twice (the empty y dropped)");
         assert_eq!(set.value("a", &[("y", "2"), ("x", "1")]), Some(2.0));
