@@ -4,16 +4,19 @@
 use std::process::ExitCode;
 
 use clap::parser::ValueSource;
-use clap::{CommandFactory, FromArgMatches};
 use copilot_metrics_exporter::app::App;
 use copilot_metrics_exporter::config::{Cli, Config, LogFormat, EXIT_CONFIG};
+use copilot_metrics_exporter::sinks::remote_write::TimestampMode;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
-    let cli = match Cli::from_arg_matches(&matches) {
-        Ok(cli) => cli,
-        Err(e) => e.exit(),
+    let (cli, matches) = match Cli::parse_settings(std::env::args_os()) {
+        Ok(parsed) => parsed,
+        Err(Ok(e)) => {
+            eprintln!("copilot-metrics-exporter: {e}");
+            return ExitCode::from(EXIT_CONFIG as u8);
+        }
+        Err(Err(e)) => e.exit(),
     };
     // clap treats an empty variable as unset; LISTEN_ADDR= means "off".
     let listen_env_empty = matches.value_source("listen_addr") != Some(ValueSource::CommandLine)
@@ -29,6 +32,29 @@ fn main() -> ExitCode {
     if let Err(e) = init_logging(config.log_format, &config.log_level) {
         eprintln!("copilot-metrics-exporter: configuration error: {e}");
         return ExitCode::from(EXIT_CONFIG as u8);
+    }
+    // Settings of remote-write's report-day mode mean nothing in any other
+    // mode: say so rather than accept them silently.
+    let report_day = config
+        .remote_write
+        .as_ref()
+        .is_some_and(|rw| rw.mode == TimestampMode::ReportDay);
+    for (id, setting) in [
+        ("backfill_days", "BACKFILL_DAYS"),
+        ("state_dir", "STATE_DIR"),
+        ("remote_write_settle_days", "REMOTE_WRITE_SETTLE_DAYS"),
+    ] {
+        let set = matches!(
+            matches.value_source(id),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        );
+        if set && !report_day {
+            tracing::warn!(
+                setting,
+                "ignored: only remote-write in report-day mode uses it \
+                 (REMOTE_WRITE_URL with REMOTE_WRITE_TIMESTAMPS=report-day)"
+            );
+        }
     }
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()

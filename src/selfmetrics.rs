@@ -71,11 +71,7 @@ impl SelfMetrics {
             c
         };
         let counter_vec = |name: &str, help: &str, labels: &[&str]| {
-            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric name");
-            registry
-                .register(Box::new(c.clone()))
-                .expect("unique metric");
-            c
+            register_counter_vec(&registry, name, help, labels).expect("valid, unique metric")
         };
         // Registered on first use (see `record_rate_limit`): a 0 before
         // GitHub ever answered would look like an exhausted limit.
@@ -191,6 +187,18 @@ impl SelfMetrics {
             self.rate_limit_reset.set(v as f64);
         }
     }
+}
+
+/// A counter family `name{labels…}`, registered in `registry`.
+pub fn register_counter_vec(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> Result<IntCounterVec, prometheus::Error> {
+    let counters = IntCounterVec::new(Opts::new(name, help), labels)?;
+    registry.register(Box::new(counters.clone()))?;
+    Ok(counters)
 }
 
 impl Default for SelfMetrics {

@@ -116,10 +116,24 @@ fn configuration_errors_exit_2_and_name_the_variable() {
         &["--once"],
     );
     assert_eq!(code, 2);
-    assert!(
-        err.contains("CACHE_TTL_SECONDS") || err.contains("cache-ttl-seconds"),
-        "{err}"
-    );
+    assert!(err.contains("CACHE_TTL_SECONDS"), "{err}");
+    // Every value clap refuses names its variable too, numbers and choices.
+    for (var, value) in [
+        ("PUSHGATEWAY_ATTEMPTS", "abc"),
+        ("USER_METRICS_MAX", "-1"),
+        ("LOG_FORMAT", "xml"),
+        ("TEAMS", "maybe"),
+    ] {
+        let (code, _, err) = run(
+            &[("ORG", "o"), ("GHC_TOKEN", "x"), (var, value)],
+            &["--once"],
+        );
+        assert_eq!(code, 2, "{var}: {err}");
+        assert!(err.contains(var) && err.contains(value), "{var}: {err}");
+    }
+    let (code, _, err) = run(&[("ORG", "bad org!"), ("GHC_TOKEN", "x")], &["--once"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("ORG") && err.contains("login"), "{err}");
     let (code, _, err) = run(
         &[("ORG", "o"), ("GHC_TOKEN_FILE", "/nonexistent/token")],
         &["--once"],
@@ -129,6 +143,29 @@ fn configuration_errors_exit_2_and_name_the_variable() {
     let (code, _, err) = run(&[("DEMO", "true"), ("LOG_LEVEL", "chatty=[")], &["--once"]);
     assert_eq!(code, 2);
     assert!(err.contains("LOG_LEVEL"), "{err}");
+}
+
+/// Every switch takes the same words from its variable (`1`, `yes`, `on`,
+/// `true` and their opposites), as a Kubernetes manifest or `.env` file
+/// writes them; anything else is a configuration error.
+#[test]
+fn switches_take_the_same_boolean_words() {
+    let (code, out, err) = run(
+        &[
+            ("ONCE", "1"),
+            ("DEMO", "yes"),
+            ("TEAMS", "on"),
+            ("SEATS", "0"),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("copilot_daily_active_users{org=\"octo-demo\"}"));
+    assert!(out.contains("copilot_team_daily_active_users{"), "TEAMS=on");
+    assert!(!out.contains("\ncopilot_seats{"), "SEATS=0");
+    let (code, _, err) = run(&[("DEMO", "true"), ("ONCE", "maybe")], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("once"), "{err}");
 }
 
 #[test]
@@ -163,4 +200,16 @@ fn once_demo_prints_valid_metrics() {
     for line in err.lines() {
         serde_json::from_str::<serde_json::Value>(line).expect("JSON log line");
     }
+}
+
+#[test]
+fn report_day_settings_outside_report_day_mode_are_reported_ignored() {
+    let (code, _, err) = run(&[("DEMO", "true"), ("BACKFILL_DAYS", "400")], &["--once"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("BACKFILL_DAYS") && err.contains("ignored"),
+        "{err}"
+    );
+    let (_, _, err) = run(&[("DEMO", "true")], &["--once"]);
+    assert!(!err.contains("ignored"), "{err}");
 }

@@ -30,7 +30,7 @@ use crate::report::select::MetricFilter;
 use crate::report::users::UserMetricsMode;
 use crate::secret::Secret;
 use crate::selfmetrics::SelfMetrics;
-use optional::{OptionalCollection, Warnings};
+use optional::{Unit, Warnings};
 use std::sync::Arc;
 
 /// Optional collections beyond the entity reports.
@@ -115,7 +115,7 @@ pub struct Collector {
     max_report_bytes: u64,
     features: Features,
     /// The optional collections `features` turns on.
-    units: Vec<Box<dyn OptionalCollection>>,
+    units: Vec<Unit>,
     /// Optional-collection failures already logged.
     warnings: Warnings,
     /// `METRICS_INCLUDE` / `METRICS_EXCLUDE`.
@@ -269,6 +269,15 @@ impl ScopeReader<'_> {
         self.source
             .fetch_report(self.scope, kind, day, self.max_report_bytes, sink)
             .await
+    }
+
+    /// Notes how a report was read: its skipped rows counted, a missing
+    /// report (no report for `day` yet) logged.
+    fn note_read(&self, report: &str, outcome: &ReportOutcome, day: Option<NaiveDate>) {
+        self.count_invalid(report, outcome.invalid_rows());
+        if *outcome == ReportOutcome::NoReport {
+            tracing::info!(scope = %self.scope, report, ?day, "no report for this day yet");
+        }
     }
 
     /// Counts the malformed rows a report skipped (the series exists from

@@ -9,6 +9,7 @@ use clap::{ArgAction, Parser, ValueEnum};
 use crate::report::users::UserMetricsMode;
 use crate::scheduler::SchedulerArgs;
 use crate::secret::Secret;
+use crate::settings::ConfigError;
 use crate::sinks::pushgateway::PushgatewayArgs;
 use crate::sinks::remote_write::RemoteWriteArgs;
 use crate::sinks::SinkArgs;
@@ -101,7 +102,7 @@ pub struct Cli {
     #[arg(long, env = "GITHUB_RETRY_MAX_MS", default_value = "60000")]
     pub github_retry_max_ms: u64,
 
-    /// Longest accepted NDJSON line, in bytes; longer lines are skipped and counted.
+    /// Longest accepted report row (an NDJSON line, an array element, a whole JSON document), in bytes; longer rows are skipped and counted.
     #[arg(long, env = "MAX_LINE_BYTES", default_value = "16777216")]
     pub max_line_bytes: usize,
 
@@ -110,17 +111,17 @@ pub struct Cli {
     pub max_report_bytes: u64,
 
     /// Collect once, push or print, and exit (for a Kubernetes CronJob).
-    #[arg(long, env = "ONCE")]
+    #[arg(long, env = "ONCE", value_parser = BoolishValueParser::new())]
     pub once: bool,
 
     /// Preflight: call every endpoint the configuration uses once per scope and
     /// probe every sink, print a table with the fix for each problem, and exit
     /// (0 only when everything works). Sends no data.
-    #[arg(long, env = "CHECK", conflicts_with = "once")]
+    #[arg(long, env = "CHECK", conflicts_with = "once", value_parser = BoolishValueParser::new())]
     pub check: bool,
 
     /// Use built-in sample reports instead of GitHub (no token needed).
-    #[arg(long, env = "DEMO")]
+    #[arg(long, env = "DEMO", value_parser = BoolishValueParser::new())]
     pub demo: bool,
 
     /// GitHub App ID or client ID: authenticate as a GitHub App instead of a token.
@@ -247,4 +248,74 @@ impl std::str::FromStr for Secret {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(Secret::new(s))
     }
+}
+
+impl Cli {
+    /// Parses the command line and the environment. A value clap refuses is
+    /// reported as a [`ConfigError`] naming the environment variable (clap
+    /// names only the flag, which misleads when the value came from the
+    /// environment); other clap outcomes (`--help`, `--version`, unknown
+    /// flags) come back as the clap error to print and exit with.
+    pub fn parse_settings(
+        args: impl IntoIterator<Item = std::ffi::OsString>,
+    ) -> Result<(Cli, clap::ArgMatches), Result<ConfigError, clap::Error>> {
+        use clap::{CommandFactory, FromArgMatches};
+        let command = Cli::command();
+        let matches = command
+            .clone()
+            .try_get_matches_from(args)
+            .map_err(|e| explain(&command, e))?;
+        let cli = Cli::from_arg_matches(&matches).map_err(|e| explain(&command, e))?;
+        Ok((cli, matches))
+    }
+}
+
+/// Turns clap's "invalid value" errors into a [`ConfigError`] that names the
+/// setting: `VARIABLE (--flag)`.
+fn explain(command: &clap::Command, error: clap::Error) -> Result<ConfigError, clap::Error> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(
+        error.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        return Err(error);
+    }
+    let Some(ContextValue::String(shown)) = error.get(ContextKind::InvalidArg) else {
+        return Err(error);
+    };
+    let long = shown
+        .trim_start_matches("--")
+        .split([' ', '=', '<'])
+        .next()
+        .unwrap_or_default();
+    let Some(env) = command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .and_then(|a| a.get_env())
+    else {
+        return Err(error);
+    };
+    // Leaked once: the process exits on this error right after printing it.
+    let env: &'static str = Box::leak(env.to_string_lossy().into_owned().into_boxed_str());
+    let value = match error.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(v)) => format!(" `{}`", v.escape_debug()),
+        _ => String::new(),
+    };
+    // clap's own text ends with the reason after the last ": ".
+    let rendered = error.render().to_string();
+    let first_line = rendered.lines().next().unwrap_or_default();
+    let reason = first_line
+        .rsplit_once("': ")
+        .map(|(_, r)| r.trim())
+        .filter(|r| !r.is_empty())
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default();
+    let valid = match error.get(ContextKind::ValidValue) {
+        Some(ContextValue::Strings(values)) => format!(" (valid: {})", values.join(", ")),
+        _ => String::new(),
+    };
+    Ok(ConfigError::new(
+        env,
+        format!("{env} (--{long}): invalid value{value}{reason}{valid}; fix the value or unset it (see --help)"),
+    ))
 }

@@ -89,13 +89,16 @@ impl Config {
             ),
         ] {
             for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
-                if name.chars().any(|c| c.is_control() || c == '/') {
+                if !is_login_or_slug(name) {
                     return Err(ConfigError::new(
                         var,
                         format!(
-                        "{var}: `{}` is not a valid login or slug (no `/` or control characters)",
-                        name.escape_debug()
-                    ),
+                            "{var}: `{}` is not an organization login or enterprise slug: letters, \
+                             digits and hyphens (`_` on GitHub Enterprise Server), not starting \
+                             with a hyphen, at most 100 characters; use the name \
+                             from the URL (github.com/orgs/NAME, github.com/enterprises/SLUG)",
+                            name.escape_debug()
+                        ),
                     ));
                 }
                 let scope = make(name.to_string());
@@ -195,6 +198,18 @@ impl Config {
             external_labels,
         })
     }
+}
+
+/// GitHub's shape of organization logins and enterprise slugs (letters,
+/// digits, hyphens, never a leading one), with `_` as GitHub Enterprise
+/// Server allows; lenient on hyphen runs, which some old logins have. Checked at start so a typo is a configuration
+/// error (exit 2), not a 404 at every refresh.
+fn is_login_or_slug(name: &str) -> bool {
+    name.len() <= 100
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn parse_listen(raw: &str) -> Result<SocketAddr, ConfigError> {

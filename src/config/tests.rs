@@ -19,20 +19,54 @@ fn cli(args: &[&str]) -> Cli {
     Cli::try_parse_from(full).unwrap()
 }
 
+/// The configuration these flags give; panics (failing the test) on an error.
+fn accepted(args: &[&str]) -> Config {
+    Config::from_cli(&cli(args), false).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+/// The error these flags give; panics (failing the test) when they are accepted.
+fn rejected(args: &[&str]) -> ConfigError {
+    match Config::from_cli(&cli(args), false) {
+        Ok(_) => panic!("{args:?} was accepted"),
+        Err(e) => e,
+    }
+}
+
+/// Asserts that these flags are refused with an error naming `setting`.
+fn assert_rejected_naming(args: &[&str], setting: &str) {
+    let e = rejected(args).to_string();
+    assert!(e.contains(setting), "{args:?}: {e}");
+}
+
+#[test]
+fn scope_names_have_githubs_shape() {
+    for bad in [
+        "bad org!",
+        "-bad",
+        "a/b",
+        "tab\there",
+        "ünicode",
+        &"x".repeat(101),
+    ] {
+        let (org, enterprise) = (format!("--org={bad}"), format!("--enterprise={bad}"));
+        assert_rejected_naming(&["--github-token", "t", &org], "ORG");
+        assert_rejected_naming(&["--github-token", "t", &enterprise], "ENTERPRISE");
+    }
+    for good in ["octo-org", "Octo2", "ghes_org", "a-", "x--y"] {
+        accepted(&["--github-token", "t", "--org", good, "--enterprise", good]);
+    }
+}
+
 #[test]
 fn scopes_from_comma_lists() {
-    let c = Config::from_cli(
-        &cli(&[
-            "--github-token",
-            "t",
-            "--org",
-            "a, b,,a",
-            "--enterprise",
-            "e",
-        ]),
-        false,
-    )
-    .unwrap();
+    let c = accepted(&[
+        "--github-token",
+        "t",
+        "--org",
+        "a, b,,a",
+        "--enterprise",
+        "e",
+    ]);
     assert_eq!(
         c.scopes,
         vec![Scope::org("a"), Scope::org("b"), Scope::enterprise("e")]
@@ -41,11 +75,9 @@ fn scopes_from_comma_lists() {
 
 #[test]
 fn missing_scope_and_token_name_the_variables() {
-    let e = Config::from_cli(&cli(&["--github-token", "t"]), false).unwrap_err();
-    assert!(e.to_string().contains("ORG"), "{e}");
-    let e = Config::from_cli(&cli(&["--org", "a"]), false).unwrap_err();
-    assert!(e.to_string().contains("GHC_TOKEN"), "{e}");
-    let c = Config::from_cli(&cli(&["--demo"]), false).unwrap();
+    assert_rejected_naming(&["--github-token", "t"], "ORG");
+    assert_rejected_naming(&["--org", "a"], "GHC_TOKEN");
+    let c = accepted(&["--demo"]);
     assert_eq!(c.scopes.len(), 2);
 }
 
@@ -56,11 +88,11 @@ fn bad_values_are_rejected() {
         cli(&["--cache-ttl-seconds", " 3600"]).cache_ttl_seconds,
         3600
     );
-    let e = Config::from_cli(&cli(&["--demo", "--listen-addr", "nope"]), false).unwrap_err();
+    let e = rejected(&["--demo", "--listen-addr", "nope"]);
     assert!(e.to_string().contains("LISTEN_ADDR"));
-    let e = Config::from_cli(&cli(&["--demo", "--github-api-url", "ftp://x"]), false).unwrap_err();
+    let e = rejected(&["--demo", "--github-api-url", "ftp://x"]);
     assert!(e.to_string().contains("GITHUB_API_URL"));
-    let c = Config::from_cli(&cli(&["--demo", "--listen-addr", ":9000"]), false).unwrap();
+    let c = accepted(&["--demo", "--listen-addr", ":9000"]);
     assert_eq!(c.listen.unwrap().port(), 9000);
     let c = Config::from_cli(&cli(&["--demo"]), true).unwrap();
     assert!(c.listen.is_none());
@@ -72,18 +104,14 @@ fn app_and_token_are_exclusive_and_validated() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/app/test-app-private-key.pem"
     );
-    let c = Config::from_cli(
-        &cli(&[
-            "--org",
-            "a",
-            "--github-app-id",
-            "123",
-            "--github-app-private-key-file",
-            key,
-        ]),
-        false,
-    )
-    .unwrap();
+    let c = accepted(&[
+        "--org",
+        "a",
+        "--github-app-id",
+        "123",
+        "--github-app-private-key-file",
+        key,
+    ]);
     let Some(Credentials::App(app)) = &c.github.credentials else {
         panic!("not App credentials: {:?}", c.github.credentials);
     };
@@ -93,123 +121,91 @@ fn app_and_token_are_exclusive_and_validated() {
         !format!("{c:?}").contains("PRIVATE KEY"),
         "key leaked through Debug"
     );
-    let e = Config::from_cli(
-        &cli(&[
-            "--org",
-            "a",
-            "--github-token",
-            "t",
-            "--github-app-id",
-            "1",
-            "--github-app-private-key-file",
-            key,
-        ]),
-        false,
-    )
-    .unwrap_err();
+    let e = rejected(&[
+        "--org",
+        "a",
+        "--github-token",
+        "t",
+        "--github-app-id",
+        "1",
+        "--github-app-private-key-file",
+        key,
+    ]);
     assert!(
         e.to_string().contains("GITHUB_APP_ID") && e.to_string().contains("GHC_TOKEN"),
         "{e}"
     );
-    let e = Config::from_cli(&cli(&["--org", "a", "--github-app-id", "1"]), false).unwrap_err();
-    assert!(e.to_string().contains("GITHUB_APP_PRIVATE_KEY_FILE"), "{e}");
-    let e = Config::from_cli(
-        &cli(&[
+    assert_rejected_naming(
+        &["--org", "a", "--github-app-id", "1"],
+        "GITHUB_APP_PRIVATE_KEY_FILE",
+    );
+    let app_with_key = |key: &'static str| {
+        vec![
             "--org",
             "a",
             "--github-app-id",
             "1",
             "--github-app-private-key-file",
             key,
-            "--github-app-installation-id",
-            "x",
-        ]),
-        false,
-    )
-    .unwrap_err();
-    assert!(e.to_string().contains("GITHUB_APP_INSTALLATION_ID"), "{e}");
+        ]
+    };
+    let mut bad_installation = app_with_key(key);
+    bad_installation.extend(["--github-app-installation-id", "x"]);
+    assert_rejected_naming(&bad_installation, "GITHUB_APP_INSTALLATION_ID");
     let not_a_key = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
-    let e = Config::from_cli(
-        &cli(&[
-            "--org",
-            "a",
-            "--github-app-id",
-            "1",
-            "--github-app-private-key-file",
-            not_a_key,
-        ]),
-        false,
-    )
-    .unwrap_err();
-    assert!(e.to_string().contains("GITHUB_APP_PRIVATE_KEY_FILE"), "{e}");
+    assert_rejected_naming(&app_with_key(not_a_key), "GITHUB_APP_PRIVATE_KEY_FILE");
 }
 
 #[test]
 fn feature_flags() {
-    let c = Config::from_cli(&cli(&["--demo"]), false).unwrap();
+    let c = accepted(&["--demo"]);
     assert!(c.features.seats && !c.features.teams && !c.features.repo_metrics);
     assert_eq!(c.features.user_metrics, UserMetricsMode::Off);
-    let c = Config::from_cli(
-        &cli(&[
-            "--demo",
-            "--teams",
-            "--seats",
-            "false",
-            "--repo-metrics",
-            "true",
-            "--user-metrics",
-            "LOGIN",
-        ]),
-        false,
-    )
-    .unwrap();
+    let c = accepted(&[
+        "--demo",
+        "--teams",
+        "--seats",
+        "false",
+        "--repo-metrics",
+        "true",
+        "--user-metrics",
+        "LOGIN",
+    ]);
     assert!(c.features.teams && !c.features.seats && c.features.repo_metrics);
     assert_eq!(c.features.user_metrics, UserMetricsMode::Login);
-    let e = Config::from_cli(&cli(&["--demo", "--user-metrics", "hashed"]), false).unwrap_err();
-    assert!(e.to_string().contains("USER_METRICS_SALT"), "{e}");
-    let c = Config::from_cli(
-        &cli(&[
-            "--demo",
-            "--user-metrics",
-            "hashed",
-            "--user-metrics-salt",
-            "pepper",
-        ]),
-        false,
-    )
-    .unwrap();
+    assert_rejected_naming(&["--demo", "--user-metrics", "hashed"], "USER_METRICS_SALT");
+    let c = accepted(&[
+        "--demo",
+        "--user-metrics",
+        "hashed",
+        "--user-metrics-salt",
+        "pepper",
+    ]);
     assert!(!format!("{c:?}").contains("pepper"));
-    let e = Config::from_cli(
-        &cli(&["--demo", "--github-ca-file", "/nonexistent/ca.pem"]),
-        false,
-    )
-    .unwrap_err();
-    assert!(e.to_string().contains("GITHUB_CA_FILE"), "{e}");
+    assert_rejected_naming(
+        &["--demo", "--github-ca-file", "/nonexistent/ca.pem"],
+        "GITHUB_CA_FILE",
+    );
 }
 
 #[test]
 fn schedule_and_pushgateway() {
-    let c = Config::from_cli(&cli(&["--demo", "--cache-ttl-seconds", "60"]), false).unwrap();
+    let c = accepted(&["--demo", "--cache-ttl-seconds", "60"]);
     assert_eq!(c.schedule, Schedule::Every(Duration::from_secs(60)));
     assert_eq!(c.shutdown_grace, Duration::from_secs(30));
     assert!(c.pushgateway.is_none());
-    let c = Config::from_cli(&cli(&["--demo", "--schedule", "15 6 * * *"]), false).unwrap();
+    let c = accepted(&["--demo", "--schedule", "15 6 * * *"]);
     assert!(matches!(&c.schedule, Schedule::Cron(s) if s.normalized == "0 15 6 * * *"));
-    let e = Config::from_cli(&cli(&["--demo", "--schedule", "not cron"]), false).unwrap_err();
-    assert!(e.to_string().contains("SCHEDULE"), "{e}");
-    let c = Config::from_cli(
-        &cli(&[
-            "--demo",
-            "--pushgateway-url",
-            "http://pgw:9091",
-            "--pushgateway-username",
-            "u",
-            "--pushgateway-password",
-            "pw-topsecret",
-        ]),
-        false,
-    )
-    .unwrap();
+    assert_rejected_naming(&["--demo", "--schedule", "not cron"], "SCHEDULE");
+    let c = accepted(&[
+        "--demo",
+        "--pushgateway-url",
+        "http://pgw:9091",
+        "--pushgateway-username",
+        "u",
+        "--pushgateway-password",
+        "pw-topsecret",
+    ]);
     assert_eq!(
         c.pushgateway.as_ref().unwrap().url.as_str(),
         "http://pgw:9091/"
@@ -219,10 +215,6 @@ fn schedule_and_pushgateway() {
 
 #[test]
 fn debug_output_hides_the_token() {
-    let c = Config::from_cli(
-        &cli(&["--github-token", "ghp_topsecret", "--org", "a"]),
-        false,
-    )
-    .unwrap();
+    let c = accepted(&["--github-token", "ghp_topsecret", "--org", "a"]);
     assert!(!format!("{c:?}").contains("topsecret"));
 }

@@ -6,15 +6,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::{Response, StatusCode};
 use url::Url;
 
 use super::auth::Auth;
 use super::error::{classify, error_message, FailureKind, GithubError};
+use super::http::{
+    bearer, body_error, download_client, header_u64, load_ca_file, read_capped, transport_error,
+};
+pub use super::http::{describe, next_link, user_agent};
 use super::settings::GithubSettings;
-use crate::httputil::error_chain;
 use crate::retry::{self, Attempt, GaveUp, GiveUpReason, Hint, Policy, Retrying};
 use crate::secret::Secret;
 use crate::selfmetrics::SelfMetrics;
@@ -24,12 +26,6 @@ pub const API_VERSION: &str = "2026-03-10";
 
 /// Largest JSON answer accepted from the API (envelopes, billing, seat pages).
 pub const MAX_API_BODY_BYTES: usize = 8 * 1024 * 1024;
-
-/// `User-Agent` of every request: name and version
-/// ([`crate::httputil::USER_AGENT`]).
-pub fn user_agent() -> String {
-    crate::httputil::USER_AGENT.to_string()
-}
 
 /// An API answer: the body (`None` for 204) and the `Link: rel="next"` URL.
 #[derive(Debug)]
@@ -223,18 +219,10 @@ impl GithubClient {
         let mut retried = false;
         let response = loop {
             let (credential, installation) = self.credential(url).await?;
-            self.metrics.github_api_requests.inc();
             tracing::debug!(endpoint = %what, "GitHub API request");
-            let sent = self
-                .api
-                .get(url.clone())
-                .header(AUTHORIZATION, bearer(&credential))
-                .send()
-                .await;
-            let response = match sent {
-                Ok(r) => r,
-                Err(e) => return Err(self.fail(transport_error(what, e))),
-            };
+            let response = self
+                .send(self.api.get(url.clone()), &credential, &what)
+                .await?;
             if response.status() == StatusCode::UNAUTHORIZED && !retried {
                 if let (Auth::App(app), Some(id)) = (&self.auth, installation) {
                     tracing::info!(endpoint = %what, installation = id, "installation token refused (401); minting a new one and retrying once");
@@ -277,20 +265,13 @@ impl GithubClient {
         if let Some(perms) = accepted.filter(|p| !p.is_empty()) {
             message.push_str(&format!(" [needs: {perms}]"));
         }
-        let kind = classify(status.as_u16(), &message, remaining);
-        Err(self.fail(GithubError {
-            what,
-            kind,
-            status: Some(status.as_u16()),
-            message,
-            retry_after: {
-                // Primary limit: wait until the window resets too.
-                let reset = (kind == FailureKind::RateLimited && remaining == Some(0))
-                    .then_some(reset)
-                    .flatten()
-                    .map(|reset| retry::until_unix_time(reset, SystemTime::now()));
-                retry_after.into_iter().chain(reset).max()
-            },
+        Err(self.refused(what, status, message, remaining, |kind| {
+            // Primary limit: wait until the window resets too.
+            let reset = (kind == FailureKind::RateLimited && remaining == Some(0))
+                .then_some(reset)
+                .flatten()
+                .map(|reset| retry::until_unix_time(reset, SystemTime::now()));
+            retry_after.into_iter().chain(reset).max()
         }))
     }
 
@@ -327,142 +308,49 @@ impl GithubClient {
         error
     }
 
+    /// A non-2xx answer as a recorded error, classified from its status,
+    /// message and remaining rate limit; `wait` gives the retry hint of the
+    /// kind.
+    pub(super) fn refused(
+        &self,
+        what: String,
+        status: StatusCode,
+        message: String,
+        remaining: Option<u64>,
+        wait: impl FnOnce(FailureKind) -> Option<Duration>,
+    ) -> GithubError {
+        let kind = classify(status.as_u16(), &message, remaining);
+        self.fail(GithubError {
+            what,
+            kind,
+            status: Some(status.as_u16()),
+            message,
+            retry_after: wait(kind),
+        })
+    }
+
+    /// Sends one API request with `credential` as its bearer token
+    /// (counted in `github_api_requests`); a transport failure is recorded
+    /// and returned.
+    pub(super) async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        credential: &Secret,
+        what: &str,
+    ) -> Result<Response, GithubError> {
+        self.metrics.github_api_requests.inc();
+        request
+            .header(AUTHORIZATION, bearer(credential))
+            .send()
+            .await
+            .map_err(|e| self.fail(transport_error(what.to_string(), e)))
+    }
+
     pub(super) fn record_rate_limit(&self, response: &Response) {
         self.metrics.record_rate_limit(
             header_u64(response.headers(), "x-ratelimit-remaining"),
             header_u64(response.headers(), "x-ratelimit-reset"),
         );
-    }
-}
-
-/// An `Authorization: Bearer …` value, marked sensitive so no HTTP layer
-/// ever prints it.
-pub(super) fn bearer(credential: &Secret) -> HeaderValue {
-    match HeaderValue::from_str(&format!("Bearer {}", credential.expose())) {
-        Ok(mut value) => {
-            value.set_sensitive(true);
-            value
-        }
-        // A token with characters not allowed in a header: send nothing
-        // usable rather than panic; GitHub answers 401.
-        Err(_) => HeaderValue::from_static("Bearer invalid-token-characters"),
-    }
-}
-
-/// The download client: no default header but `User-Agent`, a timeout per
-/// read (files can be large), gzip decoding.
-fn download_client(
-    timeout: Duration,
-    roots: Vec<reqwest::Certificate>,
-) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .user_agent(user_agent())
-        .connect_timeout(Duration::from_secs(10))
-        .read_timeout(timeout)
-        .gzip(true)
-        .tls_certs_merge(roots)
-        .build()
-        .map_err(|e| format!("cannot build the report download client: {e}"))
-}
-
-/// Reads the PEM bundle of `GITHUB_CA_FILE`.
-fn load_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
-    let pem = std::fs::read(path)
-        .map_err(|e| format!("GITHUB_CA_FILE: cannot read {}: {e}", path.display()))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-        format!(
-            "GITHUB_CA_FILE: {} is not a PEM certificate bundle: {e}",
-            path.display()
-        )
-    })?;
-    if certs.is_empty() {
-        return Err(format!(
-            "GITHUB_CA_FILE: {} holds no certificate",
-            path.display()
-        ));
-    }
-    Ok(certs)
-}
-
-/// Host and path of a URL, without the query (a signed link's query is a
-/// credential).
-pub fn describe(url: &Url) -> String {
-    let host = url.host_str().unwrap_or("?");
-    match url.port() {
-        Some(port) => format!("{host}:{port}{}", url.path()),
-        None => format!("{host}{}", url.path()),
-    }
-}
-
-pub(super) fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-}
-
-/// The `rel="next"` target of a `Link` header.
-pub fn next_link(headers: &HeaderMap) -> Option<Url> {
-    let link = headers.get("link")?.to_str().ok()?;
-    link.split(',').find_map(|part| {
-        let (target, params) = part.split_once(';')?;
-        let is_next = params
-            .split(';')
-            .any(|p| p.trim().replace(' ', "") == "rel=\"next\"");
-        if !is_next {
-            return None;
-        }
-        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-        Url::parse(target).ok()
-    })
-}
-
-/// Reads a whole answer, refusing one larger than `cap` bytes.
-pub(super) async fn read_capped(response: Response, cap: usize) -> Result<Bytes, String> {
-    if response.content_length().is_some_and(|l| l > cap as u64) {
-        return Err(format!("answer larger than {cap} bytes"));
-    }
-    let mut stream = response.bytes_stream();
-    let mut buf = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(error_chain)?;
-        if buf.len() + chunk.len() > cap {
-            return Err(format!("answer larger than {cap} bytes"));
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(Bytes::from(buf))
-}
-
-pub(super) fn body_error(what: String, status: StatusCode, detail: String) -> GithubError {
-    GithubError {
-        what,
-        kind: if detail.contains("timed out") {
-            FailureKind::Timeout
-        } else {
-            FailureKind::InvalidResponse
-        },
-        status: Some(status.as_u16()),
-        message: format!("cannot read the answer: {detail}"),
-        retry_after: None,
-    }
-}
-
-/// A failed request (no HTTP answer, or a body that broke off), classified.
-pub(super) fn transport_error(what: String, error: reqwest::Error) -> GithubError {
-    let kind = if error.is_timeout() {
-        FailureKind::Timeout
-    } else if error.is_decode() || error.is_body() {
-        FailureKind::InvalidResponse
-    } else {
-        FailureKind::Unreachable
-    };
-    GithubError {
-        what,
-        kind,
-        status: None,
-        message: error_chain(error),
-        retry_after: None,
     }
 }
 

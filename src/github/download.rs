@@ -12,8 +12,9 @@ use futures_util::StreamExt;
 use reqwest::StatusCode;
 use url::Url;
 
-use super::client::{describe, read_capped, transport_error, GithubClient};
+use super::client::GithubClient;
 use super::error::{FailureKind, GithubError};
+use super::http::{describe, read_capped, transport_error};
 use super::reading::{FileReader, RowSink, Tally};
 use crate::httputil::error_chain;
 use crate::retry::{self, Attempt};

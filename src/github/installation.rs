@@ -4,15 +4,12 @@
 //! and the JWT-authenticated requests behind both.
 
 use bytes::Bytes;
-use reqwest::header::AUTHORIZATION;
 use url::Url;
 
 use super::auth::{scope_prefix, AppAuth, Auth, Installation, InstallationToken};
-use super::client::{
-    bearer, body_error, describe, header_u64, read_capped, transport_error, GithubClient,
-    MAX_API_BODY_BYTES,
-};
-use super::error::{classify, error_message, FailureKind, GithubError};
+use super::client::{GithubClient, MAX_API_BODY_BYTES};
+use super::error::{error_message, FailureKind, GithubError};
+use super::http::{body_error, describe, header_u64, read_capped};
 use crate::retry;
 use crate::secret::Secret;
 
@@ -101,18 +98,10 @@ impl GithubClient {
                 retry_after: None,
             })
         })?;
-        self.metrics.github_api_requests.inc();
         tracing::debug!(endpoint = %what, method = %method, "GitHub App request");
-        let sent = self
-            .api
-            .request(method, url)
-            .header(AUTHORIZATION, bearer(&jwt))
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) => return Err(self.fail(transport_error(what, e))),
-        };
+        let response = self
+            .send(self.api.request(method, url), &jwt, &what)
+            .await?;
         self.record_rate_limit(&response);
         let status = response.status();
         let remaining = header_u64(response.headers(), "x-ratelimit-remaining");
@@ -133,13 +122,6 @@ impl GithubClient {
             404 => message.push_str(" (no such installation: check GITHUB_APP_INSTALLATION_ID)"),
             _ => {}
         }
-        let kind = classify(status.as_u16(), &message, remaining);
-        Err(self.fail(GithubError {
-            what,
-            kind,
-            status: Some(status.as_u16()),
-            message,
-            retry_after,
-        }))
+        Err(self.refused(what, status, message, remaining, |_| retry_after))
     }
 }

@@ -384,9 +384,16 @@ pub fn insert_leaf(out: &mut SampleSet, leaf: MappedLeaf<'_>) {
     out.insert(leaf.key, leaf.value, &help);
 }
 
-/// The help text of a series from report field `source`.
+/// The help text of a series from report field `source`; a field in
+/// minutes or hours says that its value was converted to seconds.
 pub fn field_help(source: &str) -> String {
-    format!("GitHub Copilot usage metrics report field `{source}`.")
+    let field = source.rsplit(['.', ']']).next().unwrap_or(source);
+    let converted = match base_unit(leaf_name(field)).1 {
+        60.0 => ", in seconds (minutes × 60)",
+        3600.0 => ", in seconds (hours × 3600)",
+        _ => "",
+    };
+    format!("GitHub Copilot usage metrics report field `{source}`{converted}.")
 }
 
 /// A day-level object of a report row, with its day.

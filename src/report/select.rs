@@ -90,18 +90,44 @@ impl MetricFilter {
 
     /// Drops the series of `set` that are not exported; returns how many.
     pub fn apply(&self, set: &mut SampleSet) -> usize {
+        self.apply_counting(set).0
+    }
+
+    /// [`MetricFilter::apply`], plus how many report metric names (not
+    /// [`REPORT_DAY_METRIC`]) it kept.
+    fn apply_counting(&self, set: &mut SampleSet) -> (usize, usize) {
         if self.is_empty() {
-            return 0;
+            return (0, 0);
         }
-        set.retain_names(|name| self.allows(name))
+        let mut kept = 0;
+        let dropped = set.retain_names(|name| {
+            let keep = self.allows(name);
+            kept += usize::from(keep && name != REPORT_DAY_METRIC);
+            keep
+        });
+        (dropped, kept)
     }
 
     /// Drops the series of every day and the current values of `data`
-    /// that are not exported; returns how many.
+    /// that are not exported; returns how many. When the patterns drop
+    /// report metrics and keep none, says so (a warning): an anchored
+    /// pattern like `loc_added` silently matching nothing is the usual
+    /// mistake.
     pub fn apply_to_scope(&self, data: &mut ScopeData) -> usize {
-        let mut dropped = self.apply(&mut data.current);
+        let (mut dropped, mut kept) = self.apply_counting(&mut data.current);
         for set in data.days.values_mut() {
-            dropped += self.apply(set);
+            let (d, k) = self.apply_counting(set);
+            dropped += d;
+            kept += k;
+        }
+        if dropped > 0 && kept == 0 {
+            tracing::warn!(
+                scope = %data.scope,
+                dropped,
+                "METRICS_INCLUDE/METRICS_EXCLUDE leave no report metric of this scope: \
+                 the patterns match whole metric names (`copilot_team_.*`, not `team`); \
+                 check them against copilot_exporter_series or an unfiltered run"
+            );
         }
         dropped
     }
@@ -114,6 +140,23 @@ mod tests {
 
     fn filter(include: &str, exclude: &str) -> MetricFilter {
         MetricFilter::new(Some(include), Some(exclude)).unwrap()
+    }
+
+    #[test]
+    fn a_pattern_keeping_no_report_metric_is_told_apart() {
+        let mut set = SampleSet::new();
+        set.insert(SeriesKey::new("copilot_loc_added", vec![]), 1.0, "h");
+        set.insert(SeriesKey::new(REPORT_DAY_METRIC, vec![]), 0.0, "d");
+        // `loc_added` is anchored: it matches no name here, only the report
+        // day stays, and that is what the warning is about.
+        assert_eq!(
+            filter("loc_added", "").apply_counting(&mut set.clone()),
+            (1, 0)
+        );
+        assert_eq!(
+            filter("copilot_loc_.*", "").apply_counting(&mut set),
+            (0, 1)
+        );
     }
 
     #[test]

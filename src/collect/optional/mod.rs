@@ -1,8 +1,9 @@
 //! Optional collections — seats, teams, users, repositories — as uniform
-//! units behind one small interface, [`OptionalCollection`]: each unit
-//! collects per report day or current values and answers one outcome per
-//! feature it serves. A failure never fails the scope: it is logged once
-//! per scope, feature and reason ([`Warnings`]) and counted in
+//! units behind one small interface, [`Unit`]: each unit collects per
+//! report day or current values and answers one outcome per feature it
+//! serves; adding one is a file, a variant and its arm. A failure never
+//! fails the scope: it is logged once per scope, feature and reason
+//! ([`Warnings`]) and counted in
 //! `copilot_exporter_optional_collection_failures_total`.
 
 mod people;
@@ -13,7 +14,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::NaiveDate;
-use futures_util::future::BoxFuture;
 
 use super::{Features, ScopeReader};
 use crate::github::GithubError;
@@ -40,25 +40,45 @@ pub(super) struct Outcome {
 }
 
 /// One optional collection.
-pub(super) trait OptionalCollection: Send + Sync {
+pub(super) enum Unit {
+    /// Teams and per-user series: one pass over `users-1-day`.
+    People(people::People),
+    /// Repository metrics.
+    Repos,
+    /// Seats and billing.
+    Seats,
+}
+
+impl Unit {
     /// `true`: collected for report days, into each day's set; `false`:
     /// current values, once a refresh.
-    fn per_day(&self) -> bool;
+    pub(super) fn per_day(&self) -> bool {
+        !matches!(self, Unit::Seats)
+    }
 
-    /// Collects for `day` (`None` for a current-values unit): one outcome
-    /// per feature served, none for a feature not asked that day.
-    fn collect<'a>(
-        &'a self,
-        reader: &'a ScopeReader<'a>,
-        day: Option<Day>,
-    ) -> BoxFuture<'a, Vec<Outcome>>;
+    /// Collects for `day` (`None` for current values): one outcome per
+    /// feature served, none for a feature not asked that day.
+    pub(super) async fn collect(&self, reader: &ScopeReader<'_>, day: Option<Day>) -> Vec<Outcome> {
+        match (self, day) {
+            (Unit::People(people), Some(day)) => people.collect(reader, day).await,
+            (Unit::Repos, Some(day)) => vec![Outcome {
+                feature: "repo_metrics",
+                result: repos::collect(reader, day).await,
+            }],
+            (Unit::Seats, None) => vec![Outcome {
+                feature: "seats",
+                result: seats::collect(reader).await,
+            }],
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// The units `features` turns on, per-day ones in collection order.
-pub(super) fn units(features: &Features) -> Vec<Box<dyn OptionalCollection>> {
-    let mut units: Vec<Box<dyn OptionalCollection>> = Vec::new();
+pub(super) fn units(features: &Features) -> Vec<Unit> {
+    let mut units = Vec::new();
     if features.teams || features.user_metrics != UserMetricsMode::Off {
-        units.push(Box::new(people::People {
+        units.push(Unit::People(people::People {
             teams: features.teams,
             user_metrics: features.user_metrics,
             salt: features.user_metrics_salt.clone(),
@@ -68,10 +88,10 @@ pub(super) fn units(features: &Features) -> Vec<Box<dyn OptionalCollection>> {
         }));
     }
     if features.repo_metrics {
-        units.push(Box::new(repos::Repos));
+        units.push(Unit::Repos);
     }
     if features.seats {
-        units.push(Box::new(seats::Seats));
+        units.push(Unit::Seats);
     }
     units
 }

@@ -2,13 +2,11 @@
 //! `users-1-day` feeds the team join (with `user-teams-1-day`, by the rule
 //! of `collect/join.rs`) and the per-user series.
 
-use futures_util::future::BoxFuture;
-
-use super::{Day, OptionalCollection, OptionalFailure, Outcome};
+use super::{Day, OptionalFailure, Outcome};
 use crate::collect::join::{Input, Join};
 use crate::collect::ScopeReader;
 use crate::github::reading::{Fresh, RowVerdict};
-use crate::github::reports::{ReportKind, ReportOutcome};
+use crate::github::reports::ReportKind;
 use crate::model::SampleSet;
 use crate::report::breakdowns::Breakdowns;
 use crate::report::teams::{LineOutcome, TeamAggregator, TeamDirectory};
@@ -16,7 +14,7 @@ use crate::report::users::{UserAggregator, UserMetricsMode};
 use crate::secret::Secret;
 
 /// The `teams` and `user_metrics` unit.
-pub(super) struct People {
+pub(in crate::collect) struct People {
     /// `TEAMS`.
     pub teams: bool,
     /// `USER_METRICS` (per-user series of the newest day only).
@@ -34,32 +32,21 @@ pub(super) struct People {
 /// The aggregators fed by `users-1-day`: per-user series and the team join.
 type Aggregators = (Option<UserAggregator>, Option<TeamAggregator>);
 
-impl OptionalCollection for People {
-    fn per_day(&self) -> bool {
-        true
-    }
-
-    fn collect<'a>(
-        &'a self,
-        reader: &'a ScopeReader<'a>,
-        day: Option<Day>,
-    ) -> BoxFuture<'a, Vec<Outcome>> {
-        Box::pin(async move {
-            let Some(day) = day else { return Vec::new() };
-            let users = day.newest && self.user_metrics != UserMetricsMode::Off;
-            if !(self.teams || users) {
-                return Vec::new();
-            }
-            let (teams, users) = self.collect_people(reader, day, users).await;
-            [("teams", teams), ("user_metrics", users)]
-                .into_iter()
-                .filter_map(|(feature, result)| result.map(|result| Outcome { feature, result }))
-                .collect()
-        })
-    }
-}
-
 impl People {
+    /// The outcomes of one day: teams (every day), per-user series (the
+    /// newest day).
+    pub(super) async fn collect(&self, reader: &ScopeReader<'_>, day: Day) -> Vec<Outcome> {
+        let users = day.newest && self.user_metrics != UserMetricsMode::Off;
+        if !(self.teams || users) {
+            return Vec::new();
+        }
+        let (teams, users) = self.collect_people(reader, day, users).await;
+        [("teams", teams), ("user_metrics", users)]
+            .into_iter()
+            .filter_map(|(feature, result)| result.map(|result| Outcome { feature, result }))
+            .collect()
+    }
+
     /// One pass over `users-1-day` feeding the team join and the per-user
     /// series. Returns `(teams, users)`; `None` for a feature not asked.
     async fn collect_people(
@@ -93,10 +80,7 @@ impl People {
             join.input(report, Input::of(&fetched));
             match fetched {
                 Ok(outcome) => {
-                    reader.count_invalid(report, outcome.invalid_rows());
-                    if outcome == ReportOutcome::NoReport {
-                        tracing::info!(%scope, report, %day, "no user-teams report for this day yet");
-                    }
+                    reader.note_read(report, &outcome, Some(day));
                     let read = sink.into_inner();
                     tracing::debug!(%scope, %day, teams = read.team_count(), "team directory read");
                     directory = Some(read);
@@ -152,10 +136,7 @@ impl People {
             }
             match fetched {
                 Ok(outcome) => {
-                    reader.count_invalid(report, outcome.invalid_rows());
-                    if outcome == ReportOutcome::NoReport {
-                        tracing::info!(%scope, report, %day, "no users report for this day yet");
-                    }
+                    reader.note_read(report, &outcome, Some(day));
                 }
                 Err(e) => {
                     let failure = OptionalFailure::from(e);

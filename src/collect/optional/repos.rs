@@ -1,40 +1,19 @@
 //! Repository metrics (`REPO_METRICS`): `repos-1-day` of each day.
 
-use futures_util::future::BoxFuture;
 use serde_json::Value;
 
-use super::{Day, OptionalCollection, OptionalFailure, Outcome};
+use super::{Day, OptionalFailure};
 use crate::collect::ScopeReader;
 use crate::github::reading::{Fresh, RowVerdict};
 use crate::github::reports::ReportKind;
 use crate::model::SampleSet;
 use crate::report::repos::map_repo_row;
 
-/// The `repo_metrics` unit.
-pub(super) struct Repos;
-
-impl OptionalCollection for Repos {
-    fn per_day(&self) -> bool {
-        true
-    }
-
-    fn collect<'a>(
-        &'a self,
-        reader: &'a ScopeReader<'a>,
-        day: Option<Day>,
-    ) -> BoxFuture<'a, Vec<Outcome>> {
-        Box::pin(async move {
-            let Some(day) = day else { return Vec::new() };
-            vec![Outcome {
-                feature: "repo_metrics",
-                result: collect_repos(reader, day).await,
-            }]
-        })
-    }
-}
-
 /// `repos-1-day` of one day.
-async fn collect_repos(reader: &ScopeReader<'_>, day: Day) -> Result<SampleSet, OptionalFailure> {
+pub(super) async fn collect(
+    reader: &ScopeReader<'_>,
+    day: Day,
+) -> Result<SampleSet, OptionalFailure> {
     let scope_labels = reader.labels;
     let report = ReportKind::Repos1Day.name(reader.scope.kind);
     let day_text = day.date.to_string();

@@ -1,39 +1,15 @@
 //! Seat and billing metrics (`SEATS`): organization billing and the
 //! paginated seat list, as current values.
 
-use futures_util::future::BoxFuture;
-
-use super::{Day, OptionalCollection, OptionalFailure, Outcome};
+use super::OptionalFailure;
 use crate::collect::{ApiTarget, ScopeReader, MAX_SEAT_PAGES};
 use crate::github::FailureKind;
 use crate::model::scope::ScopeKind;
 use crate::model::SampleSet;
 use crate::report::seats::{billing_samples, SeatStats};
 
-/// The `seats` unit.
-pub(super) struct Seats;
-
-impl OptionalCollection for Seats {
-    fn per_day(&self) -> bool {
-        false
-    }
-
-    fn collect<'a>(
-        &'a self,
-        reader: &'a ScopeReader<'a>,
-        _day: Option<Day>,
-    ) -> BoxFuture<'a, Vec<Outcome>> {
-        Box::pin(async move {
-            vec![Outcome {
-                feature: "seats",
-                result: collect_seats(reader).await,
-            }]
-        })
-    }
-}
-
 /// Billing (organizations) and the paginated seat list.
-async fn collect_seats(reader: &ScopeReader<'_>) -> Result<SampleSet, OptionalFailure> {
+pub(super) async fn collect(reader: &ScopeReader<'_>) -> Result<SampleSet, OptionalFailure> {
     let (scope, scope_labels, source) = (reader.scope, reader.labels, reader.source);
     let mut out = SampleSet::new();
     let prefix = scope.api_prefix();

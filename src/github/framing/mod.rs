@@ -1,6 +1,7 @@
 //! Streaming JSON framing: turns the chunks of a downloaded report file, in
 //! any JSON framing GitHub (or a proxy in front of it) serves, into the raw
-//! bytes of its rows, without holding the file.
+//! bytes of its rows, without holding the file. The reader's state and
+//! public face are here, its scanner in `scan.rs`.
 //!
 //! Framings read:
 //!

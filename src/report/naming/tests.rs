@@ -279,3 +279,15 @@ fn entity_days_reads_day_totals_and_flat_rows() {
     assert!(days.is_empty());
     assert_eq!(skipped, 1);
 }
+
+#[test]
+fn help_texts_of_converted_fields_say_seconds() {
+    let help = field_help("pull_requests.median_minutes_to_merge");
+    assert!(
+        help.contains("`pull_requests.median_minutes_to_merge`")
+            && help.contains("in seconds (minutes × 60)"),
+        "{help}"
+    );
+    assert!(field_help("x.total_hours").contains("hours × 3600"));
+    assert!(!field_help("code_generation_activity_count").contains("seconds"));
+}

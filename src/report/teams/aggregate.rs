@@ -339,27 +339,6 @@ mod tests {
             .all(|(k, _)| k.label("team").is_some_and(|t| !t.is_empty())));
     }
 
-    /// The old, exact path: identity parse, day and team checks, map parse,
-    /// `add_row`.
-    fn slow(agg: &mut TeamAggregator, line: &[u8], day: NaiveDate) -> LineOutcome {
-        let Ok(identity) = RowIdentity::parse(line) else {
-            return LineOutcome::Invalid;
-        };
-        if identity.day.is_some_and(|d| d != day) {
-            return LineOutcome::Skipped;
-        }
-        let Some(user) = identity.user_id.filter(|u| agg.wants(*u)) else {
-            return LineOutcome::Skipped;
-        };
-        match serde_json::from_slice::<Map<String, Value>>(line) {
-            Ok(row) => {
-                agg.add_row(user, &row);
-                LineOutcome::Added
-            }
-            Err(_) => LineOutcome::Invalid,
-        }
-    }
-
     #[test]
     fn fast_path_equals_the_exact_path() {
         let docs: Vec<Value> = serde_json::from_str(include_str!(
@@ -410,25 +389,19 @@ mod tests {
         ] {
             lines.push(extra.to_string());
         }
-        // Every line, then twice more in rotated orders (new names first).
-        let mut all = lines.clone();
-        for shift in [3, 7] {
-            let mut l = lines.clone();
-            l.rotate_left(shift % lines.len());
-            all.extend(l);
-        }
+        let all = crate::report::in_three_orders(&lines);
         let mut fast = TeamAggregator::new(directory(), &org());
         let mut exact = TeamAggregator::new(directory(), &org());
         for line in &all {
             let a = fast.add_line(line.as_bytes(), day());
-            let b = slow(&mut exact, line.as_bytes(), day());
+            let b = exact.add_line_slow(line.as_bytes(), day());
             assert_eq!(a, b, "{line}");
         }
         // Well-formed rows with known names take the fast path.
         let before = fast.exact_path_lines();
         for line in lines.iter().take(docs.len() + 2) {
             let a = fast.add_line(line.as_bytes(), day());
-            let b = slow(&mut exact, line.as_bytes(), day());
+            let b = exact.add_line_slow(line.as_bytes(), day());
             assert_eq!(a, b, "{line}");
         }
         assert_eq!(fast.exact_path_lines(), before);
@@ -454,10 +427,16 @@ mod tests {
         let mut fast = TeamAggregator::new(directory(), &org()).with_breakdowns(on);
         let mut exact = TeamAggregator::new(directory(), &org()).with_breakdowns(on);
         assert_eq!(fast.add_line(line.as_bytes(), day()), LineOutcome::Added);
-        assert_eq!(slow(&mut exact, line.as_bytes(), day()), LineOutcome::Added);
+        assert_eq!(
+            exact.add_line_slow(line.as_bytes(), day()),
+            LineOutcome::Added
+        );
         assert_eq!(fast.exact_path_lines(), 1, "first sight of the names");
         assert_eq!(fast.add_line(line.as_bytes(), day()), LineOutcome::Added);
-        assert_eq!(slow(&mut exact, line.as_bytes(), day()), LineOutcome::Added);
+        assert_eq!(
+            exact.add_line_slow(line.as_bytes(), day()),
+            LineOutcome::Added
+        );
         assert_eq!(fast.exact_path_lines(), 1, "then the fast path");
         let s = fast.finish();
         assert_eq!(s, exact.finish());
@@ -519,7 +498,10 @@ mod tests {
         for _ in 0..2 {
             for line in &lines {
                 assert_eq!(fast.add_line(line.as_bytes(), day()), LineOutcome::Added);
-                assert_eq!(slow(&mut exact, line.as_bytes(), day()), LineOutcome::Added);
+                assert_eq!(
+                    exact.add_line_slow(line.as_bytes(), day()),
+                    LineOutcome::Added
+                );
             }
         }
         let s = fast.finish();

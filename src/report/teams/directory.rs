@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
-use super::Id;
+use super::{object_row, Id};
 
 /// The teams of one user: two inline, more in the directory's overflow
 /// list (16 bytes a user, 24 with the key: the member table is the one
@@ -107,11 +107,7 @@ impl TeamDirectory {
             #[serde(borrow, default)]
             day: Option<&'a str>,
         }
-        if line.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err("not a JSON object".into());
-        }
-        let raw: Raw<'_> =
-            serde_json::from_slice(line).map_err(|e| format!("not a user-team row: {e}"))?;
+        let raw: Raw<'_> = object_row(line, "not a user-team row")?;
         let user = raw
             .user_id
             .and_then(|i| i.get())

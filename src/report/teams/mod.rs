@@ -48,6 +48,15 @@ impl Id<'_> {
     }
 }
 
+/// Parses a row that must be a JSON object into `T` (the fields it names,
+/// the others skipped); `what` starts the error of a row that does not fit.
+fn object_row<'a, T: Deserialize<'a>>(line: &'a [u8], what: &str) -> Result<T, String> {
+    if line.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err("not a JSON object".into());
+    }
+    serde_json::from_slice(line).map_err(|e| format!("{what}: {e}"))
+}
+
 /// The identity fields of a per-user or user-team row, parsed without
 /// building the whole JSON tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,11 +77,7 @@ impl RowIdentity {
             #[serde(borrow, default)]
             day: Option<&'a str>,
         }
-        if line.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err("not a JSON object".into());
-        }
-        let raw: Raw<'_> =
-            serde_json::from_slice(line).map_err(|e| format!("not a JSON object: {e}"))?;
+        let raw: Raw<'_> = object_row(line, "not a JSON object")?;
         Ok(RowIdentity {
             user_id: raw.user_id.and_then(|i| i.get()),
             day: raw

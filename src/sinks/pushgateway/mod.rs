@@ -20,7 +20,7 @@ pub mod transport;
 
 use std::sync::Arc;
 
-use prometheus::{IntCounterVec, Opts, Registry};
+use prometheus::{IntCounterVec, Registry};
 use reqwest::Method;
 
 pub use config::{
@@ -31,6 +31,7 @@ pub use encode::{
 };
 pub use transport::{PushError, PushFailure, Transport};
 
+use crate::selfmetrics::register_counter_vec;
 use crate::sinks::view::{Publication, ScopeView};
 
 /// The sink's self-metrics.
@@ -42,28 +43,20 @@ struct PushMetrics {
 
 impl PushMetrics {
     fn register(registry: &Registry) -> Result<PushMetrics, String> {
-        let pushes = IntCounterVec::new(
-            Opts::new(
-                "copilot_exporter_pushgateway_pushes_total",
-                "Pushes of a scope's group to the Pushgateway, by final result (success, failure).",
-            ),
+        let pushes = register_counter_vec(
+            registry,
+            "copilot_exporter_pushgateway_pushes_total",
+            "Pushes of a scope's group to the Pushgateway, by final result (success, failure).",
             &["result"],
         )
         .map_err(|e| e.to_string())?;
-        let failures = IntCounterVec::new(
-            Opts::new(
-                "copilot_exporter_pushgateway_push_failures_total",
-                "Failed Pushgateway push attempts (retries included), by HTTP status or `transport`.",
-            ),
+        let failures = register_counter_vec(
+            registry,
+            "copilot_exporter_pushgateway_push_failures_total",
+            "Failed Pushgateway push attempts (retries included), by HTTP status or `transport`.",
             &["status"],
         )
         .map_err(|e| e.to_string())?;
-        registry
-            .register(Box::new(pushes.clone()))
-            .map_err(|e| e.to_string())?;
-        registry
-            .register(Box::new(failures.clone()))
-            .map_err(|e| e.to_string())?;
         // Show both results from the start.
         pushes.with_label_values(&["success"]);
         pushes.with_label_values(&["failure"]);

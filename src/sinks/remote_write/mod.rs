@@ -3,8 +3,8 @@
 //! Layout, after Vector's sinks: [`config`] (arguments → validated
 //! settings), [`encode`] (pure: model → `WriteRequest` → bytes),
 //! [`transport`] (headers, auth, reqwest, retry), [`state`] (per-scope
-//! high-water marks of `report-day` mode), and [`RemoteWriteSink`] here,
-//! which decides what to send when.
+//! high-water marks of `report-day` mode), `metrics` (its self-metrics),
+//! and [`RemoteWriteSink`] here, which decides what to send when.
 //!
 //! Two timestamp modes (see `docs/remote-write.md`):
 //! * `now`: each scope's newest report day plus the current values, stamped
@@ -17,6 +17,7 @@ mod auth;
 pub mod config;
 pub mod encode;
 mod history;
+mod metrics;
 mod resend;
 pub mod sigv4;
 pub mod state;
@@ -37,12 +38,13 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use chrono::{Days, NaiveDate};
-use prometheus::{IntCounterVec, Opts, Registry};
+use prometheus::Registry;
 
 pub use config::{
     Auth, RemoteWriteArgs, RemoteWriteConfig, RetryPolicy, Secret, SecretSource, TimestampMode,
 };
 pub use encode::{Batch, LabelSet};
+use metrics::{RetryCounter, SinkMetrics};
 pub use state::{StateError, StateStore};
 pub use summary::{FailureCause, PublishSummary, RemoteWriteError, ScopeFailure, ScopeSummary};
 pub use transport::{SendError, Transport};
@@ -69,59 +71,6 @@ struct Sending<'a> {
     auth: &'a ResolvedAuth,
     summary: &'a mut ScopeSummary,
     failures: &'a mut Vec<ScopeFailure>,
-}
-
-/// Result values of the self-metrics.
-const RESULTS: [&str; 4] = ["sent", "retried", "rejected", "failed"];
-
-#[derive(Clone)]
-struct SinkMetrics {
-    samples: IntCounterVec,
-    requests: IntCounterVec,
-}
-
-impl SinkMetrics {
-    fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
-        let samples = IntCounterVec::new(
-            Opts::new(
-                "copilot_exporter_remote_write_samples_total",
-                "Samples handled by the remote-write sink, by result (sent, retried, rejected, failed).",
-            ),
-            &["result"],
-        )?;
-        let requests = IntCounterVec::new(
-            Opts::new(
-                "copilot_exporter_remote_write_requests_total",
-                "Remote-write HTTP requests, by result (sent, retried, rejected, failed).",
-            ),
-            &["result"],
-        )?;
-        for r in RESULTS {
-            samples.with_label_values(&[r]);
-            requests.with_label_values(&[r]);
-        }
-        registry.register(Box::new(samples.clone()))?;
-        registry.register(Box::new(requests.clone()))?;
-        Ok(SinkMetrics { samples, requests })
-    }
-
-    fn count(&self, result: &str, samples: usize) {
-        self.requests.with_label_values(&[result]).inc();
-        self.samples
-            .with_label_values(&[result])
-            .inc_by(samples as u64);
-    }
-}
-
-struct RetryCounter<'a> {
-    metrics: &'a SinkMetrics,
-    samples: usize,
-}
-
-impl AttemptObserver for RetryCounter<'_> {
-    fn retrying(&self) {
-        self.metrics.count("retried", self.samples);
-    }
 }
 
 /// The remote-write sink. Cheap to share (`&self` everywhere); publishes are

@@ -6,8 +6,9 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 
+use super::metrics::RetryCounter;
 use super::transport::SendError;
-use super::{encode, unix_ms, RemoteWriteError, RemoteWriteSink, RetryCounter};
+use super::{encode, unix_ms, RemoteWriteError, RemoteWriteSink};
 
 impl RemoteWriteSink {
     /// Re-sends the `now`-stamped part of the last publish (newest day in

@@ -135,6 +135,13 @@ fn new_sink(config: RemoteWriteConfig) -> (RemoteWriteSink, Registry) {
     (sink, registry)
 }
 
+/// Publishes two series of `org="o"` through a fresh sink in front of `rx`.
+async fn publish_two(rx: &Receiver) -> (Result<PublishSummary, RemoteWriteError>, Registry) {
+    let (sink, registry) = new_sink(test_config(rx.url()));
+    let result = sink.publish(&[scope_data(Scope::org("o"), 2)], now()).await;
+    (result, registry)
+}
+
 fn key(name: &str, labels: &[(&str, &str)]) -> SeriesKey {
     SeriesKey::new(
         name,
@@ -409,11 +416,8 @@ async fn a_request_too_large_is_split_until_the_receiver_takes_it() {
         }
     })
     .await;
-    let (sink, registry) = new_sink(test_config(rx.url()));
-    let summary = sink
-        .publish(&[scope_data(Scope::org("o"), 2)], now())
-        .await
-        .unwrap();
+    let (summary, registry) = publish_two(&rx).await;
+    let summary = summary.unwrap();
     assert_eq!(summary.samples_sent(), 4);
     assert_eq!(summary.samples_rejected(), 0);
     let delivered: BTreeSet<String> = rx
@@ -434,11 +438,7 @@ async fn a_request_too_large_is_split_until_the_receiver_takes_it() {
     );
     // A single sample that is still too large is a data rejection.
     let rx = Receiver::start(|_, _| (413, vec![], "too large".into())).await;
-    let (sink, _) = new_sink(test_config(rx.url()));
-    let e = sink
-        .publish(&[scope_data(Scope::org("o"), 2)], now())
-        .await
-        .unwrap_err();
+    let e = publish_two(&rx).await.0.unwrap_err();
     assert_eq!(e.summary().unwrap().samples_rejected(), 4, "{e}");
 }
 
@@ -495,11 +495,8 @@ async fn rw1_16_retry_on_500_503_429_with_backoff_then_deliver() {
             }
         })
         .await;
-        let (sink, registry) = new_sink(test_config(rx.url()));
-        let summary = sink
-            .publish(&[scope_data(Scope::org("o"), 2)], now())
-            .await
-            .unwrap();
+        let (summary, registry) = publish_two(&rx).await;
+        let summary = summary.unwrap();
         let reqs = rx.requests();
         assert_eq!(reqs.len(), 3, "{status}: two retries");
         assert_eq!(reqs[0].header("retry-attempt"), None);

@@ -207,12 +207,17 @@ impl Transport {
         let policy = retry::Policy::new(self.retry.initial_backoff, self.retry.max_backoff)
             .with_budget(budget);
         let observe = |r: &retry::Retrying<'_, SendError>| {
+            // One attempt failed: its own error, not a "gave up" sentence.
+            let error = match r.error {
+                SendError::Failed { last, .. } => last.clone(),
+                other => other.to_string(),
+            };
             tracing::warn!(
                 url = %self.display_url,
                 attempt = r.attempt,
                 samples,
                 delay_ms = r.delay.as_millis() as u64,
-                error = %r.error,
+                error = %error,
                 "remote-write attempt failed; retrying"
             );
             observer.retrying();

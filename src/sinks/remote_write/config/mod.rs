@@ -1,5 +1,6 @@
 //! Remote-write configuration: the clap arguments (all settable from the
-//! environment) and the validated [`RemoteWriteConfig`] built from them.
+//! environment) and the validated [`RemoteWriteConfig`] built from them;
+//! credentials and extra headers in `credentials.rs`.
 //!
 //! Secrets (tokens, passwords, custom header values) are held in [`Secret`],
 //! whose `Debug`/`Display` print `[redacted]`, and `--help` never shows env values.
