@@ -5,10 +5,16 @@
 # baseline (json.loads per line, dict aggregation) on the same files; checks
 # that both compute the same team metrics, then measures the footprint.
 #
-#   scripts/bench-e2e.sh [SIZE_MB] [TEAMS]      # default: 1024 MB, 50 teams
+#   scripts/bench-e2e.sh [SIZE_MB] [TEAMS]      # default: 1024 MB, 50 teams (~110 k team series)
+#   scripts/bench-e2e.sh 1m                     # the 1 M-series configuration: 1024 MB, 500 teams
+#
+# The output grows with TEAMS (about 2 000 team series a team with the
+# generated data: 5 teams ≈ 11 k, 50 ≈ 110 k, 500 ≈ 1 M series); the
+# report size with SIZE_MB. The summary prints the series written.
 #
 # Environment: BENCH_DATA (default target/bench-data), CARGO_TARGET_DIR,
-# SKIP_PYTHON=1 (exporter only), SKIP_FOOTPRINT=1, SEED_VENV (a venv with
+# SKIP_PYTHON=1 (exporter only), SKIP_FOOTPRINT=1, EXPORTER_BIN (measure
+# another build of the exporter, e.g. an older commit's, on the same data), SEED_VENV (a venv with
 # flask, prometheus_client, requests; created on first use when missing).
 # The exporter and the Python baseline run pinned to CPU 0, the fake GitHub
 # to CPU 1 (when there are two).
@@ -16,6 +22,7 @@ set -euo pipefail
 
 SIZE_MB=${1:-1024}
 TEAMS=${2:-50}
+if [ "$SIZE_MB" = 1m ]; then SIZE_MB=1024; TEAMS=${2:-500}; fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -35,7 +42,7 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then CPU0=(taskset -c 
 
 echo "== build (release)" >&2
 cargo build --release --quiet --bin copilot-metrics-exporter --example gen_reports --example fake_github_files
-BIN=$TARGET/release/copilot-metrics-exporter
+BIN=${EXPORTER_BIN:-$TARGET/release/copilot-metrics-exporter}
 
 if [ ! -f "$DATA/manifest.json" ]; then
   echo "== generating ${SIZE_MB} MB of users-1-day, ${TEAMS} teams into $DATA" >&2
@@ -60,6 +67,9 @@ echo "== exporter --once (TEAMS=true) on $((BYTES / 1000000)) MB" >&2
 env GHC_TOKEN=bench ENTERPRISE="$ENT" GITHUB_API_URL="$API" TEAMS=true TEAM_BREAKDOWNS=all SEATS=false LOG_LEVEL=warn \
   "${CPU0[@]}" /usr/bin/time -v -o "$OUT/exporter.time" "$BIN" --once >"$OUT/exporter.prom" 2>"$OUT/exporter.log" \
   || die "exporter failed: $(tail -5 "$OUT/exporter.log")"
+
+grep -v '^#' "$OUT/exporter.prom" | wc -l >"$OUT/series.count"
+grep -c '^copilot_team_' "$OUT/exporter.prom" >"$OUT/team_series.count" || true
 
 if [ "${SKIP_PYTHON:-0}" != 1 ]; then
   echo "== Python baseline on the same files" >&2
@@ -141,6 +151,7 @@ for name, r in rows:
 if rows[0][1] and rows[1][1]:
     (w0, c0, r0), (w1, c1, r1) = rows[0][1], rows[1][1]
     print(f"| {'ratio (baseline / exporter)':38} | {w1 / w0:7.1f}x | {c1 / c0:7.1f}x | {'':11} | {'':10} | {r1 / r0:10.1f}x |")
+print(f"\nseries written by the exporter: {read('series.count')} ({read('team_series.count')} team series)")
 cmp_ = read("compare.txt")
 if cmp_:
     print(f"\ncorrectness: {cmp_}")

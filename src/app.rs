@@ -19,7 +19,7 @@ use crate::model::snapshot::Store;
 use crate::model::ScopeData;
 use crate::scheduler::{self, SchedulerMetrics, Stopped};
 use crate::selfmetrics::SelfMetrics;
-use crate::sinks::exposition::render_text;
+use crate::sinks::exposition::{render_text, write_text};
 use crate::sinks::http::{self, HttpState};
 use crate::sinks::{SinkFailure, Sinks};
 
@@ -184,9 +184,10 @@ impl App {
     pub async fn run_once(self) -> i32 {
         if self.sinks.is_empty() {
             let round = self.refresh().await;
-            let text = self.render();
-            let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+            // Streamed from the store, never built as one string.
+            let mut out = std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout().lock());
+            let written = write_text(&self.store, &self.metrics.registry, &mut out);
+            if let Err(e) = written.and_then(|_| out.flush()) {
                 tracing::error!(error = %e, "cannot write metrics to stdout");
                 return EXIT_FAILURE;
             }

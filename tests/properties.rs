@@ -118,10 +118,10 @@ proptest! {
         }
         let _ = entity_days(&row);
         for (key, value) in set.iter() {
-            prop_assert!(valid_name(&key.name, false), "bad metric name {:?}", key.name);
-            prop_assert!(key.name.starts_with(PREFIX));
+            prop_assert!(valid_name(key.name(), false), "bad metric name {:?}", key.name());
+            prop_assert!(key.name().starts_with(PREFIX));
             prop_assert!(value.is_finite());
-            let mut names: Vec<&str> = key.labels.iter().map(|(n, _)| n.as_str()).collect();
+            let mut names: Vec<&str> = key.labels().map(|(n, _)| n).collect();
             prop_assert!(names.iter().all(|n| valid_name(n, false) && !n.starts_with("__")), "{:?}", names);
             let before = names.len();
             names.dedup();
@@ -134,8 +134,8 @@ proptest! {
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let (name, parsed_labels, value) = parse_sample(line).map_err(|e| TestCaseError::fail(format!("{e}: {line:?}")))?;
             let original = set.iter().find(|(k, _)| {
-                k.name == name && {
-                    let mut a: Vec<_> = k.labels.iter().filter(|(_, v)| !v.is_empty()).cloned().collect();
+                k.name() == name && {
+                    let mut a: Vec<_> = k.to_key().labels;
                     let mut b = parsed_labels.clone();
                     a.sort();
                     b.sort();
@@ -639,9 +639,12 @@ mod one_naming_rule {
                 selected.remove(b.field());
             }
             map_object(USER_PREFIX, &labels, &selected, &mut reference);
-            let beta: Vec<(&SeriesKey, f64)> =
-                fast_set.iter().filter(|(k, _)| k.label("user") == Some("beta")).collect();
-            let want: Vec<(&SeriesKey, f64)> = reference.iter().collect();
+            let beta: Vec<(SeriesKey, f64)> = fast_set
+                .iter()
+                .filter(|(k, _)| k.label("user") == Some("beta"))
+                .map(|(k, v)| (k.to_key(), v))
+                .collect();
+            let want: Vec<(SeriesKey, f64)> = reference.iter().map(|(k, v)| (k.to_key(), v)).collect();
             prop_assert_eq!(beta, want);
 
             // The fast path really walked the rows whose names it knew

@@ -360,7 +360,7 @@ async fn seat_counts_idle_windows_and_enterprise_dedup() {
     let by_plan: f64 = ent
         .current
         .iter()
-        .filter(|(k, _)| k.name == "copilot_seats_by_plan_type")
+        .filter(|(k, _)| k.name() == "copilot_seats_by_plan_type")
         .map(|(_, v)| v)
         .sum();
     assert_eq!(by_plan, 7.0);

@@ -4,6 +4,7 @@
 //! The collector produces it, the sinks read it; nothing here does I/O.
 
 pub mod scope;
+pub mod series;
 pub mod snapshot;
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use std::time::{Duration, SystemTime};
 use chrono::NaiveDate;
 
 use crate::model::scope::Scope;
+pub use crate::model::series::{LabelSetId, SampleSet, SeriesRef};
 
 /// Label pairs of one series, sorted by label name, no duplicate names.
 pub type Labels = Vec<(String, String)>;
@@ -45,126 +47,6 @@ impl SeriesKey {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
-    }
-}
-
-/// A set of series with one value each, ordered by name then labels, plus the
-/// help text of each metric name.
-///
-/// Inserting a series that is already present keeps the first value and
-/// counts a duplicate: report rows are processed in file order, so the
-/// outcome is deterministic.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SampleSet {
-    series: BTreeMap<SeriesKey, f64>,
-    help: BTreeMap<String, String>,
-    duplicates: u64,
-}
-
-impl SampleSet {
-    /// An empty set.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a series. Returns `false` (and counts a duplicate) when the same
-    /// name and labels are already present; the first value wins.
-    pub fn insert(&mut self, key: SeriesKey, value: f64, help: &str) -> bool {
-        if self.series.contains_key(&key) {
-            self.duplicates += 1;
-            return false;
-        }
-        if !self.help.contains_key(&key.name) {
-            self.help.insert(key.name.clone(), help.to_string());
-        }
-        self.series.insert(key, value);
-        true
-    }
-
-    /// Adds a series or replaces its value (for values the exporter computes
-    /// itself, never for report data).
-    pub fn set(&mut self, key: SeriesKey, value: f64, help: &str) {
-        if !self.help.contains_key(&key.name) {
-            self.help.insert(key.name.clone(), help.to_string());
-        }
-        self.series.insert(key, value);
-    }
-
-    /// Series in order (name, then labels).
-    pub fn iter(&self) -> impl Iterator<Item = (&SeriesKey, f64)> {
-        self.series.iter().map(|(k, v)| (k, *v))
-    }
-
-    /// The value of one series.
-    pub fn get(&self, key: &SeriesKey) -> Option<f64> {
-        self.series.get(key).copied()
-    }
-
-    /// The value of the series with this name and exactly these labels
-    /// (in any order).
-    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let labels = labels
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
-        self.get(&SeriesKey::new(name, labels))
-    }
-
-    /// Help text of a metric name.
-    pub fn help(&self, name: &str) -> Option<&str> {
-        self.help.get(name).map(String::as_str)
-    }
-
-    /// Number of series.
-    pub fn len(&self) -> usize {
-        self.series.len()
-    }
-
-    /// True when the set holds no series.
-    pub fn is_empty(&self) -> bool {
-        self.series.is_empty()
-    }
-
-    /// How many inserts were refused as duplicates.
-    pub fn duplicates(&self) -> u64 {
-        self.duplicates
-    }
-
-    /// Distinct metric names, in order.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.help.keys().map(String::as_str)
-    }
-
-    /// Keeps only the series whose metric name `keep` accepts (asked once
-    /// per name); the help texts of names dropped go too. Returns how many
-    /// series were dropped.
-    pub fn retain_names(&mut self, mut keep: impl FnMut(&str) -> bool) -> usize {
-        let dropped: std::collections::HashSet<String> =
-            self.help.keys().filter(|n| !keep(n)).cloned().collect();
-        if dropped.is_empty() {
-            return 0;
-        }
-        let before = self.series.len();
-        self.series.retain(|k, _| !dropped.contains(&k.name));
-        self.help.retain(|n, _| !dropped.contains(n));
-        before - self.series.len()
-    }
-
-    /// Moves every series of `other` into `self` (first value wins on
-    /// duplicates, which are counted).
-    pub fn absorb(&mut self, other: SampleSet) {
-        self.duplicates += other.duplicates;
-        for (name, help) in other.help {
-            self.help.entry(name).or_insert(help);
-        }
-        for (key, value) in other.series {
-            match self.series.entry(key) {
-                std::collections::btree_map::Entry::Occupied(_) => self.duplicates += 1,
-                std::collections::btree_map::Entry::Vacant(slot) => {
-                    slot.insert(value);
-                }
-            }
-        }
     }
 }
 
@@ -212,21 +94,8 @@ impl ScopeData {
         let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
         let sets = self.newest_day().map(|(_, s)| s).into_iter();
         for set in sets.chain(std::iter::once(&self.current)) {
-            // Series come in name order: count runs, then add them up.
-            let mut run: Option<(&str, u64)> = None;
-            for (key, _) in set.iter() {
-                match &mut run {
-                    Some((name, n)) if *name == key.name => *n += 1,
-                    _ => {
-                        if let Some((name, n)) = run.take() {
-                            *counts.entry(name).or_default() += n;
-                        }
-                        run = Some((&key.name, 1));
-                    }
-                }
-            }
-            if let Some((name, n)) = run {
-                *counts.entry(name).or_default() += n;
+            for (name, range) in set.name_runs() {
+                *counts.entry(name).or_default() += range.len() as u64;
             }
         }
         counts
@@ -270,8 +139,65 @@ mod tests {
         assert_eq!(set.len(), 1);
         assert_eq!(set.duplicates(), 1);
         let (k, v) = set.iter().next().unwrap();
-        assert_eq!(k.labels[0].0, "a");
+        assert_eq!(k.labels().next(), Some(("a", "2")));
         assert_eq!(v, 1.0);
+    }
+
+    #[test]
+    fn interned_order_equals_the_owned_key_order_and_absorb_keeps_first_values() {
+        // Names and values that sort differently by bytes than by length,
+        // label values equal to other names, shared and unshared sets.
+        let keys = [
+            key("b", &[("x", "1")]),
+            key("a", &[("x", "10"), ("y", "2")]),
+            key("a", &[("x", "1"), ("y", "2")]),
+            key("a", &[("x", "1")]),
+            key("a", &[]),
+            key("a_b", &[("b", "a")]),
+            key("a", &[("X", "ü"), ("x", "1")]),
+            key("b", &[("x", "1"), ("y", "")]),
+        ];
+        let mut set = SampleSet::new();
+        let mut owned = BTreeMap::new();
+        for (i, k) in keys.iter().enumerate() {
+            let fresh = set.insert(k.clone(), i as f64, "h");
+            assert_eq!(fresh, owned.insert(k.clone(), i as f64).is_none());
+            owned.entry(k.clone()).or_insert(i as f64);
+        }
+        let got: Vec<(SeriesKey, f64)> = set.iter().map(|(k, v)| (k.to_key(), v)).collect();
+        let mut want: Vec<(SeriesKey, f64)> = Vec::new();
+        let mut firsts = BTreeMap::new();
+        for (i, k) in keys.iter().enumerate() {
+            firsts.entry(k.clone()).or_insert(i as f64);
+        }
+        want.extend(firsts);
+        assert_eq!(got, want);
+        assert_eq!(set.duplicates(), 1, "b{{x=1}} twice (the empty y dropped)");
+        assert_eq!(set.value("a", &[("y", "2"), ("x", "1")]), Some(2.0));
+        assert_eq!(set.value("a", &[("x", "nope")]), None);
+        assert_eq!(set.value("zzz", &[]), None);
+
+        // Absorb either way round: the receiving set's values win.
+        let mut small = SampleSet::new();
+        small.insert(key("a", &[]), 100.0, "other help");
+        small.insert(key("c", &[("q", "1")]), 5.0, "c");
+        let mut big = set.clone();
+        big.absorb(small.clone());
+        assert_eq!(big.value("a", &[]), Some(4.0));
+        assert_eq!(big.value("c", &[("q", "1")]), Some(5.0));
+        assert_eq!(big.help("a"), Some("h"));
+        let mut into_small = small.clone();
+        into_small.absorb(set.clone());
+        assert_eq!(into_small.value("a", &[]), Some(100.0));
+        assert_eq!(into_small.help("a"), Some("other help"));
+        assert_eq!(into_small.duplicates(), big.duplicates());
+        assert_eq!(into_small.len(), big.len());
+
+        // Dropping names keeps the rest findable and ordered.
+        assert_eq!(big.retain_names(|n| n != "a"), 5);
+        let names: Vec<String> = big.iter().map(|(k, _)| k.name().to_string()).collect();
+        assert_eq!(names, ["a_b", "b", "c"]);
+        assert_eq!(big.value("c", &[("q", "1")]), Some(5.0));
     }
 
     #[test]

@@ -197,13 +197,19 @@ impl RowMapper {
         self.series.len()
     }
 
-    /// The key of a series.
-    pub(crate) fn series_key(&self, id: u32) -> SeriesKey {
-        let (name, labels) = self.series[id as usize];
-        SeriesKey {
-            name: self.names[name as usize].clone(),
-            labels: self.labelsets[labels as usize].clone(),
-        }
+    /// A series' metric name, label-set id and labels, borrowed.
+    pub(crate) fn series_parts(&self, id: u32) -> Option<(&str, u32, &Labels)> {
+        let &(name, labels) = self.series.get(id as usize)?;
+        Some((
+            self.names.get(name as usize)?,
+            labels,
+            self.labelsets.get(labels as usize)?,
+        ))
+    }
+
+    /// Number of distinct label sets seen.
+    pub(crate) fn labelset_count(&self) -> usize {
+        self.labelsets.len()
     }
 
     /// Records that the caller has the help text of metric `name`; until
@@ -430,12 +436,30 @@ impl RowMapper {
 
     /// Walks one row. `wants` says whether a user's row is worth mapping.
     pub(crate) fn walk(&mut self, line: &[u8], wants: &dyn Fn(u64) -> bool) -> Walked {
+        self.walk_with(line, wants, None)
+    }
+
+    /// [`RowMapper::walk`] for per-user rows: once a non-empty `user_login`
+    /// is read and `keep_login` refuses it (a user the cap drops), the rest
+    /// of the row is only checked (parsed, `user_id` and `day` read), not
+    /// mapped, and the row comes back `skipped` with [`RowMapper::login`].
+    pub(crate) fn walk_logins(&mut self, line: &[u8], keep_login: &dyn Fn(&str) -> bool) -> Walked {
+        self.walk_with(line, &|_| true, Some(keep_login))
+    }
+
+    fn walk_with(
+        &mut self,
+        line: &[u8],
+        wants: &dyn Fn(u64) -> bool,
+        keep_login: Option<&dyn Fn(&str) -> bool>,
+    ) -> Walked {
         self.leaves.clear();
         self.pending.clear();
         self.login = None;
         let mut walker = Walker {
             m: self,
             wants,
+            keep_login,
             user: None,
             user_text: false,
             day: None,
@@ -466,6 +490,7 @@ impl RowMapper {
 struct Walker<'m, 'w> {
     m: &'m mut RowMapper,
     wants: &'w dyn Fn(u64) -> bool,
+    keep_login: Option<&'w dyn Fn(&str) -> bool>,
     user: Option<u64>,
     user_text: bool,
     day: Option<NaiveDate>,
@@ -702,12 +727,21 @@ impl<'de> Visitor<'de> for ObjectSeed<'_, '_, '_> {
             if w.skip {
                 // The rest of a row nobody wants: only the identity matters.
                 match key {
-                    "user_id" => return Err(give_up()),
+                    // A user dropped by the cap: its user id is read like
+                    // the exact path's identity parse would.
+                    "user_id" if !seen_user && !w.m.require_user => {
+                        seen_user = true;
+                        (w.user, w.user_text) = map.next_value_seed(UserIdSeed)?;
+                    }
+                    "user_id" | "user_login" => return Err(give_up()),
                     "day" if !seen_day => {
                         seen_day = true;
                         w.day = map.next_value_seed(DaySeed)?;
                     }
                     "day" => return Err(give_up()),
+                    // The exact path parses a dropped user's row completely
+                    // (UTF-8 checked): so does this.
+                    _ if !w.m.require_user => map.next_value_seed(Skip)?,
                     _ => {
                         map.next_value::<IgnoredAny>()?;
                     }
@@ -737,6 +771,15 @@ impl<'de> Visitor<'de> for ObjectSeed<'_, '_, '_> {
                 }
                 3 if !w.m.require_user => {
                     w.m.login = map.next_value_seed(LoginSeed)?;
+                    let dropped = match (&w.m.login, w.keep_login) {
+                        (Some(login), Some(keep)) => !login.is_empty() && !keep(login),
+                        _ => false,
+                    };
+                    if dropped {
+                        w.skip = true;
+                        w.m.leaves.clear();
+                        w.m.pending.clear();
+                    }
                     continue;
                 }
                 _ => {}

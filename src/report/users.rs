@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Labels, SampleSet, SeriesKey};
+use crate::model::{Labels, SampleSet};
 use crate::report::breakdowns::Breakdowns;
 use crate::report::naming::{field_help, map_row_leaves, push_label};
 use crate::report::rowwalk::{LeafValue, RowMapper, Walked};
@@ -50,6 +50,15 @@ pub fn hash_user(salt: &Secret, login: &str) -> String {
         let _ = write!(hex, "{b:02x}");
     }
     hex
+}
+
+/// The `user` label value of a login in `mode` (`None` when off).
+fn label_of(mode: UserMetricsMode, salt: Option<&Secret>, login: &str) -> Option<String> {
+    match mode {
+        UserMetricsMode::Off => None,
+        UserMetricsMode::Login => Some(login.to_string()),
+        UserMetricsMode::Hashed => Some(hash_user(salt.unwrap_or(&Secret::new("")), login)),
+    }
 }
 
 /// Stand-in value of the user label while rows are mapped (replaced by the
@@ -119,14 +128,7 @@ impl UserAggregator {
 
     /// The `user` label value of a login (`None` when per-user metrics are off).
     pub fn label_for(&self, login: &str) -> Option<String> {
-        match self.mode {
-            UserMetricsMode::Off => None,
-            UserMetricsMode::Login => Some(login.to_string()),
-            UserMetricsMode::Hashed => Some(hash_user(
-                self.salt.as_ref().unwrap_or(&Secret::new("")),
-                login,
-            )),
-        }
+        label_of(self.mode, self.salt.as_ref(), login)
     }
 
     /// The index of a user label, admitting it while under the cap.
@@ -165,16 +167,31 @@ impl UserAggregator {
     /// parse into a JSON map and [`UserAggregator::add_row`]. Rows it cannot
     /// take exactly that way go through that slow path.
     pub fn add_line(&mut self, line: &[u8], day: NaiveDate) -> LineOutcome {
-        let (user, row_day, user_text) = match self.mapper.walk(line, &|_| true) {
+        // With the cap reached, a user not kept yet is dropped: the walk
+        // stops mapping right after its login.
+        let full = self.kept.len() >= self.max;
+        let (kept, mode, salt) = (&self.kept, self.mode, self.salt.as_ref());
+        let keep_login = |login: &str| {
+            !full || label_of(mode, salt, login).is_some_and(|l| kept.contains_key(&l))
+        };
+        let walked = self.mapper.walk_logins(line, &keep_login);
+        let (user, row_day, user_text, dropped) = match walked {
             Walked::Row {
                 user,
                 day,
                 user_text,
-                ..
-            } => (user, day, user_text),
+                skipped,
+            } => (user, day, user_text, skipped),
             Walked::Fallback => return self.add_line_slow(line, day),
         };
         if row_day.is_some_and(|d| d != day) {
+            return LineOutcome::Skipped;
+        }
+        if dropped {
+            // Only a non-empty login the cap refused skips a row.
+            if let Some(label) = self.mapper.login.take().and_then(|l| self.label_for(&l)) {
+                self.dropped.insert(label);
+            }
             return LineOutcome::Skipped;
         }
         let login = match (&self.mapper.login, user) {
@@ -266,28 +283,37 @@ impl UserAggregator {
         let user_label = self
             .base_labels
             .last()
-            .map(|(n, _)| n.clone())
+            .map(|(n, _)| n.as_str())
             .unwrap_or_default();
-        let keys: Vec<SeriesKey> = (0..self.mapper.series_count() as u32)
-            .map(|id| self.mapper.series_key(id))
-            .collect();
+        let mapper = &self.mapper;
         let mut out = SampleSet::new();
+        let mut sets = Vec::new();
         for (values, user) in self.values.iter().zip(&self.labels) {
+            // The user's label sets, interned once each.
+            sets.clear();
+            sets.resize(mapper.labelset_count(), None);
             for &(id, value) in values {
-                let key = &keys[id as usize];
-                let mut labels = key.labels.clone();
-                if let Some(pair) = labels
-                    .iter_mut()
-                    .find(|(n, v)| *n == user_label && v == USER_PLACEHOLDER)
-                {
-                    pair.1 = user.clone();
-                }
-                let help = self
-                    .help
-                    .get(&key.name)
-                    .map(String::as_str)
-                    .unwrap_or_default();
-                out.insert(SeriesKey::new(key.name.clone(), labels), value, help);
+                let Some((name, set, labels)) = mapper.series_parts(id) else {
+                    continue;
+                };
+                let set = match sets.get(set as usize).copied().flatten() {
+                    Some(interned) => interned,
+                    None => {
+                        let interned = out.intern_labels(labels.iter().map(|(n, v)| {
+                            if n == user_label && v == USER_PLACEHOLDER {
+                                (n.as_str(), user.as_str())
+                            } else {
+                                (n.as_str(), v.as_str())
+                            }
+                        }));
+                        if let Some(slot) = sets.get_mut(set as usize) {
+                            *slot = Some(interned);
+                        }
+                        interned
+                    }
+                };
+                let help = self.help.get(name).map(String::as_str).unwrap_or_default();
+                out.insert_in(name, set, value, help);
             }
         }
         (out, self.dropped.len() as u64)

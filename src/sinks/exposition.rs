@@ -30,20 +30,36 @@ impl FamilyBuilder {
 
     /// Adds one gauge sample.
     pub fn gauge(&mut self, name: &str, help: &str, labels: &Labels, value: f64) {
-        let entry = self
-            .families
-            .entry(name.to_string())
-            .or_insert_with(|| (help.to_string(), Vec::new()));
+        self.gauge_labels(
+            name,
+            help,
+            labels.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+            value,
+        );
+    }
+
+    fn gauge_labels<'l>(
+        &mut self,
+        name: &str,
+        help: &str,
+        labels: impl Iterator<Item = (&'l str, &'l str)>,
+        value: f64,
+    ) {
+        let entry = match self.families.get_mut(name) {
+            Some(entry) => entry,
+            None => self
+                .families
+                .entry(name.to_string())
+                .or_insert_with(|| (help.to_string(), Vec::new())),
+        };
         entry.1.push(gauge_metric(labels, value));
     }
 
     /// Adds every series of a set.
     pub fn samples(&mut self, set: &SampleSet) {
         for (key, value) in set.iter() {
-            let help = set
-                .help(&key.name)
-                .unwrap_or("GitHub Copilot usage metric.");
-            self.gauge(&key.name, help, &key.labels, value);
+            let help = key.help().unwrap_or("GitHub Copilot usage metric.");
+            self.gauge_labels(key.name(), help, key.labels(), value);
         }
     }
 
@@ -75,18 +91,17 @@ impl FamilyBuilder {
     }
 }
 
-fn gauge_metric(labels: &Labels, value: f64) -> Metric {
+fn gauge_metric<'l>(labels: impl Iterator<Item = (&'l str, &'l str)>, value: f64) -> Metric {
     let mut gauge = Gauge::default();
     gauge.set_value(value);
     let mut metric = Metric::from_gauge(gauge);
     metric.set_label(
         labels
-            .iter()
             .filter(|(_, v)| !v.is_empty())
             .map(|(n, v)| {
                 let mut pair = LabelPair::default();
-                pair.set_name(n.clone());
-                pair.set_value(v.clone());
+                pair.set_name(n.to_string());
+                pair.set_value(v.to_string());
                 pair
             })
             .collect(),
@@ -140,120 +155,135 @@ pub fn gather_all(store: &Store, registry: &prometheus::Registry) -> Vec<MetricF
     families
 }
 
-/// Exactly `encode_text(&gather_all(store, registry))`, written straight
-/// from the store's sample sets: the data families (possibly hundreds of
-/// thousands of series) are never copied into protobuf messages, which
-/// cost about half a kilobyte a series; only the per-scope health gauges
-/// and the registry's self-metrics go through the Prometheus encoder.
-pub fn render_text(store: &Store, registry: &prometheus::Registry) -> Vec<u8> {
-    const DEFAULT_HELP: &str = "GitHub Copilot usage metric.";
-    let states = store.view();
-    let states = &states[..];
-    // Health gauges first, owned, so that the family map can borrow them.
-    let mut health = FamilyBuilder::new();
-    add_scope_health(&mut health, states);
-    add_sink_health(&mut health, &store.sink_successes());
-    let health: Vec<(String, String, Labels, f64)> = health
-        .build()
-        .into_iter()
-        .flat_map(|family| {
-            let name = family.name().to_string();
-            let help = family.help().to_string();
-            family
-                .metric
-                .into_iter()
-                .map(|m| {
-                    let labels = m
-                        .get_label()
-                        .iter()
-                        .map(|l| (l.name().to_string(), l.value().to_string()))
-                        .collect();
-                    (name.clone(), help.clone(), labels, m.get_gauge().value())
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    // Name → (help, samples), in the order `FamilyBuilder` would add them.
-    type Families<'a> = BTreeMap<&'a str, (&'a str, Vec<(&'a Labels, f64)>)>;
-    let mut data: Families<'_> = BTreeMap::new();
-    fn add_set<'a>(data: &mut Families<'a>, set: &'a SampleSet) {
-        for (key, value) in set.iter() {
-            let entry = data
-                .entry(key.name.as_str())
-                .or_insert_with(|| (set.help(&key.name).unwrap_or(DEFAULT_HELP), Vec::new()));
-            entry.1.push((&key.labels, value));
+/// Help text of a data family whose set has none.
+const DEFAULT_HELP: &str = "GitHub Copilot usage metric.";
+
+/// The samples of one family: runs of series (a name's positions in one
+/// set's order), in the order the sets were given.
+pub type SampleRuns<'a> = Vec<(&'a SampleSet, std::ops::Range<usize>)>;
+
+/// The families of `sets` as [`FamilyBuilder::samples`] would build them,
+/// but borrowed: name → (help, runs of samples). A family's help is the
+/// first set's that has the name; its samples come set after set, each
+/// set's in its order.
+pub fn data_families<'a>(sets: &[&'a SampleSet]) -> BTreeMap<&'a str, (&'a str, SampleRuns<'a>)> {
+    let mut data: BTreeMap<&str, (&str, SampleRuns<'_>)> = BTreeMap::new();
+    for set in sets {
+        for (name, range) in set.name_runs() {
+            data.entry(name)
+                .or_insert_with(|| (set.help(name).unwrap_or(DEFAULT_HELP), Vec::new()))
+                .1
+                .push((*set, range));
         }
     }
+    data
+}
+
+/// Exactly `encode_text(&gather_all(store, registry))`, as bytes
+/// ([`write_text`] into a buffer).
+pub fn render_text(store: &Store, registry: &prometheus::Registry) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_text(store, registry, &mut out);
+    out
+}
+
+/// Writes exactly `encode_text(&gather_all(store, registry))` to `out`,
+/// straight from the store's interned sample sets: no series is copied
+/// into a protobuf message or an owned label, and the text is streamed
+/// (`--once` writes it to a buffered stdout), so the memory it takes does
+/// not grow with the number of series. Only the registry's self-metrics go
+/// through the Prometheus encoder.
+pub fn write_text(
+    store: &Store,
+    registry: &prometheus::Registry,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let states = store.view();
+    let states = &states[..];
+    // Every set in the order `gather_all` adds its samples: data of each
+    // scope (newest day, then current values), then the health gauges.
+    let mut health: Vec<SampleSet> = states
+        .iter()
+        .map(|(scope, state)| crate::sinks::view::scope_health(scope, state))
+        .collect();
+    health.push(crate::sinks::view::sink_health(&store.sink_successes()));
+    let mut sets: Vec<&SampleSet> = Vec::new();
     for (_, state) in states {
         if let Some(d) = &state.data {
             if let Some((_, set)) = d.newest_day() {
-                add_set(&mut data, set);
+                sets.push(set);
             }
-            add_set(&mut data, &d.current);
+            sets.push(&d.current);
         }
     }
-    for (name, help, labels, value) in &health {
-        data.entry(name.as_str())
-            .or_insert_with(|| (help.as_str(), Vec::new()))
-            .1
-            .push((labels, *value));
-    }
+    sets.extend(health.iter());
+    let data = data_families(&sets);
     // Families sorted by name, stably: data before the registry's.
     enum Family<'a> {
-        Data(&'a str, &'a str, &'a [(&'a Labels, f64)]),
+        Data(&'a str, &'a str, &'a SampleRuns<'a>),
         Registry(&'a MetricFamily),
     }
     let registry_families = registry.gather();
     let mut families: Vec<Family<'_>> = data
         .iter()
-        .map(|(name, (help, samples))| Family::Data(name, help, samples))
+        .map(|(name, (help, runs))| Family::Data(name, help, runs))
         .chain(registry_families.iter().map(Family::Registry))
         .collect();
-    let name_of = |f: &Family<'_>| match f {
-        Family::Data(name, _, _) => name.to_string(),
-        Family::Registry(mf) => mf.name().to_string(),
+    let name_of = |f: &Family<'_>| -> String {
+        match f {
+            Family::Data(name, _, _) => name.to_string(),
+            Family::Registry(mf) => mf.name().to_string(),
+        }
     };
-    families.sort_by_key(|f| name_of(f));
-    let mut out =
-        Vec::with_capacity(data.values().map(|(_, s)| s.len() * 96).sum::<usize>() + 64 * 1024);
+    families.sort_by_cached_key(name_of);
+    let mut line = Vec::with_capacity(256);
     for family in families {
         match family {
             Family::Registry(mf) => {
-                let _ = TextEncoder::new().encode(std::slice::from_ref(mf), &mut out);
+                let mut buf = Vec::new();
+                let _ = TextEncoder::new().encode(std::slice::from_ref(mf), &mut buf);
+                out.write_all(&buf)?;
             }
-            Family::Data(name, help, samples) => {
+            Family::Data(name, help, runs) => {
+                line.clear();
                 if !help.is_empty() {
-                    out.extend_from_slice(b"# HELP ");
-                    out.extend_from_slice(name.as_bytes());
-                    out.push(b' ');
-                    escape_into(&mut out, help, false);
-                    out.push(b'\n');
+                    line.extend_from_slice(b"# HELP ");
+                    line.extend_from_slice(name.as_bytes());
+                    line.push(b' ');
+                    escape_into(&mut line, help, false);
+                    line.push(b'\n');
                 }
-                out.extend_from_slice(b"# TYPE ");
-                out.extend_from_slice(name.as_bytes());
-                out.extend_from_slice(b" gauge\n");
-                for (labels, value) in samples {
-                    out.extend_from_slice(name.as_bytes());
-                    let mut separator = b'{';
-                    for (n, v) in labels.iter().filter(|(_, v)| !v.is_empty()) {
-                        out.push(separator);
-                        out.extend_from_slice(n.as_bytes());
-                        out.extend_from_slice(b"=\"");
-                        escape_into(&mut out, v, true);
-                        out.push(b'"');
-                        separator = b',';
+                line.extend_from_slice(b"# TYPE ");
+                line.extend_from_slice(name.as_bytes());
+                line.extend_from_slice(b" gauge\n");
+                out.write_all(&line)?;
+                for (set, range) in runs {
+                    for (key, value) in set.iter_range(range.clone()) {
+                        line.clear();
+                        line.extend_from_slice(name.as_bytes());
+                        let mut separator = b'{';
+                        for (n, v) in key.labels() {
+                            line.push(separator);
+                            line.extend_from_slice(n.as_bytes());
+                            line.extend_from_slice(b"=\"");
+                            escape_into(&mut line, v, true);
+                            line.push(b'"');
+                            separator = b',';
+                        }
+                        if separator == b',' {
+                            line.push(b'}');
+                        }
+                        line.push(b' ');
+                        let _ = write!(line, "{value}");
+                        line.push(b'\n');
+                        out.write_all(&line)?;
                     }
-                    if separator == b',' {
-                        out.push(b'}');
-                    }
-                    out.push(b' ');
-                    let _ = write!(out, "{value}");
-                    out.push(b'\n');
                 }
             }
         }
     }
-    out
+    Ok(())
 }
 
 /// The text format's escaping: `\\` and newline, and `"` in label values.

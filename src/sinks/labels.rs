@@ -9,7 +9,7 @@
 //! named after the series' own scope label, `org` or `enterprise`, is
 //! already renamed so by the naming rule.)
 
-use crate::model::{SampleSet, ScopeData, SeriesKey};
+use crate::model::{SampleSet, ScopeData, SeriesKey, SeriesRef};
 use crate::settings::ConfigError;
 
 /// The setting that holds the external labels.
@@ -106,29 +106,30 @@ impl ExternalLabels {
     }
 
     fn protect_set(&self, set: &mut SampleSet) {
-        let needs = |key: &SeriesKey| key.labels.iter().any(|(n, _)| self.owns(n));
-        if !set.iter().any(|(key, _)| needs(key)) {
+        let needs = |key: &SeriesRef<'_>| key.labels().any(|(n, _)| self.owns(n));
+        if !set.iter().any(|(key, _)| needs(&key)) {
             return;
         }
         let mut renamed = SampleSet::new();
         for (key, value) in set.iter() {
-            let help = set.help(&key.name).unwrap_or_default();
-            if !needs(key) {
-                renamed.insert(key.clone(), value, help);
+            let help = key.help().unwrap_or_default();
+            if !needs(&key) {
+                let labels = renamed.intern_labels(key.labels());
+                renamed.insert_in(key.name(), labels, value, help);
                 continue;
             }
-            let mut labels: Vec<(String, String)> = Vec::with_capacity(key.labels.len());
-            for (name, value) in &key.labels {
-                let mut name = name.clone();
+            let mut labels: Vec<(String, String)> = Vec::with_capacity(key.labels().len());
+            for (name, value) in key.labels() {
+                let mut name = name.to_string();
                 if self.owns(&name) {
                     name = format!("exported_{name}");
-                    while key.labels.iter().any(|(n, _)| *n == name) {
+                    while key.labels().any(|(n, _)| *n == name) {
                         name = format!("exported_{name}");
                     }
                 }
-                labels.push((name, value.clone()));
+                labels.push((name, value.to_string()));
             }
-            renamed.insert(SeriesKey::new(key.name.clone(), labels), value, help);
+            renamed.insert(SeriesKey::new(key.name(), labels), value, help);
         }
         *set = renamed;
     }

@@ -265,7 +265,7 @@ mod tests {
         assert_eq!(
             health
                 .iter()
-                .filter(|(k, _)| k.name == SERIES_METRIC)
+                .filter(|(k, _)| k.name() == SERIES_METRIC)
                 .count(),
             3
         );

@@ -162,7 +162,7 @@ impl TeamAggregator {
         }
         let series: Vec<LeafValue> = values
             .iter()
-            .map(|(key, value)| (self.mapper.series_for_key(key), value, true))
+            .map(|(key, value)| (self.mapper.series_for_key(&key.to_key()), value, true))
             .collect();
         self.add_to_teams(user, &series);
     }
@@ -202,44 +202,63 @@ impl TeamAggregator {
         let team_label = self
             .base_labels
             .last()
-            .map(|(n, _)| n.clone())
+            .map(|(n, _)| n.as_str())
             .unwrap_or_default();
-        let relabel = |labels: &Labels, team: &str| -> Labels {
-            let mut labels = labels.clone();
-            if let Some(pair) = labels
-                .iter_mut()
-                .find(|(n, v)| *n == team_label && v == TEAM_PLACEHOLDER)
-            {
-                pair.1 = team.to_string();
-            }
+        let relabel = |labels: &'_ Labels, team: &'_ str| -> Vec<(String, String)> {
             labels
+                .iter()
+                .map(|(n, v)| {
+                    let v = if n == team_label && v == TEAM_PLACEHOLDER {
+                        team
+                    } else {
+                        v
+                    };
+                    (n.clone(), v.to_string())
+                })
+                .collect()
         };
-        let keys: Vec<SeriesKey> = (0..self.mapper.series_count() as u32)
-            .map(|id| self.mapper.series_key(id))
-            .collect();
         let teams = self.directory.team_labels();
-        for (t, members) in self.active.iter().enumerate() {
+        let mapper = &self.mapper;
+        // Help text by series id, looked up once per metric name.
+        let help: Vec<&str> = (0..mapper.series_count() as u32)
+            .map(|id| {
+                mapper
+                    .series_parts(id)
+                    .and_then(|(name, _, _)| self.help.get(name))
+                    .map_or("Team sum.", String::as_str)
+            })
+            .collect();
+        for (t, (members, sums)) in self.active.iter().zip(self.sums).enumerate() {
             let team = teams[t].as_str();
             out.insert(
                 SeriesKey::new(TEAM_ACTIVE_USERS, relabel(&self.base_labels, team)),
                 *members as f64,
                 "Members of the team with a users-1-day row that day (teams under five Copilot seats are not reported by GitHub).",
             );
-            for (id, value) in self.sums[t].iter().enumerate() {
+            // The team's label sets, interned once each (shared by the
+            // team's metrics with the same labels).
+            let mut sets = vec![None; mapper.labelset_count()];
+            for (id, value) in sums.iter().enumerate() {
                 if value.is_nan() {
                     continue;
                 }
-                let key = &keys[id];
-                let help = self
-                    .help
-                    .get(&key.name)
-                    .map(String::as_str)
-                    .unwrap_or("Team sum.");
-                out.insert(
-                    SeriesKey::new(key.name.clone(), relabel(&key.labels, team)),
-                    *value,
-                    help,
-                );
+                let Some((name, set, labels)) = mapper.series_parts(id as u32) else {
+                    continue;
+                };
+                let set = match sets.get(set as usize).copied().flatten() {
+                    Some(interned) => interned,
+                    None => {
+                        let relabelled = relabel(labels, team);
+                        let interned = out.intern_labels(
+                            relabelled.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+                        );
+                        if let Some(slot) = sets.get_mut(set as usize) {
+                            *slot = Some(interned);
+                        }
+                        interned
+                    }
+                };
+                out.insert_in(name, set, *value, help[id]);
             }
         }
         out

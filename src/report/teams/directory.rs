@@ -9,34 +9,46 @@ use serde::Deserialize;
 
 use super::{object_row, Id};
 
-/// The teams of one user: two inline, more on the heap (24 bytes a user
-/// for the common case), plus whether the user already had a row.
-#[derive(Debug, Clone, Default)]
+/// The teams of one user: two inline, more in the directory's overflow
+/// list (16 bytes a user, 24 with the key: the member table is the one
+/// structure that grows with the report), plus whether the user already
+/// had a row.
+#[derive(Debug, Clone)]
 struct Membership {
     first: [u32; 2],
+    /// Index into [`TeamDirectory::overflow`], or `NONE`.
+    more: u32,
     len: u8,
     seen: bool,
-    all: Option<Box<[u32]>>,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl Default for Membership {
+    fn default() -> Self {
+        Membership {
+            first: [0; 2],
+            more: NONE,
+            len: 0,
+            seen: false,
+        }
+    }
 }
 
 impl Membership {
-    fn teams(&self) -> &[u32] {
-        match &self.all {
+    fn teams<'a>(&'a self, overflow: &'a [Vec<u32>]) -> &'a [u32] {
+        match overflow.get(self.more as usize) {
             Some(all) => all,
             None => &self.first[..self.len as usize],
         }
     }
 
-    fn add(&mut self, team: u32) {
-        if self.teams().contains(&team) {
+    fn add(&mut self, team: u32, overflow: &mut Vec<Vec<u32>>) {
+        if self.teams(overflow).contains(&team) {
             return;
         }
-        match &mut self.all {
-            Some(all) => {
-                let mut more = all.to_vec();
-                more.push(team);
-                *all = more.into_boxed_slice();
-            }
+        match overflow.get_mut(self.more as usize) {
+            Some(all) => all.push(team),
             None if (self.len as usize) < self.first.len() => {
                 self.first[self.len as usize] = team;
                 self.len += 1;
@@ -44,7 +56,8 @@ impl Membership {
             None => {
                 let mut all = self.first.to_vec();
                 all.push(team);
-                self.all = Some(all.into_boxed_slice());
+                self.more = overflow.len() as u32;
+                overflow.push(all);
             }
         }
     }
@@ -59,6 +72,8 @@ pub struct TeamDirectory {
     teams: Vec<(u64, String)>,
     by_team_id: HashMap<u64, u32>,
     members: FxHashMap<u64, Membership>,
+    /// Team lists of users on more than two teams.
+    overflow: Vec<Vec<u32>>,
 }
 
 impl TeamDirectory {
@@ -69,6 +84,7 @@ impl TeamDirectory {
             teams: Vec::new(),
             by_team_id: HashMap::new(),
             members: FxHashMap::default(),
+            overflow: Vec::new(),
         }
     }
 
@@ -135,14 +151,17 @@ impl TeamDirectory {
                 i
             }
         };
-        self.members.entry(user).or_default().add(index);
+        self.members
+            .entry(user)
+            .or_default()
+            .add(index, &mut self.overflow);
     }
 
     /// The team indices of a user (empty when on no reported team).
     pub fn teams_of(&self, user: u64) -> &[u32] {
         self.members
             .get(&user)
-            .map(Membership::teams)
+            .map(|m| m.teams(&self.overflow))
             .unwrap_or(&[])
     }
 

@@ -104,6 +104,18 @@ fn fast_path_equals_the_exact_path() {
         r#"[1]"#,
         r#"{"user_login": "g", "loc_added_sum": 1"#,
         r#"{"user_login": "h", "user_id": null, "pull_requests": {"median_minutes_to_merge": 2.5, "total_created": 2}}"#,
+        // Users the cap drops (with a small cap): identity fields after the
+        // login, odd or repeated identities, malformed rest, unknown names.
+        r#"{"user_login": "z1", "user_id": 11, "day": "2026-05-07", "loc_added_sum": 3, "totals_by_ide": [{"ide": "vim", "loc_added_sum": 3}]}"#,
+        r#"{"user_login": "z2", "day": "2026-05-06", "loc_added_sum": 3}"#,
+        r#"{"user_login": "z3", "loc_added_sum": 3, "day": "2026-05-07", "user_id": 12}"#,
+        r#"{"user_login": "z4", "loc_added_sum": [1, {"a": "\u00e9"}], "user_id": {"x": 1}}"#,
+        r#"{"user_login": "z5", "loc_added_sum": 3, "user_login": "z6"}"#,
+        r#"{"user_login": "z7", "day": "2026-05-07", "day": "2026-05-07"}"#,
+        r#"{"user_login": "z8", "loc_added_sum": 3, "x": tru}"#,
+        r#"{"user_login": "z9", "brand_new_field_sum": 3, "user_id": "13"}"#,
+        r#"{"user_id": 14, "user_login": "z10", "day": null, "loc_added_sum": 3}"#,
+        r#"{"user_login": "z1", "loc_added_sum": 4, "day": "2026-05-08"}"#,
     ] {
         lines.push(extra.to_string());
     }
@@ -112,6 +124,9 @@ fn fast_path_equals_the_exact_path() {
         (UserMetricsMode::Login, 100),
         (UserMetricsMode::Hashed, 100),
         (UserMetricsMode::Login, 3),
+        (UserMetricsMode::Hashed, 2),
+        (UserMetricsMode::Login, 1),
+        (UserMetricsMode::Login, 0),
     ] {
         let mut fast = UserAggregator::new(&org(), mode, Some(Secret::new("s")), max);
         let outcomes: Vec<LineOutcome> = all
@@ -123,7 +138,11 @@ fn fast_path_equals_the_exact_path() {
         let before = fast.exact_path_lines();
         let (fast_set, fast_dropped) = fast.finish();
         assert_eq!(fast_dropped, dropped);
-        assert!(set.len() >= 3);
+        assert!(set.len() >= 3 || max == 0);
+        assert!(
+            max >= 100 || dropped >= 10,
+            "{mode:?} {max}: {dropped} dropped"
+        );
         assert_eq!(fast_set, set, "{mode:?} {max}");
         assert!(before < all.len() as u64);
     }
@@ -138,6 +157,26 @@ fn fast_path_equals_the_exact_path() {
         );
     }
     assert_eq!(fast.exact_path_lines(), before);
+
+    // With the cap reached, a dropped user's row is not mapped: a name
+    // never seen (which needs the exact path when mapped) stays unseen.
+    let mut capped = UserAggregator::new(&org(), UserMetricsMode::Hashed, None, 1);
+    let kept = r#"{"user_login": "k", "loc_added_sum": 1}"#;
+    capped.add_line(kept.as_bytes(), day());
+    capped.add_line(kept.as_bytes(), day());
+    let before = capped.exact_path_lines();
+    for login in ["x", "y", "x"] {
+        let line = format!(
+            r#"{{"user_login": "{login}", "fresh_name_sum": 3, "totals_by_ide": [{{"ide": "a", "other_sum": 1}}]}}"#
+        );
+        assert_eq!(
+            capped.add_line(line.as_bytes(), day()),
+            LineOutcome::Skipped
+        );
+    }
+    assert_eq!(capped.exact_path_lines(), before, "dropped rows walked");
+    let (set, dropped) = capped.finish();
+    assert_eq!((set.len(), dropped), (1, 2));
 }
 
 #[test]

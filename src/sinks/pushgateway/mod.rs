@@ -26,7 +26,9 @@ use reqwest::Method;
 pub use config::{
     base64_url, label_segments, PushAuth, PushgatewayArgs, PushgatewayConfig, DEFAULT_JOB,
 };
-pub use encode::{encode_protobuf, group_families, scope_families, PROTOBUF_CONTENT_TYPE};
+pub use encode::{
+    encode_protobuf, group_body, group_families, scope_families, PROTOBUF_CONTENT_TYPE,
+};
 pub use transport::{PushError, PushFailure, Transport};
 
 use crate::selfmetrics::register_counter_vec;
@@ -121,8 +123,8 @@ impl PushgatewaySink {
             attempts,
             failure,
         };
-        let families = group_families(view, &round.families, replace);
-        let body = encode_protobuf(&families).map_err(|e| fail(0, PushFailure::Encode(e)))?;
+        let body = group_body(view, &round.families, replace)
+            .map_err(|e| fail(0, PushFailure::Encode(e)))?;
         let method = if replace { Method::PUT } else { Method::POST };
         match self
             .transport

@@ -13,7 +13,7 @@ use prost::Message;
 
 use super::proto::WriteRequest;
 use super::proto::{metric_metadata::MetricType, Label, MetricMetadata, Sample, TimeSeries};
-use crate::model::{SampleSet, SeriesKey};
+use crate::model::{SampleSet, SeriesKey, SeriesRef};
 
 /// Bit pattern of the Prometheus stale marker (RW1-17); used for nothing else.
 pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
@@ -52,28 +52,41 @@ pub fn label_set(key: &SeriesKey) -> Result<LabelSet, String> {
 /// [`label_set`] plus `extra` labels (the external labels); a data label
 /// with the name of an extra one is an error like any repeated name.
 pub fn label_set_with(key: &SeriesKey, extra: &[(String, String)]) -> Result<LabelSet, String> {
-    if !is_valid_metric_name(&key.name) {
-        return Err(format!("invalid metric name {:?}", key.name));
+    label_set_of(
+        &key.name,
+        key.labels.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+        extra,
+    )
+}
+
+/// [`label_set_with`] for a borrowed name and labels (a [`SeriesRef`]).
+pub fn label_set_of<'l>(
+    name: &str,
+    labels: impl ExactSizeIterator<Item = (&'l str, &'l str)>,
+    extra: &'l [(String, String)],
+) -> Result<LabelSet, String> {
+    if !is_valid_metric_name(name) {
+        return Err(format!("invalid metric name {name:?}"));
     }
-    let mut labels: LabelSet = Vec::with_capacity(key.labels.len() + extra.len() + 1);
-    labels.push(("__name__".to_string(), key.name.clone()));
-    for (name, value) in key.labels.iter().chain(extra) {
-        if !is_valid_label_name(name) {
+    let mut out: LabelSet = Vec::with_capacity(labels.len() + extra.len() + 1);
+    out.push(("__name__".to_string(), name.to_string()));
+    let extra = extra.iter().map(|(n, v)| (n.as_str(), v.as_str()));
+    for (label, value) in labels.chain(extra) {
+        if !is_valid_label_name(label) {
             return Err(format!(
-                "series {}: invalid or reserved label name {name:?}",
-                key.name
+                "series {name}: invalid or reserved label name {label:?}"
             ));
         }
         if value.is_empty() {
             continue;
         }
-        labels.push((name.clone(), value.clone()));
+        out.push((label.to_string(), value.to_string()));
     }
-    labels.sort_by(|a, b| a.0.cmp(&b.0));
-    if labels.windows(2).any(|w| w[0].0 == w[1].0) {
-        return Err(format!("series {}: repeated label name", key.name));
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    if out.windows(2).any(|w| w[0].0 == w[1].0) {
+        return Err(format!("series {name}: repeated label name"));
     }
-    Ok(labels)
+    Ok(out)
 }
 
 /// Maps model values onto the wire: NaN becomes Prometheus' ordinary NaN
@@ -113,18 +126,36 @@ impl Batch {
     /// Adds every series of `set`, all at `timestamp_ms`.
     pub fn add_set(&mut self, set: &SampleSet, timestamp_ms: i64) {
         for (key, value) in set.iter() {
-            self.add(key, value, timestamp_ms, set.help(&key.name));
+            self.add_ref(&key, value, timestamp_ms);
         }
+    }
+
+    /// Adds one sample of a series borrowed from a [`SampleSet`].
+    pub fn add_ref(&mut self, key: &SeriesRef<'_>, value: f64, timestamp_ms: i64) {
+        let labels = label_set_of(key.name(), key.labels(), &self.extra);
+        self.add_labels(key.name(), labels, value, timestamp_ms, key.help());
     }
 
     /// Adds one sample. A series with invalid names is skipped and noted in
     /// [`Batch::skipped`].
     pub fn add(&mut self, key: &SeriesKey, value: f64, timestamp_ms: i64, help: Option<&str>) {
-        match label_set_with(key, &self.extra) {
+        let labels = label_set_with(key, &self.extra);
+        self.add_labels(&key.name, labels, value, timestamp_ms, help);
+    }
+
+    fn add_labels(
+        &mut self,
+        name: &str,
+        labels: Result<LabelSet, String>,
+        value: f64,
+        timestamp_ms: i64,
+        help: Option<&str>,
+    ) {
+        match labels {
             Ok(labels) => {
                 if let Some(help) = help {
-                    if !self.help.contains_key(&key.name) {
-                        self.help.insert(key.name.clone(), help.to_string());
+                    if !self.help.contains_key(name) {
+                        self.help.insert(name.to_string(), help.to_string());
                     }
                 }
                 self.series.entry(labels).or_default().push(Sample {
