@@ -388,10 +388,16 @@ pub fn insert_leaf(out: &mut SampleSet, leaf: MappedLeaf<'_>) {
 /// minutes or hours says that its value was converted to seconds.
 pub fn field_help(source: &str) -> String {
     let field = source.rsplit(['.', ']']).next().unwrap_or(source);
-    let converted = match base_unit(leaf_name(field)).1 {
-        60.0 => ", in seconds (minutes × 60)",
-        3600.0 => ", in seconds (hours × 3600)",
-        _ => "",
+    // The unit word base_unit converts: the first `minutes` or `hours`
+    // (no allocation: a new metric name of every row of the exact path
+    // gets its help text here).
+    let unit = leaf_name(field)
+        .split('_')
+        .find(|w| *w == "minutes" || *w == "hours");
+    let converted = match unit {
+        Some("minutes") => ", in seconds (minutes × 60)",
+        Some(_) => ", in seconds (hours × 3600)",
+        None => "",
     };
     format!("GitHub Copilot usage metrics report field `{source}`{converted}.")
 }
