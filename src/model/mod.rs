@@ -41,6 +41,17 @@ impl SeriesKey {
         }
     }
 
+    /// [`SeriesKey::new`] from borrowed label pairs.
+    pub fn from_pairs(name: &str, labels: &[(&str, &str)]) -> Self {
+        SeriesKey::new(
+            name,
+            labels
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
     /// The value of one label, if present.
     pub fn label(&self, name: &str) -> Option<&str> {
         self.labels
@@ -122,13 +133,7 @@ mod tests {
     use super::*;
 
     fn key(name: &str, labels: &[(&str, &str)]) -> SeriesKey {
-        SeriesKey::new(
-            name,
-            labels
-                .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-        )
+        SeriesKey::from_pairs(name, labels)
     }
 
     #[test]

@@ -367,13 +367,7 @@ mod tests {
     use super::*;
 
     fn key(name: &str, labels: &[(&str, &str)]) -> SeriesKey {
-        SeriesKey::new(
-            name,
-            labels
-                .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
-        )
+        SeriesKey::from_pairs(name, labels)
     }
 
     #[test]

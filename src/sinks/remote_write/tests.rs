@@ -143,13 +143,7 @@ async fn publish_two(rx: &Receiver) -> (Result<PublishSummary, RemoteWriteError>
 }
 
 fn key(name: &str, labels: &[(&str, &str)]) -> SeriesKey {
-    SeriesKey::new(
-        name,
-        labels
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect(),
-    )
+    SeriesKey::from_pairs(name, labels)
 }
 
 fn today() -> NaiveDate {
