@@ -86,6 +86,10 @@ schema = {
             "userMetrics": {"type": "string", "enum": ["off", "login", "hashed"]},
             "userMetricsMax": {"anyOf": [{"type": "integer", "minimum": 0}, {"const": ""}]},
             "repoMetrics": B,
+            "teamBreakdowns": S,
+            "userBreakdowns": S,
+            "metricsInclude": S,
+            "metricsExclude": S,
         }),
         "log": obj({
             "format": {"type": "string", "enum": ["text", "json"]},
