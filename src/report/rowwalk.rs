@@ -733,7 +733,12 @@ impl<'de> Visitor<'de> for ObjectSeed<'_, '_, '_> {
                         seen_user = true;
                         (w.user, w.user_text) = map.next_value_seed(UserIdSeed)?;
                     }
-                    "user_id" | "user_login" => return Err(give_up()),
+                    // A second identity field: a duplicate key, which the
+                    // exact path's identity parse refuses. Teams read only
+                    // `user_id` and `day` (RowIdentity): their `user_login`
+                    // is like any other field.
+                    "user_id" => return Err(give_up()),
+                    "user_login" if !w.m.require_user => return Err(give_up()),
                     "day" if !seen_day => {
                         seen_day = true;
                         w.day = map.next_value_seed(DaySeed)?;

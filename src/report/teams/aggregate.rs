@@ -404,7 +404,22 @@ mod tests {
             let b = exact.add_line_slow(line.as_bytes(), day());
             assert_eq!(a, b, "{line}");
         }
+        // Rows of users on no team are only checked, logins (even twice)
+        // included; a second user id is the exact path's business.
+        for line in [
+            r#"{"user_id": 4242, "user_login": "nobody", "day": "2026-05-07", "loc_added_sum": 3}"#,
+            r#"{"user_login": "a", "user_id": 4243, "user_login": "b", "totals_by_ide": []}"#,
+        ] {
+            let a = fast.add_line(line.as_bytes(), day());
+            assert_eq!(a, LineOutcome::Skipped, "{line}");
+            assert_eq!(a, exact.add_line_slow(line.as_bytes(), day()), "{line}");
+        }
         assert_eq!(fast.exact_path_lines(), before);
+        let twice = r#"{"user_id": 4242, "user_login": "x", "user_id": 4243}"#;
+        assert_eq!(
+            fast.add_line(twice.as_bytes(), day()),
+            exact.add_line_slow(twice.as_bytes(), day())
+        );
         let (a, b) = (fast.finish(), exact.finish());
         assert!(a.len() > 20);
         assert_eq!(a, b);
