@@ -42,16 +42,7 @@ fn entity_report(extra: Map<String, Value>) -> String {
 }
 
 async fn run(fake: &FakeGithub, extra: &[(&str, &str)]) -> Run {
-    let mut env = vec![
-        ("GHC_TOKEN", TOKEN),
-        ("ORG", "octo"),
-        ("GITHUB_API_URL", fake.api_url.as_str()),
-        ("GITHUB_RETRY_MIN_MS", "10"),
-        ("GITHUB_RETRY_MAX_MS", "50"),
-        ("SEATS", "false"),
-    ];
-    env.extend_from_slice(extra);
-    common::run_exporter(&["--once"], &env).await
+    common::run_once_for_octo(fake.api_url.as_str(), TOKEN, extra).await
 }
 
 type Exposition = BTreeMap<Series, f64>;

@@ -42,16 +42,7 @@ fn day_rows(from: usize, to: usize) -> String {
 }
 
 async fn run_once(fake: &FakeGithub, extra: &[(&str, &str)]) -> Run {
-    let mut env = vec![
-        ("GHC_TOKEN", "ghp_READING0123456789"),
-        ("ORG", "octo"),
-        ("GITHUB_API_URL", fake.api_url.as_str()),
-        ("GITHUB_RETRY_MIN_MS", "10"),
-        ("GITHUB_RETRY_MAX_MS", "50"),
-        ("SEATS", "false"),
-    ];
-    env.extend_from_slice(extra);
-    common::run_exporter(&["--once"], &env).await
+    common::run_once_for_octo(fake.api_url.as_str(), "ghp_READING0123456789", extra).await
 }
 
 fn failures(run: &Run, reason: &str) -> f64 {

@@ -205,6 +205,21 @@ impl From<std::process::Output> for Run {
     }
 }
 
+/// `--once` for organization `octo` against a fake GitHub API at `api_url`
+/// with `token`, fast retries and seats off, plus `extra` settings.
+pub async fn run_once_for_octo(api_url: &str, token: &str, extra: &[(&str, &str)]) -> Run {
+    let mut env = vec![
+        ("GHC_TOKEN", token),
+        ("ORG", "octo"),
+        ("GITHUB_API_URL", api_url),
+        ("GITHUB_RETRY_MIN_MS", "10"),
+        ("GITHUB_RETRY_MAX_MS", "50"),
+        ("SEATS", "false"),
+    ];
+    env.extend_from_slice(extra);
+    run_exporter(&["--once"], &env).await
+}
+
 /// Runs the exporter with a clean environment plus `env`, and waits for it
 /// without blocking the runtime (for tests whose fakes run on it).
 pub async fn run_exporter(args: &[&str], env: &[(&str, &str)]) -> Run {
