@@ -20,16 +20,31 @@ fn good_report(fake: &FakeGithub) {
 }
 
 async fn run_once(fake: &FakeGithub, extra: &[(&str, &str)]) -> Run {
-    let mut env = vec![
-        ("GHC_TOKEN", "ghp_retry"),
-        ("ORG", "octo"),
-        ("GITHUB_API_URL", fake.api_url.as_str()),
+    // A fixed 600 ms backoff (the later settings win over the helper's).
+    let mut settings = vec![
         ("GITHUB_RETRY_MIN_MS", "600"),
         ("GITHUB_RETRY_MAX_MS", "600"),
-        ("SEATS", "false"),
     ];
-    env.extend_from_slice(extra);
-    common::run_exporter(&["--once"], &env).await
+    settings.extend_from_slice(extra);
+    common::run_once_for_octo(fake.api_url.as_str(), "ghp_retry", &settings).await
+}
+
+/// A fake whose report file first answers `status` with a `Retry-After` of
+/// `hint`, then a good day.
+async fn fake_with_hinted_download(status: u16, body: &[u8], hint: &str) -> FakeGithub {
+    let fake = FakeGithub::start().await;
+    good_report(&fake);
+    fake.file(
+        "r.ndjson",
+        vec![
+            Reply::raw(status, body).with_header("retry-after", hint),
+            Reply::raw(
+                200,
+                br#"{"day_totals": [{"day": "2025-10-01", "daily_active_users": 3}]}"#,
+            ),
+        ],
+    );
+    fake
 }
 
 /// The gap between the first two requests to `host`.
@@ -80,18 +95,7 @@ async fn api_hints_of_zero_negative_past_or_garbage_never_shorten_the_backoff() 
 #[tokio::test(flavor = "multi_thread")]
 async fn download_hints_of_zero_negative_past_or_garbage_never_shorten_the_backoff() {
     for hint in short_hints() {
-        let fake = FakeGithub::start().await;
-        good_report(&fake);
-        fake.file(
-            "r.ndjson",
-            vec![
-                Reply::raw(503, b"busy").with_header("retry-after", &hint),
-                Reply::raw(
-                    200,
-                    br#"{"day_totals": [{"day": "2025-10-01", "daily_active_users": 3}]}"#,
-                ),
-            ],
-        );
+        let fake = fake_with_hinted_download(503, b"busy", &hint).await;
         let run = run_once(&fake, &[]).await;
         assert_eq!(run.code, 0, "{hint}: {}", run.stderr);
         assert_eq!(
@@ -112,18 +116,7 @@ async fn a_longer_hint_wins_over_the_backoff_in_seconds_and_as_a_date() {
         } else {
             ("2".to_string(), 2000)
         };
-        let fake = FakeGithub::start().await;
-        good_report(&fake);
-        fake.file(
-            "r.ndjson",
-            vec![
-                Reply::raw(429, b"slow down").with_header("retry-after", &hint),
-                Reply::raw(
-                    200,
-                    br#"{"day_totals": [{"day": "2025-10-01", "daily_active_users": 3}]}"#,
-                ),
-            ],
-        );
+        let fake = fake_with_hinted_download(429, b"slow down", &hint).await;
         let run = run_once(&fake, &[]).await;
         assert_eq!(run.code, 0, "{hint}: {}", run.stderr);
         let waited = gap(&fake, Host::Download);
