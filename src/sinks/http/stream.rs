@@ -16,6 +16,7 @@ use std::io::{self, Write};
 
 use axum::body::Body;
 use bytes::Bytes;
+use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -41,7 +42,8 @@ pub fn body(snapshot: TextSnapshot) -> Body {
         }
         written
     });
-    let stream = futures_util::stream::unfold(Some((rx, writer)), next_chunk);
+    // Fused: the compression layer polls again after the end.
+    let stream = futures_util::stream::unfold(Some((rx, writer)), next_chunk).fuse();
     Body::from_stream(stream)
 }
 
@@ -106,3 +108,7 @@ impl Write for ChunkWriter {
         self.send()
     }
 }
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;
