@@ -78,12 +78,13 @@ impl ChunkWriter {
     pub fn new(tx: mpsc::Sender<Bytes>) -> Self {
         ChunkWriter {
             tx,
-            buf: Vec::with_capacity(CHUNK_BYTES),
+            buf: Vec::new(),
         }
     }
 
     fn send(&mut self) -> io::Result<()> {
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES));
+        // The next buffer is allocated by the next write, if there is one.
+        let chunk = std::mem::take(&mut self.buf);
         self.tx
             .blocking_send(Bytes::from(chunk))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
@@ -92,6 +93,9 @@ impl ChunkWriter {
 
 impl Write for ChunkWriter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.buf.capacity() == 0 {
+            self.buf.reserve_exact(CHUNK_BYTES);
+        }
         let n = data.len().min(CHUNK_BYTES - self.buf.len());
         self.buf.extend_from_slice(&data[..n]);
         if self.buf.len() == CHUNK_BYTES {
