@@ -68,6 +68,9 @@ pub struct SampleSet {
     series: Vec<Entry>,
     series_index: HashTable<u32>,
     help: BTreeMap<String, String>,
+    /// By symbol id: the string is a metric name already in `help` (so an
+    /// insert looks the name up there only once).
+    has_help: Vec<bool>,
     duplicates: u64,
     /// Series indices in (name, labels) order, computed on first iteration.
     order: OnceLock<Box<[u32]>>,
@@ -220,6 +223,18 @@ impl SampleSet {
     /// counts a duplicate) when the same name and labels are already
     /// present; the first value wins.
     pub fn insert_in(&mut self, name: &str, labels: LabelSetId, value: f64, help: &str) -> bool {
+        self.put(name, labels, value, || help.to_string(), false)
+    }
+
+    /// [`SampleSet::insert_in`] with the help text built only when `name`
+    /// has none yet.
+    pub fn insert_in_with(
+        &mut self,
+        name: &str,
+        labels: LabelSetId,
+        value: f64,
+        help: impl FnOnce() -> String,
+    ) -> bool {
         self.put(name, labels, value, help, false)
     }
 
@@ -228,7 +243,7 @@ impl SampleSet {
         name: &str,
         labels: LabelSetId,
         value: f64,
-        help: &str,
+        help: impl FnOnce() -> String,
         replace: bool,
     ) -> bool {
         if (labels.0 as usize) >= self.set_starts.len() {
@@ -244,8 +259,15 @@ impl SampleSet {
             }
             return false;
         }
-        if !self.help.contains_key(name) {
-            self.help.insert(name.to_string(), help.to_string());
+        let s = sym_id(sym) as usize;
+        if !self.has_help.get(s).copied().unwrap_or(false) {
+            if !self.help.contains_key(name) {
+                self.help.insert(name.to_string(), help());
+            }
+            if self.has_help.len() <= s {
+                self.has_help.resize(s + 1, false);
+            }
+            self.has_help[s] = true;
         }
         let idx = self.series.len() as u32;
         self.series.push(Entry {
@@ -274,7 +296,7 @@ impl SampleSet {
     /// itself, never for report data).
     pub fn set(&mut self, key: SeriesKey, value: f64, help: &str) {
         let labels = self.intern_labels(key.labels.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-        self.put(&key.name, labels, value, help, true);
+        self.put(&key.name, labels, value, || help.to_string(), true);
     }
 
     fn order(&self) -> &[u32] {
@@ -419,6 +441,11 @@ impl SampleSet {
         let before = self.series.len();
         self.series.retain(|e| !gone.contains(&sym_id(e.name)));
         self.help.retain(|n, _| !dropped.contains(n));
+        for &s in &gone {
+            if let Some(flag) = self.has_help.get_mut(s as usize) {
+                *flag = false;
+            }
+        }
         let series = &self.series;
         self.series_index.clear();
         for (i, e) in series.iter().enumerate() {
@@ -465,7 +492,7 @@ impl SampleSet {
                 }
             };
             let name = other.resolve(entry.name);
-            if !self.put(name, labels, entry.value, "", keep_incoming) {
+            if !self.put(name, labels, entry.value, String::new, keep_incoming) {
                 self.duplicates += u64::from(keep_incoming);
             }
         }

@@ -183,15 +183,39 @@ fn number(value: &Value) -> Option<f64> {
 /// One numeric leaf of a row as the naming rule maps it.
 #[derive(Debug)]
 pub struct MappedLeaf<'a> {
-    /// Metric name and labels.
-    pub key: SeriesKey,
+    /// The metric name.
+    pub name: String,
+    /// Its labels, sorted by name, none with an empty value (shared by the
+    /// leaves of one object or array element).
+    pub labels: &'a Labels,
     /// The value, in base units.
     pub value: f64,
-    /// The report field it comes from (`totals_by_ide[].loc_added_sum`).
-    pub source: &'a str,
     /// Whether the field is a quantity ([`crate::report::quantity::is_quantity`]):
     /// only quantities are ever summed over rows.
     pub quantity: bool,
+    /// The report path of the field's container (`totals_by_ide[]`) and
+    /// the field (`loc_added_sum`); see [`MappedLeaf::source`].
+    parent: &'a str,
+    field: &'a str,
+}
+
+impl MappedLeaf<'_> {
+    /// The series key (an owned copy of the name and labels).
+    pub fn key(&self) -> SeriesKey {
+        SeriesKey {
+            name: self.name.clone(),
+            labels: self.labels.clone(),
+        }
+    }
+
+    /// The report field it comes from (`totals_by_ide[].loc_added_sum`).
+    pub fn source(&self) -> String {
+        if self.parent.is_empty() {
+            self.field.to_string()
+        } else {
+            format!("{}.{}", self.parent, self.field)
+        }
+    }
 }
 
 /// Turns one day-level object (an element of `day_totals[]`, a flat 1-day
@@ -208,24 +232,18 @@ pub fn map_object(
     let mut last: Option<(Labels, LabelSetId)> = None;
     map_leaves(prefix, base_labels, object, &mut |leaf| {
         let labels = match &last {
-            Some((labels, id)) if *labels == leaf.key.labels => *id,
+            Some((labels, id)) if labels == leaf.labels => *id,
             _ => {
-                let id = out.intern_labels(
-                    leaf.key
-                        .labels
-                        .iter()
-                        .map(|(n, v)| (n.as_str(), v.as_str())),
-                );
-                last = Some((leaf.key.labels.clone(), id));
+                let id =
+                    out.intern_labels(leaf.labels.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+                last = Some((leaf.labels.clone(), id));
                 id
             }
         };
-        // The set keeps the first help text of a name: only build it then.
-        let help = match out.help(&leaf.key.name) {
-            Some(_) => String::new(),
-            None => field_help(leaf.source),
-        };
-        out.insert_in(&leaf.key.name, labels, leaf.value, &help);
+        // The set keeps the first help text of a name: only built then.
+        out.insert_in_with(&leaf.name, labels, leaf.value, || {
+            field_help(&leaf.source())
+        });
     });
 }
 
@@ -253,6 +271,12 @@ pub fn map_row_leaves(
     walk_object(prefix, "", base_labels, row, breakdowns, emit);
 }
 
+/// The labels a leaf carries: sorted by name, empty values dropped (as
+/// [`SeriesKey::new`] makes them).
+fn leaf_labels(labels: &Labels) -> Labels {
+    SeriesKey::new("", labels.clone()).labels
+}
+
 /// Walks `object`; its own fields named by a breakdown that is off in
 /// `breakdowns` are skipped (nested objects keep every field).
 fn walk_object(
@@ -263,37 +287,42 @@ fn walk_object(
     breakdowns: Breakdowns,
     emit: &mut dyn FnMut(MappedLeaf<'_>),
 ) {
+    let own_labels = leaf_labels(labels);
+    let source_of = |field: &str| {
+        if source.is_empty() {
+            field.to_string()
+        } else {
+            format!("{source}.{field}")
+        }
+    };
     for (field, value) in object {
         if is_bookkeeping(field) || breakdowns.skips_field(field) {
             continue;
         }
-        let source_path = if source.is_empty() {
-            field.clone()
-        } else {
-            format!("{source}.{field}")
-        };
         match value {
             Value::Number(_) => {
                 if let (Some(v), Some((name, factor))) =
                     (number(value), leaf_metric(path, field, ""))
                 {
                     emit(MappedLeaf {
-                        key: SeriesKey::new(name, labels.clone()),
+                        name,
+                        labels: &own_labels,
                         value: v * factor,
-                        source: &source_path,
                         quantity: is_quantity(field),
+                        parent: source,
+                        field,
                     });
                 }
             }
             Value::Object(inner) => walk_object(
                 &object_path(path, field),
-                &source_path,
+                &source_of(field),
                 labels,
                 inner,
                 Breakdowns::ALL,
                 emit,
             ),
-            Value::Array(items) => walk_array(path, &source_path, field, labels, items, emit),
+            Value::Array(items) => walk_array(path, &source_of(field), field, labels, items, emit),
             _ => {}
         }
     }
@@ -335,12 +364,13 @@ fn walk_array(
                 push_label(&mut element_labels, key, s);
             }
         }
+        let element_labels = leaf_labels(&element_labels);
         element_leaves(&prefix, &suffix, &source, &element_labels, element, emit);
     }
 }
 
 /// Numeric leaves of one array element (and of objects nested in it):
-/// `<prefix><segments><f'><suffix>`.
+/// `<prefix><segments><f'><suffix>`; `labels` are already leaf labels.
 fn element_leaves(
     prefix: &str,
     suffix: &str,
@@ -359,10 +389,12 @@ fn element_leaves(
                     (number(value), leaf_metric(prefix, key, suffix))
                 {
                     emit(MappedLeaf {
-                        key: SeriesKey::new(name, labels.clone()),
+                        name,
+                        labels,
                         value: v * factor,
-                        source: &format!("{source}.{key}"),
                         quantity: is_quantity(key),
+                        parent: source,
+                        field: key,
                     });
                 }
             }

@@ -260,14 +260,12 @@ impl RowMapper {
         id
     }
 
-    /// The id of a series given by its key (as built by `map_object`).
-    pub(crate) fn series_for_key(&mut self, key: &SeriesKey) -> u32 {
-        if let Some(id) = self.series_by_key.get(key) {
-            return *id;
-        }
-        let name = self.name_id(&key.name);
-        let labels = self.labelset_id(&key.labels);
-        self.register_series(name, labels, key.clone())
+    /// The id of a series given by its name and (sorted, non-empty) labels,
+    /// as the exact naming rule gives them.
+    pub(crate) fn series_for(&mut self, name: &str, labels: &Labels) -> u32 {
+        let name = self.name_id(name);
+        let labels = self.labelset_id(labels);
+        self.series_of(name, labels)
     }
 
     /// The id of a (sorted) label set, interned on first sight.

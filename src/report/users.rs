@@ -260,11 +260,11 @@ impl UserAggregator {
             row,
             breakdowns,
             &mut |leaf| {
-                if !help.contains_key(&leaf.key.name) {
-                    help.insert(leaf.key.name.clone(), field_help(leaf.source));
-                    mapper.mark_help_known(&leaf.key.name);
+                if !help.contains_key(&leaf.name) {
+                    help.insert(leaf.name.clone(), field_help(&leaf.source()));
+                    mapper.mark_help_known(&leaf.name);
                 }
-                let id = mapper.series_for_key(&leaf.key);
+                let id = mapper.series_for(&leaf.name, leaf.labels);
                 if seen.insert(id) {
                     series.push((id, leaf.value, leaf.quantity));
                 }

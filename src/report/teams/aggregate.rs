@@ -151,17 +151,17 @@ impl TeamAggregator {
                 if !leaf.quantity {
                     return;
                 }
-                if !help.contains_key(&leaf.key.name) {
+                if !help.contains_key(&leaf.name) {
                     help.insert(
-                        leaf.key.name.clone(),
+                        leaf.name.clone(),
                         format!(
                             "Sum over the team's members (users-1-day joined with user-teams-1-day) of: {}",
-                            field_help(leaf.source)
+                            field_help(&leaf.source())
                         ),
                     );
-                    mapper.mark_help_known(&leaf.key.name);
+                    mapper.mark_help_known(&leaf.name);
                 }
-                let id = mapper.series_for_key(&leaf.key);
+                let id = mapper.series_for(&leaf.name, leaf.labels);
                 if seen.insert(id) {
                     series.push((id, leaf.value, true));
                 }

@@ -55,17 +55,17 @@ fn reference(
             push_label(&mut labels, USER_LABEL, &user);
             let mut seen = HashSet::new();
             map_leaves(USER_PREFIX, &labels, &row, &mut |leaf| {
-                if !seen.insert(leaf.key.clone()) {
+                if !seen.insert(leaf.key()) {
                     return;
                 }
-                match sums.get(&leaf.key) {
+                match sums.get(&leaf.key()) {
                     Some(sum) if leaf.quantity => {
-                        sums.set(leaf.key, sum + leaf.value, "");
+                        sums.set(leaf.key(), sum + leaf.value, "");
                     }
                     Some(_) => {}
                     None => {
-                        let help = field_help(leaf.source);
-                        sums.insert(leaf.key, leaf.value, &help);
+                        let help = field_help(&leaf.source());
+                        sums.insert(leaf.key(), leaf.value, &help);
                     }
                 }
             });
