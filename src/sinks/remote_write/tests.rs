@@ -2,6 +2,7 @@
 //! every request and answers from a script. Test names cite the sender
 //! checklist items (RW1-xx) of the remote-write 1.0 specification.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
