@@ -851,3 +851,6 @@ fn the_sink_and_its_publish_future_can_be_shared_across_tasks() {
     let future = sink.publish(&scopes, now());
     assert_send(&future);
 }
+
+#[path = "publish_tests.rs"]
+mod publish;
