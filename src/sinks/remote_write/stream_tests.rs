@@ -12,7 +12,10 @@ fn key(name: &str, labels: &[(&str, &str)]) -> SeriesKey {
     SeriesKey::from_pairs(name, labels)
 }
 
-fn set_of(series: &[(&str, &[(&str, &str)], f64)]) -> SampleSet {
+/// (name, labels, value) of one series.
+type Spec<'a> = (&'a str, &'a [(&'a str, &'a str)], f64);
+
+fn set_of(series: &[Spec<'_>]) -> SampleSet {
     let mut set = SampleSet::new();
     for (name, labels, value) in series {
         set.insert(key(name, labels), *value, &format!("help of {name}"));
