@@ -107,9 +107,12 @@ if [ -n "${RW_BASE:-}" ]; then
   sed -n 's/.*samples_sent=\([0-9]*\).*/\1/p' "$OUT/exporter.log" | awk '{s += $1} END {print s + 0}' >"$OUT/rw_samples.count"
   curl -sf -o /dev/null "$RW_BASE/internal/force_flush" || true
   sleep 2
-  curl -sf "$RW_BASE/api/v1/query" --data-urlencode 'query=count({__name__=~".+"})' \
-    | python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)' \
-    >"$OUT/rw_series.count" || echo "?" >"$OUT/rw_series.count"
+  # Series the receiver holds: VictoriaMetrics' series count, Prometheus' head.
+  if [ "$REMOTE_WRITE" = vm ]; then
+    curl -sf "$RW_BASE/api/v1/series/count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0])'
+  else
+    curl -sf "$RW_BASE/api/v1/status/tsdb" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["headStats"]["numSeries"])'
+  fi >"$OUT/rw_series.count" || echo "?" >"$OUT/rw_series.count"
 fi
 
 { grep -v '^#' "$OUT/exporter.prom" || true; } | wc -l >"$OUT/series.count"
