@@ -34,6 +34,12 @@ fn labels(name: &str, pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     out
 }
 
+/// The family and team of team series `i` of [`teams`].
+fn team_series(i: usize) -> (&'static str, String) {
+    let family = ["copilot_team_a", "copilot_team_b", "copilot_team_c"][i % 3];
+    (family, format!("t{i:04}"))
+}
+
 /// A scope whose newest day has `n` team series over three families
 /// (`team` = 0..n), plus the given current values.
 fn teams(scope: &Scope, n: usize, value: f64, current: &[(&str, f64)]) -> Arc<ScopeData> {
@@ -41,8 +47,7 @@ fn teams(scope: &Scope, n: usize, value: f64, current: &[(&str, f64)]) -> Arc<Sc
     let (label, scope_name) = scope.label();
     let mut day = SampleSet::new();
     for i in 0..n {
-        let family = ["copilot_team_a", "copilot_team_b", "copilot_team_c"][i % 3];
-        let team = format!("t{i:04}");
+        let (family, team) = team_series(i);
         day.insert(
             key(family, &[(&label, &scope_name), ("team", &team)]),
             value + i as f64,
@@ -94,9 +99,7 @@ fn round(scope: &Scope, data: &Arc<ScopeData>, now: SystemTime) -> Publication {
 #[tokio::test]
 async fn a_publish_over_many_capped_requests_sends_every_series_exactly_once() {
     let rx = Receiver::ok().await;
-    let mut config = test_config(rx.url());
-    config.max_samples_per_request = 7;
-    let (sink, _) = new_sink(config);
+    let sink = capped_sink(&rx, 7);
     let sink = sink.with_external_labels(
         &crate::sinks::labels::ExternalLabels::parse("cluster=eu-1").unwrap(),
     );
@@ -136,8 +139,7 @@ async fn a_publish_over_many_capped_requests_sends_every_series_exactly_once() {
         l
     };
     for i in 0..200 {
-        let family = ["copilot_team_a", "copilot_team_b", "copilot_team_c"][i % 3];
-        let team = format!("t{i:04}");
+        let (family, team) = team_series(i);
         want.insert(
             ext(labels(family, &[("enterprise", "e"), ("team", &team)])),
             vec![((i as f64).to_bits(), ts)],
@@ -169,9 +171,7 @@ async fn a_publish_over_many_capped_requests_sends_every_series_exactly_once() {
 #[tokio::test]
 async fn rw1_17_stale_markers_over_capped_requests_after_series_disappear() {
     let rx = Receiver::ok().await;
-    let mut config = test_config(rx.url());
-    config.max_samples_per_request = 5;
-    let (sink, _) = new_sink(config);
+    let sink = capped_sink(&rx, 5);
     let scope = Scope::org("o");
     let first = teams(&scope, 60, 0.0, &[("copilot_seats_total", 1.0)]);
     sink.publish_round(&round(&scope, &first, now()))
@@ -198,8 +198,8 @@ async fn rw1_17_stale_markers_over_capped_requests_after_series_disappear() {
         .iter()
         .any(|l| *l == &labels("copilot_seats_total", &[("org", "o")])));
     for i in 40..60 {
-        let family = ["copilot_team_a", "copilot_team_b", "copilot_team_c"][i % 3];
-        let l = labels(family, &[("org", "o"), ("team", &format!("t{i:04}"))]);
+        let (family, team) = team_series(i);
+        let l = labels(family, &[("org", "o"), ("team", &team)]);
         assert_eq!(
             got.get(&l),
             Some(&vec![(encode::STALE_NAN_BITS, unix_ms(later))]),
@@ -227,9 +227,7 @@ async fn rw1_17_stale_markers_over_capped_requests_after_series_disappear() {
 #[tokio::test]
 async fn the_resend_sends_the_last_publish_newly_stamped_after_the_model_changed() {
     let rx = Receiver::ok().await;
-    let mut config = test_config(rx.url());
-    config.max_samples_per_request = 4;
-    let (sink, _) = new_sink(config);
+    let sink = capped_sink(&rx, 4);
     let scope = Scope::org("o");
     sink.resend(now()).await.unwrap();
     assert!(rx.requests().is_empty(), "nothing before the first publish");
@@ -256,8 +254,8 @@ async fn the_resend_sends_the_last_publish_newly_stamped_after_the_model_changed
     let got = landed(requests);
     let mut want = Landed::new();
     for i in 0..10 {
-        let family = ["copilot_team_a", "copilot_team_b", "copilot_team_c"][i % 3];
-        let l = labels(family, &[("org", "o"), ("team", &format!("t{i:04}"))]);
+        let (family, team) = team_series(i);
+        let l = labels(family, &[("org", "o"), ("team", &team)]);
         want.insert(l, vec![((500.0 + i as f64).to_bits(), unix_ms(t3))]);
     }
     want.insert(

@@ -136,6 +136,13 @@ fn new_sink(config: RemoteWriteConfig) -> (RemoteWriteSink, Registry) {
     (sink, registry)
 }
 
+/// A fresh sink in front of `rx` whose requests hold at most `cap` samples.
+fn capped_sink(rx: &Receiver, cap: usize) -> RemoteWriteSink {
+    let mut config = test_config(rx.url());
+    config.max_samples_per_request = cap;
+    new_sink(config).0
+}
+
 /// Publishes two series of `org="o"` through a fresh sink in front of `rx`.
 async fn publish_two(rx: &Receiver) -> (Result<PublishSummary, RemoteWriteError>, Registry) {
     let (sink, registry) = new_sink(test_config(rx.url()));
@@ -589,9 +596,7 @@ async fn transport_errors_are_retried_then_fail_readably() {
 #[tokio::test]
 async fn requests_are_capped_in_samples() {
     let rx = Receiver::ok().await;
-    let mut config = test_config(rx.url());
-    config.max_samples_per_request = 3;
-    let (sink, _) = new_sink(config);
+    let sink = capped_sink(&rx, 3);
     let mut data = ScopeData::new(Scope::org("o"));
     let mut set = SampleSet::new();
     for i in 0..10 {
