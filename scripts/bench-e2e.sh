@@ -20,7 +20,11 @@
 # comparison: it reads the printed exposition).
 #
 # Environment: BENCH_DATA (default target/bench-data), CARGO_TARGET_DIR,
-# SKIP_PYTHON=1 (exporter only), SKIP_FOOTPRINT=1, EXPORTER_BIN (measure
+# SKIP_PYTHON=1 (exporter only), SKIP_FOOTPRINT=1, SCRAPE=1 (also run the
+# service on the same data and measure its peak RSS while `/metrics` is
+# scraped: once plain, once with `Accept-Encoding: gzip`, then 4 plain
+# scrapes at once; the peak is reset through /proc/PID/clear_refs after the
+# first refresh, so it is the scrape's alone), EXPORTER_BIN (measure
 # another build of the exporter, e.g. an older commit's, on the same data), SEED_VENV (a venv with
 # flask, prometheus_client, requests; created on first use when missing).
 # The exporter and the Python baseline run pinned to CPU 0, the fake GitHub
@@ -128,6 +132,44 @@ if [ "${SKIP_PYTHON:-0}" != 1 ]; then
     || die "the exporter's team metrics differ from the Python baseline's"
 fi
 
+if [ "${SCRAPE:-0}" = 1 ]; then
+  echo "== service mode: peak RSS while /metrics is scraped" >&2
+  PORT=$(free_port)
+  env GHC_TOKEN=bench ENTERPRISE="$ENT" GITHUB_API_URL="$API" TEAMS=true TEAM_BREAKDOWNS=all SEATS=false LOG_LEVEL=warn \
+    LISTEN_ADDR=127.0.0.1:$PORT "${CPU0[@]}" "$BIN" 2>"$OUT/service.log" &
+  SVC=$!; PIDS+=($SVC)
+  for _ in $(seq 1200); do
+    curl -sf -o /dev/null "http://127.0.0.1:$PORT/readyz" && break
+    kill -0 "$SVC" 2>/dev/null || die "service died: $(tail -5 "$OUT/service.log")"
+    sleep 0.1
+  done
+  curl -sf -o /dev/null "http://127.0.0.1:$PORT/readyz" || die "service not ready after 120 s"
+  sleep 1
+  status() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$SVC/status"; }
+  status VmHWM >"$OUT/service_refresh_hwm.kb"
+  URL=http://127.0.0.1:$PORT/metrics
+  for mode in plain gzip plain4; do
+    status VmRSS >"$OUT/scrape_${mode}_rss_before.kb"
+    echo 5 >"/proc/$SVC/clear_refs"   # VmHWM := current RSS
+    case $mode in
+      plain) "${CPU1[@]}" curl -sf -o "$OUT/scrape_plain.body" -w '%{time_total} %{size_download}\n' "$URL" >"$OUT/scrape_plain.curl" ;;
+      gzip) "${CPU1[@]}" curl -sf -H 'Accept-Encoding: gzip' -o "$OUT/scrape_gzip.body" -w '%{time_total} %{size_download}\n' "$URL" >"$OUT/scrape_gzip.curl" ;;
+      plain4)
+        s=$(date +%s%N); CURLS=()
+        for i in 1 2 3 4; do "${CPU1[@]}" curl -sf -o /dev/null "$URL" & CURLS+=($!); done
+        for c in "${CURLS[@]}"; do wait "$c" || die "a concurrent scrape failed"; done
+        e=$(date +%s%N); echo "$(( (e - s) / 1000000 ))e-3 0" >"$OUT/scrape_plain4.curl" ;;
+    esac
+    status VmHWM >"$OUT/scrape_${mode}_hwm.kb"
+  done
+  # The data lines, to compare builds (self-metrics and process_* move).
+  grep -v '^#\|^process_\|^copilot_exporter_' "$OUT/scrape_plain.body" | sha256sum | cut -c1-16 >"$OUT/scrape_data.sha"
+  grep -vc '^#' "$OUT/scrape_plain.body" >"$OUT/scrape_series.count" || true
+  gzip -dc "$OUT/scrape_gzip.body" | grep -v '^#\|^process_\|^copilot_exporter_' | sha256sum | cut -c1-16 >"$OUT/scrape_gzip_data.sha"
+  kill "$SVC"; wait "$SVC" 2>/dev/null || true
+  rm -f "$OUT/scrape_plain.body" "$OUT/scrape_gzip.body"
+fi
+
 if [ "${SKIP_FOOTPRINT:-0}" != 1 ]; then
   echo "== footprint" >&2
   # Start to a completed --once --demo: median of 5.
@@ -206,6 +248,18 @@ else:
 cmp_ = read("compare.txt")
 if cmp_:
     print(f"\ncorrectness: {cmp_}")
+if read("scrape_plain_hwm.kb"):
+    kb = lambda name: int(read(name)) / 1024
+    print(f"\nservice: RSS after its first refresh {kb('scrape_plain_rss_before.kb'):.1f} MB "
+          f"(peak during the refresh {kb('service_refresh_hwm.kb'):.1f} MB); "
+          f"/metrics: {read('scrape_series.count')} series, data lines {read('scrape_data.sha')} "
+          f"(gzip: {read('scrape_gzip_data.sha')})")
+    print("| scrape | peak RSS MB during it | over RSS before MB | wall s | bytes |")
+    print("|---|---|---|---|---|")
+    for mode, label in (("plain", "plain"), ("gzip", "Accept-Encoding: gzip"), ("plain4", "4 plain at once")):
+        secs, size = read(f"scrape_{mode}.curl").split()
+        hwm, before = kb(f"scrape_{mode}_hwm.kb"), kb(f"scrape_{mode}_rss_before.kb")
+        print(f"| {label} | {hwm:.1f} | +{hwm - before:.1f} | {float(secs):.2f} | {int(size) if size != '0' else ''} |")
 if read("binary.bytes"):
     print("\n| footprint | copilot-metrics-exporter | Python seed stand-in (seed_like.py) |")
     print("|---|---|---|")

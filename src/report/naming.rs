@@ -29,7 +29,7 @@
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
-use crate::model::{day_start_unix, Labels, SampleSet, SeriesKey};
+use crate::model::{day_start_unix, LabelSetId, Labels, SampleSet, SeriesKey};
 use crate::report::breakdowns::Breakdowns;
 use crate::report::quantity::is_quantity;
 
@@ -204,8 +204,28 @@ pub fn map_object(
     object: &Map<String, Value>,
     out: &mut SampleSet,
 ) {
+    // Leaves of one array element share a label set: intern it once.
+    let mut last: Option<(Labels, LabelSetId)> = None;
     map_leaves(prefix, base_labels, object, &mut |leaf| {
-        insert_leaf(out, leaf)
+        let labels = match &last {
+            Some((labels, id)) if *labels == leaf.key.labels => *id,
+            _ => {
+                let id = out.intern_labels(
+                    leaf.key
+                        .labels
+                        .iter()
+                        .map(|(n, v)| (n.as_str(), v.as_str())),
+                );
+                last = Some((leaf.key.labels.clone(), id));
+                id
+            }
+        };
+        // The set keeps the first help text of a name: only build it then.
+        let help = match out.help(&leaf.key.name) {
+            Some(_) => String::new(),
+            None => field_help(leaf.source),
+        };
+        out.insert_in(&leaf.key.name, labels, leaf.value, &help);
     });
 }
 
@@ -371,17 +391,6 @@ pub fn push_label(labels: &mut Labels, name: &str, value: &str) {
         name = format!("exported_{name}");
     }
     labels.push((name, value.to_string()));
-}
-
-/// Inserts a mapped leaf into `out` as [`map_object`] does (the first value
-/// of a series wins; the help text names the report field).
-pub fn insert_leaf(out: &mut SampleSet, leaf: MappedLeaf<'_>) {
-    // The set keeps the first help text of a name: only build it then.
-    let help = match out.help(&leaf.key.name) {
-        Some(_) => String::new(),
-        None => field_help(leaf.source),
-    };
-    out.insert(leaf.key, leaf.value, &help);
 }
 
 /// The help text of a series from report field `source`; a field in

@@ -43,6 +43,10 @@ struct Ctx {
     /// Array / element: the `_by_<dims>` suffix.
     suffix: String,
     fields: FxHashMap<Box<str>, u32>,
+    /// The field ids of the last object of this context, in key order:
+    /// rows of one report list their keys in the same order, so the key at
+    /// position `i` is first compared with `order[i]` (no hashing).
+    order: Vec<u32>,
 }
 
 #[derive(Debug)]
@@ -128,6 +132,8 @@ pub(crate) struct RowMapper {
     series_stamp: Vec<u64>,
     /// The breakdowns walked; the row's fields of the others are skipped.
     breakdowns: Breakdowns,
+    /// The last `day` text read and its date.
+    last_day: Option<(String, Option<NaiveDate>)>,
 }
 
 impl RowMapper {
@@ -156,6 +162,7 @@ impl RowMapper {
             help_known: Vec::new(),
             series_stamp: Vec::new(),
             breakdowns: Breakdowns::ALL,
+            last_day: None,
         };
         m.new_ctx(CtxKind::Object, prefix.to_string(), String::new());
         // Label set 0: the base labels.
@@ -188,6 +195,7 @@ impl RowMapper {
             path,
             suffix,
             fields: FxHashMap::default(),
+            order: Vec::new(),
         });
         (self.ctxs.len() - 1) as u32
     }
@@ -296,6 +304,26 @@ impl RowMapper {
             return id;
         }
         self.register_series(name, labels, key)
+    }
+
+    /// The field `name` at key position `pos` of an object of context
+    /// `ctx`: [`RowMapper::field`], tried first against the field at that
+    /// position in the context's last object.
+    fn field_at(&mut self, ctx: u32, pos: usize, name: &str) -> u32 {
+        let predicted = self.ctxs[ctx as usize].order.get(pos).copied();
+        if let Some(id) = predicted {
+            if *self.fields[id as usize].name == *name {
+                return id;
+            }
+        }
+        let id = self.field(ctx, name);
+        let order = &mut self.ctxs[ctx as usize].order;
+        if pos < order.len() {
+            order[pos] = id;
+        } else if pos == order.len() {
+            order.push(id);
+        }
+        id
     }
 
     /// The field `name` of context `ctx`.
@@ -673,23 +701,33 @@ impl<'de> Visitor<'de> for LoginSeed {
     // rule: the exact path maps it.
 }
 
-/// `day`: a string without escapes, or null.
-struct DaySeed;
+/// `day`: a string without escapes, or null. `last` remembers the last
+/// text parsed and its date (every row of a report has the same day).
+struct DaySeed<'a> {
+    last: &'a mut Option<(String, Option<NaiveDate>)>,
+}
 
-impl<'de> DeserializeSeed<'de> for DaySeed {
+impl<'de> DeserializeSeed<'de> for DaySeed<'_> {
     type Value = Option<NaiveDate>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for DaySeed {
+impl<'de> Visitor<'de> for DaySeed<'_> {
     type Value = Option<NaiveDate>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a day")
     }
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
+        if let Some((text, day)) = self.last.as_ref() {
+            if text == v {
+                return Ok(*day);
+            }
+        }
+        let day = NaiveDate::parse_from_str(v, "%Y-%m-%d").ok();
+        *self.last = Some((v.to_string(), day));
+        Ok(day)
     }
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
         Ok(None)
@@ -722,6 +760,7 @@ impl<'de> Visitor<'de> for ObjectSeed<'_, '_, '_> {
         let ctx = self.ctx;
         let stamp = w.m.next_stamp();
         let (mut seen_user, mut seen_day) = (false, false);
+        let mut pos = 0;
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let key = key.as_str();
             if w.skip {
@@ -741,7 +780,9 @@ impl<'de> Visitor<'de> for ObjectSeed<'_, '_, '_> {
                     "user_login" if !w.m.require_user => return Err(give_up()),
                     "day" if !seen_day => {
                         seen_day = true;
-                        w.day = map.next_value_seed(DaySeed)?;
+                        w.day = map.next_value_seed(DaySeed {
+                            last: &mut w.m.last_day,
+                        })?;
                     }
                     "day" => return Err(give_up()),
                     // The exact path parses a dropped user's row completely
@@ -753,7 +794,8 @@ impl<'de> Visitor<'de> for ObjectSeed<'_, '_, '_> {
                 }
                 continue;
             }
-            let field = w.m.field(ctx, key);
+            let field = w.m.field_at(ctx, pos, key);
+            pos += 1;
             if !w.m.first_sight(field, stamp) {
                 return Err(give_up());
             }
@@ -771,7 +813,9 @@ impl<'de> Visitor<'de> for ObjectSeed<'_, '_, '_> {
                 }
                 2 => {
                     seen_day = true;
-                    w.day = map.next_value_seed(DaySeed)?;
+                    w.day = map.next_value_seed(DaySeed {
+                        last: &mut w.m.last_day,
+                    })?;
                     continue;
                 }
                 3 if !w.m.require_user => {
@@ -901,8 +945,10 @@ impl<'de> Visitor<'de> for ElementSeed<'_, '_, '_> {
         let mut strings: [(&'de str, LabelValue<'de>); MAX_ELEMENT_LABELS] =
             [("", LabelValue::Text("")); MAX_ELEMENT_LABELS];
         let mut n = 0usize;
+        let mut pos = 0;
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            let field = w.m.field(ctx, key.as_str());
+            let field = w.m.field_at(ctx, pos, key.as_str());
+            pos += 1;
             if !w.m.first_sight(field, stamp) {
                 return Err(give_up());
             }
@@ -1077,8 +1123,10 @@ impl<'de> Visitor<'de> for NestedSeed<'_, '_, '_> {
         let w = self.w;
         let ctx = self.ctx;
         let stamp = w.m.next_stamp();
+        let mut pos = 0;
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            let field = w.m.field(ctx, key.as_str());
+            let field = w.m.field_at(ctx, pos, key.as_str());
+            pos += 1;
             if !w.m.first_sight(field, stamp) {
                 return Err(give_up());
             }

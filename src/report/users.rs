@@ -264,8 +264,9 @@ impl UserAggregator {
                     help.insert(leaf.key.name.clone(), field_help(leaf.source));
                     mapper.mark_help_known(&leaf.key.name);
                 }
-                if seen.insert(leaf.key.clone()) {
-                    series.push((mapper.series_for_key(&leaf.key), leaf.value, leaf.quantity));
+                let id = mapper.series_for_key(&leaf.key);
+                if seen.insert(id) {
+                    series.push((id, leaf.value, leaf.quantity));
                 }
             },
         );

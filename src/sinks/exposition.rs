@@ -199,15 +199,46 @@ pub fn write_text(
     registry: &prometheus::Registry,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let states = store.view();
-    let states = &states[..];
+    TextSnapshot::take(store, registry).write(out)
+}
+
+/// What one exposition shows, taken at one instant: every scope's state
+/// (its data shared through `Arc`s, never copied), the sink deliveries and
+/// the registry's self-metrics. Writing it later (on another thread, to a
+/// slow client) shows exactly this instant, however many refreshes land
+/// meanwhile; it keeps the data it shares alive until it is dropped.
+pub struct TextSnapshot {
+    states: Vec<(Scope, ScopeState)>,
+    sink_successes: Vec<(&'static str, Scope, SystemTime)>,
+    registry_families: Vec<MetricFamily>,
+}
+
+impl TextSnapshot {
+    /// Takes the store's current state and gathers the registry.
+    pub fn take(store: &Store, registry: &prometheus::Registry) -> Self {
+        TextSnapshot {
+            states: store.view(),
+            sink_successes: store.sink_successes(),
+            registry_families: registry.gather(),
+        }
+    }
+
+    /// Writes the text exposition of this snapshot to `out`
+    /// ([`write_text`]); fails with the first error of `out`.
+    pub fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        write_snapshot(self, out)
+    }
+}
+
+fn write_snapshot(snapshot: &TextSnapshot, out: &mut dyn Write) -> std::io::Result<()> {
+    let states = &snapshot.states[..];
     // Every set in the order `gather_all` adds its samples: data of each
     // scope (newest day, then current values), then the health gauges.
     let mut health: Vec<SampleSet> = states
         .iter()
         .map(|(scope, state)| crate::sinks::view::scope_health(scope, state))
         .collect();
-    health.push(crate::sinks::view::sink_health(&store.sink_successes()));
+    health.push(crate::sinks::view::sink_health(&snapshot.sink_successes));
     let mut sets: Vec<&SampleSet> = Vec::new();
     for (_, state) in states {
         if let Some(d) = &state.data {
@@ -224,7 +255,7 @@ pub fn write_text(
         Data(&'a str, &'a str, &'a SampleRuns<'a>),
         Registry(&'a MetricFamily),
     }
-    let registry_families = registry.gather();
+    let registry_families = &snapshot.registry_families;
     let mut families: Vec<Family<'_>> = data
         .iter()
         .map(|(name, (help, runs))| Family::Data(name, help, runs))

@@ -1,13 +1,13 @@
 //! The team join's aggregation: per-user rows summed into per-team series.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
 use crate::model::{Labels, SampleSet, SeriesKey};
 use crate::report::breakdowns::Breakdowns;
-use crate::report::naming::{insert_leaf, map_row_leaves, push_label};
+use crate::report::naming::{field_help, map_row_leaves, push_label};
 use crate::report::rowwalk::{LeafValue, RowMapper, Walked};
 
 use super::{LineOutcome, RowIdentity, TeamDirectory, TEAM_ACTIVE_USERS, TEAM_LABEL, TEAM_PREFIX};
@@ -137,33 +137,36 @@ impl TeamAggregator {
         if teams.is_empty() {
             return;
         }
-        // Only quantities are summed: other leaves never enter the set.
-        let mut values = SampleSet::new();
+        // Only quantities are summed; the first value of a series repeated
+        // in the row wins, and a name's help comes from its first field.
+        let mut seen = HashSet::new();
+        let mut series: Vec<LeafValue> = Vec::new();
+        let (help, mapper) = (&mut self.help, &mut self.mapper);
         map_row_leaves(
             TEAM_PREFIX,
             &self.base_labels,
             row,
             self.breakdowns,
             &mut |leaf| {
-                if leaf.quantity {
-                    insert_leaf(&mut values, leaf);
+                if !leaf.quantity {
+                    return;
+                }
+                if !help.contains_key(&leaf.key.name) {
+                    help.insert(
+                        leaf.key.name.clone(),
+                        format!(
+                            "Sum over the team's members (users-1-day joined with user-teams-1-day) of: {}",
+                            field_help(leaf.source)
+                        ),
+                    );
+                    mapper.mark_help_known(&leaf.key.name);
+                }
+                let id = mapper.series_for_key(&leaf.key);
+                if seen.insert(id) {
+                    series.push((id, leaf.value, true));
                 }
             },
         );
-        for name in values.names() {
-            if !self.help.contains_key(name) {
-                let source = values.help(name).unwrap_or_default();
-                self.help.insert(
-                    name.to_string(),
-                    format!("Sum over the team's members (users-1-day joined with user-teams-1-day) of: {source}"),
-                );
-                self.mapper.mark_help_known(name);
-            }
-        }
-        let series: Vec<LeafValue> = values
-            .iter()
-            .map(|(key, value)| (self.mapper.series_for_key(&key.to_key()), value, true))
-            .collect();
         self.add_to_teams(user, &series);
     }
 

@@ -1,11 +1,13 @@
 //! The pull endpoint: `/metrics`, `/healthz`, `/readyz`.
 //!
 //! A scrape never calls GitHub: it renders the snapshot the background
-//! refresh built. Answers are gzip-compressed when the scraper asks
+//! refresh built, streamed as it is written ([`stream`]), so its memory
+//! does not grow with the series it shows. Answers are gzip-compressed when the scraper asks
 //! (`Accept-Encoding: gzip`, as Prometheus does); TLS and basic auth come
 //! from the web configuration file ([`web_config`]).
 
 mod listener;
+pub mod stream;
 pub mod web_config;
 
 pub use listener::{BoundedListener, BoundedStream, CONNECTION_LIFETIME, MAX_CONNECTIONS};
@@ -25,7 +27,7 @@ use tower_http::compression::CompressionLayer;
 
 use crate::model::snapshot::Store;
 use crate::selfmetrics::SelfMetrics;
-use crate::sinks::exposition::{render_text, TEXT_CONTENT_TYPE};
+use crate::sinks::exposition::{TextSnapshot, TEXT_CONTENT_TYPE};
 
 /// What the handlers read.
 #[derive(Clone)]
@@ -117,11 +119,17 @@ pub async fn serve(
         .await
 }
 
+/// The exposition of the snapshot as it is now, streamed (chunked; gzip
+/// by the compression layer when asked).
 async fn metrics(State(state): State<HttpState>) -> Response {
     state.metrics.requests.inc();
     state.metrics.cache_hits.inc();
-    let body = render_text(&state.store, &state.metrics.registry);
-    ([(header::CONTENT_TYPE, TEXT_CONTENT_TYPE)], body).into_response()
+    let snapshot = TextSnapshot::take(&state.store, &state.metrics.registry);
+    (
+        [(header::CONTENT_TYPE, TEXT_CONTENT_TYPE)],
+        stream::body(snapshot),
+    )
+        .into_response()
 }
 
 async fn healthz() -> &'static str {
