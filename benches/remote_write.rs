@@ -7,7 +7,9 @@
 //! borrowed model, each encoded and dropped before the next. It replaces
 //! `batch_encode_compress_1M` (the owned `Batch` of every label set, then
 //! all requests at once) and measures the same work on the same data.
-//! `encode_compress_1M` is protobuf + snappy of requests built beforehand.
+//! `encode_compress_1M` is protobuf + snappy of requests built beforehand;
+//! `stale_check_1M` the stale-marker comparison of one million series
+//! against an equal previous publish.
 
 use std::hint::black_box;
 
@@ -100,6 +102,23 @@ fn bench(c: &mut Criterion) {
                 bytes += encode(black_box(req)).len();
             }
             black_box(bytes)
+        })
+    });
+    // Stale-marker check of a long-running publish after a refresh: every
+    // series of the previous publish (an equal set, another object) looked
+    // up by its borrowed labels in the new one; walks without building
+    // requests, so this is the comparison's cost (plus the walk itself).
+    let previous: Vec<SampleSet> = days.iter().map(|(_, set)| set.clone()).collect();
+    group.bench_function("stale_check_1M", |b| {
+        b.iter(|| {
+            let mut walked = 0usize;
+            for ((day, set), old) in days.iter().zip(&previous) {
+                walked += stream(day, set)
+                    .with_stale(vec![black_box(old)])
+                    .remaining_samples();
+            }
+            assert_eq!(walked, samples as usize, "nothing is stale");
+            black_box(walked)
         })
     });
     group.finish();
