@@ -12,6 +12,13 @@
 # generated data: 5 teams ≈ 11 k, 50 ≈ 110 k, 500 ≈ 1 M series); the
 # report size with SIZE_MB. The summary prints the series written.
 #
+# REMOTE_WRITE=vm or REMOTE_WRITE=prometheus: the exporter sends its output
+# with remote-write to a real receiver on loopback (VictoriaMetrics, or
+# Prometheus with --web.enable-remote-write-receiver, pinned with the fake
+# GitHub) instead of printing it; the summary then counts the samples the
+# exporter delivered and the series the receiver holds (no Python
+# comparison: it reads the printed exposition).
+#
 # Environment: BENCH_DATA (default target/bench-data), CARGO_TARGET_DIR,
 # SKIP_PYTHON=1 (exporter only), SKIP_FOOTPRINT=1, SCRAPE=1 (also run the
 # service on the same data and measure its peak RSS while `/metrics` is
@@ -67,12 +74,52 @@ PIDS+=($!)
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$API_PORT/" && break; sleep 0.1; done
 API=http://127.0.0.1:$API_PORT
 
-echo "== exporter --once (TEAMS=true) on $((BYTES / 1000000)) MB" >&2
-env GHC_TOKEN=bench ENTERPRISE="$ENT" GITHUB_API_URL="$API" TEAMS=true TEAM_BREAKDOWNS=all SEATS=false LOG_LEVEL=warn \
-  "${CPU0[@]}" /usr/bin/time -v -o "$OUT/exporter.time" "$BIN" --once >"$OUT/exporter.prom" 2>"$OUT/exporter.log" \
-  || die "exporter failed: $(tail -5 "$OUT/exporter.log")"
+SINK_ENV=(); LOG=warn
+case "${REMOTE_WRITE:-}" in
+  "") ;;
+  vm)
+    command -v victoria-metrics >/dev/null || die "REMOTE_WRITE=vm needs victoria-metrics (apt-get install victoria-metrics)"
+    RW_PORT=$(free_port)
+    "${CPU1[@]}" victoria-metrics -httpListenAddr="127.0.0.1:$RW_PORT" -storageDataPath="$OUT/vm-data" \
+      -retentionPeriod=2y -search.disableCache -search.latencyOffset=0s >"$OUT/receiver.log" 2>&1 &
+    PIDS+=($!)
+    RW_BASE=http://127.0.0.1:$RW_PORT; RW_WRITE=$RW_BASE/api/v1/write ;;
+  prometheus)
+    command -v prometheus >/dev/null || die "REMOTE_WRITE=prometheus needs prometheus (apt-get install prometheus)"
+    RW_PORT=$(free_port)
+    printf 'global:\n  scrape_interval: 1h\n' >"$OUT/prometheus.yml"
+    "${CPU1[@]}" prometheus --config.file="$OUT/prometheus.yml" --storage.tsdb.path="$OUT/prom-data" \
+      --web.listen-address="127.0.0.1:$RW_PORT" --web.enable-remote-write-receiver >"$OUT/receiver.log" 2>&1 &
+    PIDS+=($!)
+    RW_BASE=http://127.0.0.1:$RW_PORT; RW_WRITE=$RW_BASE/api/v1/write ;;
+  *) die "REMOTE_WRITE must be vm or prometheus, not ${REMOTE_WRITE}" ;;
+esac
+if [ -n "${RW_BASE:-}" ]; then
+  for _ in $(seq 300); do curl -sf -o /dev/null "$RW_BASE/-/ready" && break; curl -sf -o /dev/null "$RW_BASE/health" && break; sleep 0.2; done
+  SINK_ENV=(REMOTE_WRITE_URL="$RW_WRITE" REMOTE_WRITE_INTERVAL_SECONDS=0)
+  # The per-scope "remote-write publish done" line carries samples_sent.
+  LOG="warn,copilot_metrics_exporter::sinks::remote_write=info"
+  SKIP_PYTHON=1
+  echo "== receiver: ${REMOTE_WRITE} at $RW_BASE" >&2
+fi
 
-grep -v '^#' "$OUT/exporter.prom" | wc -l >"$OUT/series.count"
+echo "== exporter --once (TEAMS=true) on $((BYTES / 1000000)) MB${RW_BASE:+, remote-write to ${REMOTE_WRITE}}" >&2
+env GHC_TOKEN=bench ENTERPRISE="$ENT" GITHUB_API_URL="$API" TEAMS=true TEAM_BREAKDOWNS=all SEATS=false LOG_LEVEL="$LOG" \
+  "${SINK_ENV[@]}" "${CPU0[@]}" /usr/bin/time -v -o "$OUT/exporter.time" "$BIN" --once >"$OUT/exporter.prom" 2>"$OUT/exporter.log" \
+  || die "exporter failed: $(tail -5 "$OUT/exporter.log")"
+if [ -n "${RW_BASE:-}" ]; then
+  sed -n 's/.*samples_sent=\([0-9]*\).*/\1/p' "$OUT/exporter.log" | awk '{s += $1} END {print s + 0}' >"$OUT/rw_samples.count"
+  curl -sf -o /dev/null "$RW_BASE/internal/force_flush" || true
+  sleep 2
+  # Series the receiver holds: VictoriaMetrics' series count, Prometheus' head.
+  if [ "$REMOTE_WRITE" = vm ]; then
+    curl -sf "$RW_BASE/api/v1/series/count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0])'
+  else
+    curl -sf "$RW_BASE/api/v1/status/tsdb" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["headStats"]["numSeries"])'
+  fi >"$OUT/rw_series.count" || echo "?" >"$OUT/rw_series.count"
+fi
+
+{ grep -v '^#' "$OUT/exporter.prom" || true; } | wc -l >"$OUT/series.count"
 grep -c '^copilot_team_' "$OUT/exporter.prom" >"$OUT/team_series.count" || true
 
 if [ "${SKIP_PYTHON:-0}" != 1 ]; then
@@ -193,7 +240,11 @@ for name, r in rows:
 if rows[0][1] and rows[1][1]:
     (w0, c0, r0), (w1, c1, r1) = rows[0][1], rows[1][1]
     print(f"| {'ratio (baseline / exporter)':38} | {w1 / w0:7.1f}x | {c1 / c0:7.1f}x | {'':11} | {'':10} | {r1 / r0:10.1f}x |")
-print(f"\nseries written by the exporter: {read('series.count')} ({read('team_series.count')} team series)")
+if read("rw_samples.count"):
+    print(f"\nremote-write ({os.environ.get('REMOTE_WRITE')}): {read('rw_samples.count')} samples delivered, "
+          f"{read('rw_series.count')} series in the receiver")
+else:
+    print(f"\nseries written by the exporter: {read('series.count')} ({read('team_series.count')} team series)")
 cmp_ = read("compare.txt")
 if cmp_:
     print(f"\ncorrectness: {cmp_}")

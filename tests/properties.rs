@@ -180,8 +180,9 @@ mod encoders {
     use copilot_metrics_exporter::sinks::pushgateway::{
         encode_protobuf, label_segments, scope_families,
     };
-    use copilot_metrics_exporter::sinks::remote_write::encode::{encode, Batch};
+    use copilot_metrics_exporter::sinks::remote_write::encode::encode;
     use copilot_metrics_exporter::sinks::remote_write::proto::WriteRequest;
+    use copilot_metrics_exporter::sinks::remote_write::RequestStream;
     use prost::Message;
 
     fn percent_decode(s: &str) -> Vec<u8> {
@@ -213,10 +214,8 @@ mod encoders {
             let row: Map<String, Value> = fields.into_iter().collect();
             let mut set = SampleSet::new();
             map_object(PREFIX, &vec![("org".to_string(), "o\"\\\n\u{e9}".to_string())], &row, &mut set);
-            let mut batch = Batch::new();
-            batch.add_set(&set, 1_700_000_000_000);
             let mut seen = 0;
-            for request in batch.into_requests(max_samples) {
+            for request in RequestStream::new(vec![&set], 1_700_000_000_000, max_samples) {
                 let body = encode(&request);
                 let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
                 let decoded = WriteRequest::decode(raw.as_slice()).unwrap();

@@ -18,6 +18,8 @@ use string_interner::{DefaultBackend, DefaultSymbol, StringInterner, Symbol};
 
 use super::SeriesKey;
 
+mod contains;
+
 /// A label set interned in one [`SampleSet`] (see
 /// [`SampleSet::intern_labels`]). Valid only for the set that made it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -5,7 +5,6 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
-use super::encode::Batch;
 use super::summary::{ScopeFailure, ScopeSummary};
 use super::transport::{ResolvedAuth, SendError};
 use super::{log_failure, report_day_timestamp_ms, RemoteWriteSink};
@@ -34,12 +33,13 @@ impl RemoteWriteSink {
             return;
         }
         for (day, set) in data.days.range(start..=settled) {
-            let mut batch = Batch::new();
-            batch.add_set(set, report_day_timestamp_ms(*day));
-            if batch.is_empty() && batch.skipped().is_empty() {
+            if set.is_empty() {
                 continue;
             }
-            match self.send_batch(batch, auth, summary).await {
+            match self
+                .send_set(set, report_day_timestamp_ms(*day), auth, summary)
+                .await
+            {
                 Ok(()) => summary.days_sent.push(*day),
                 Err(e @ SendError::Rejected { .. }) => {
                     // A poison day must not block the days after it: the mark

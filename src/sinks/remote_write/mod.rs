@@ -1,10 +1,19 @@
 //! Prometheus remote-write 1.0 sink (protobuf + snappy block over HTTP).
 //!
 //! Layout, after Vector's sinks: [`config`] (arguments → validated
-//! settings), [`encode`] (pure: model → `WriteRequest` → bytes),
-//! [`transport`] (headers, auth, reqwest, retry), [`state`] (per-scope
-//! high-water marks of `report-day` mode), `metrics` (its self-metrics),
-//! and [`RemoteWriteSink`] here, which decides what to send when.
+//! settings), [`stream`] (pure: the interned model → capped
+//! `WriteRequest`s, one at a time), [`encode`] (pure: one request → bytes,
+//! the 413 split), [`transport`] (headers, auth, reqwest, retry),
+//! [`state`] (per-scope high-water marks of `report-day` mode), `metrics`
+//! (its self-metrics), `now` (the `now`-stamped part and its stale
+//! markers), `history` (`report-day`), `resend` (the periodic re-send), and
+//! [`RemoteWriteSink`] here, which decides what to send when.
+//!
+//! Memory does not grow with the output: requests are built lazily from
+//! borrowed sample sets, sent and dropped one at a time, and what the sink
+//! keeps between publishes (the re-send snapshot, the previous publish for
+//! stale markers) are `Arc`s of the model the store holds anyway, plus the
+//! small health sets.
 //!
 //! Two timestamp modes (see `docs/remote-write.md`):
 //! * `now`: each scope's newest report day plus the current values, stamped
@@ -18,9 +27,11 @@ pub mod config;
 pub mod encode;
 mod history;
 mod metrics;
+mod now;
 mod resend;
 pub mod sigv4;
 pub mod state;
+pub mod stream;
 pub mod summary;
 pub mod tls;
 pub mod transport;
@@ -31,7 +42,7 @@ pub mod proto {
     include!(concat!(env!("OUT_DIR"), "/prometheus.rs"));
 }
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -43,9 +54,10 @@ use prometheus::Registry;
 pub use config::{
     Auth, RemoteWriteArgs, RemoteWriteConfig, RetryPolicy, Secret, SecretSource, TimestampMode,
 };
-pub use encode::{Batch, LabelSet};
 use metrics::{RetryCounter, SinkMetrics};
+use now::NowSets;
 pub use state::{StateError, StateStore};
+pub use stream::RequestStream;
 pub use summary::{FailureCause, PublishSummary, RemoteWriteError, ScopeFailure, ScopeSummary};
 pub use transport::{SendError, Transport};
 
@@ -81,11 +93,12 @@ pub struct RemoteWriteSink {
     state: StateStore,
     metrics: SinkMetrics,
     last_success: Mutex<BTreeMap<Scope, SystemTime>>,
-    /// Label sets last sent with `now` timestamps, per scope (stale markers).
-    now_series: Mutex<HashMap<Scope, BTreeSet<LabelSet>>>,
-    /// The `now`-stamped requests of the last publish, without stale
-    /// markers: re-stamped and re-sent between refreshes.
-    snapshot: Mutex<Vec<WriteRequest>>,
+    /// The sets last delivered with `now` timestamps, per scope: the
+    /// series that are not in the next publish get a stale marker.
+    published: Mutex<HashMap<Scope, NowSets>>,
+    /// The `now`-stamped sets of the last publish: re-encoded with a new
+    /// timestamp and re-sent between refreshes.
+    snapshot: Mutex<Vec<NowSets>>,
     /// `EXTERNAL_LABELS`, on every series.
     external: Vec<(String, String)>,
     publish_lock: tokio::sync::Mutex<()>,
@@ -131,7 +144,7 @@ impl RemoteWriteSink {
             state,
             metrics,
             last_success: Mutex::new(BTreeMap::new()),
-            now_series: Mutex::new(HashMap::new()),
+            published: Mutex::new(HashMap::new()),
             snapshot: Mutex::new(Vec::new()),
             external: Vec::new(),
             publish_lock: tokio::sync::Mutex::new(()),
@@ -281,77 +294,23 @@ impl RemoteWriteSink {
         }
     }
 
-    /// One scope of a round; returns its `now`-stamped requests for the
+    /// One scope of a round; returns its `now`-stamped sets for the
     /// periodic re-send.
     async fn publish_scope(
         &self,
         view: &ScopeView,
         own: Option<&SampleSet>,
         sending: Sending<'_>,
-    ) -> Vec<WriteRequest> {
+    ) -> Option<NowSets> {
         let Sending {
             now,
             auth,
             summary,
             failures,
         } = sending;
-        let scope = &view.scope;
-        let now_ms = unix_ms(now);
-
-        // The part stamped `now`: newest day (now mode), current values,
-        // health.
-        let mut batch = Batch::with_labels(&self.external);
-        if let Some(data) = &view.data {
-            if self.config.mode == TimestampMode::Now {
-                if let Some((_, set)) = data.newest_day() {
-                    batch.add_set(set, now_ms);
-                }
-            }
-            batch.add_set(&data.current, now_ms);
-        }
-        batch.add_set(&view.health, now_ms);
-        if let Some(own) = own {
-            batch.add_set(own, now_ms);
-        }
-        let live: BTreeSet<LabelSet> = batch.label_sets().cloned().collect();
-        let previous = self
-            .now_series
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(scope)
-            .cloned()
-            .unwrap_or_default();
-        for gone in previous.difference(&live) {
-            batch.add_stale(gone.clone(), now_ms);
-            summary.stale_markers += 1;
-        }
-        let mut snapshot = Vec::new();
-        if !batch.is_empty() {
-            self.note_skipped(&batch, summary);
-            let requests = batch.into_requests(self.config.max_samples_per_request);
-            snapshot = requests
-                .iter()
-                .cloned()
-                .map(encode::without_stale)
-                .collect();
-            match self.send_requests(requests, auth, summary).await {
-                Ok(()) => {
-                    self.now_series
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(scope.clone(), live);
-                }
-                Err(e) => {
-                    log_failure(scope, None, &e);
-                    failures.push(ScopeFailure {
-                        scope: scope.clone(),
-                        day: None,
-                        cause: e.into(),
-                    });
-                }
-            }
-        }
-
+        let snapshot = self
+            .publish_now(view, own, now, auth, summary, failures)
+            .await;
         if let (TimestampMode::ReportDay, Some(data)) = (self.config.mode, &view.data) {
             self.publish_history(data, now, auth, summary, failures)
                 .await;
@@ -359,43 +318,41 @@ impl RemoteWriteSink {
         snapshot
     }
 
-    /// Sends a batch as capped requests, in order (see
-    /// [`RemoteWriteSink::send_requests`]).
-    async fn send_batch(
+    /// Sends the series of `set`, all stamped `timestamp_ms`, as capped
+    /// requests (see [`RemoteWriteSink::send_stream`]).
+    async fn send_set(
         &self,
-        batch: Batch,
+        set: &SampleSet,
+        timestamp_ms: i64,
         auth: &ResolvedAuth,
         summary: &mut ScopeSummary,
     ) -> Result<(), SendError> {
-        self.note_skipped(&batch, summary);
-        let requests = batch.into_requests(self.config.max_samples_per_request);
-        self.send_requests(requests, auth, summary).await
+        let mut stream =
+            RequestStream::new(vec![set], timestamp_ms, self.config.max_samples_per_request)
+                .with_external(&self.external);
+        let result = self.send_stream(&mut stream, auth, summary).await;
+        note_stream(&stream, summary);
+        result
     }
 
-    /// Counts and logs the series of `batch` skipped for invalid names.
-    fn note_skipped(&self, batch: &Batch, summary: &mut ScopeSummary) {
-        if !batch.skipped().is_empty() {
-            summary.series_skipped += batch.skipped().len() as u64;
-            for reason in batch.skipped().iter().take(5) {
-                tracing::warn!(reason = %reason, "remote-write: series skipped");
-            }
-        }
-    }
-
-    /// Sends requests in order. Stops at the first request that is not
-    /// delivered; a request rejected for its data does not stop the
-    /// following ones (they may be fine), but the batch then counts as
+    /// Sends the requests of `stream` in order, each built, sent and
+    /// dropped before the next. Stops at the first request that is not
+    /// delivered (its samples and the rest of the stream's count as
+    /// failed); a request rejected for its data does not stop the
+    /// following ones (they may be fine), but the stream then counts as
     /// rejected. A request too large (413) is split and its halves sent in
-    /// its place.
-    async fn send_requests(
+    /// its place. The stream is exhausted afterwards, so its counts are
+    /// complete.
+    async fn send_stream(
         &self,
-        requests: Vec<WriteRequest>,
+        stream: &mut RequestStream<'_>,
         auth: &ResolvedAuth,
         summary: &mut ScopeSummary,
     ) -> Result<(), SendError> {
-        let mut queue: std::collections::VecDeque<_> = requests.into();
+        // The halves of split requests, waiting their turn.
+        let mut queue: VecDeque<WriteRequest> = VecDeque::new();
         let mut rejected = None;
-        while let Some(request) = queue.pop_front() {
+        while let Some(request) = queue.pop_front().or_else(|| stream.next()) {
             let samples = encode::request_samples(&request);
             let body = Bytes::from(encode::encode(&request));
             let observer = RetryCounter {
@@ -426,19 +383,34 @@ impl RemoteWriteSink {
                     rejected.get_or_insert(e);
                 }
                 Err(e) => {
-                    self.metrics.count("failed", samples);
-                    summary.samples_failed += samples as u64;
-                    let rest: usize = queue.iter().map(encode::request_samples).sum();
-                    summary.samples_failed += rest as u64;
-                    self.metrics
-                        .samples
-                        .with_label_values(&["failed"])
-                        .inc_by(rest as u64);
+                    let rest: usize = queue.iter().map(encode::request_samples).sum::<usize>()
+                        + stream.remaining_samples();
+                    self.metrics.count("failed", samples + rest);
+                    summary.samples_failed += (samples + rest) as u64;
                     return Err(e);
                 }
             }
         }
         rejected.map_or(Ok(()), Err)
+    }
+}
+
+/// Counts and logs what `stream` left out: series skipped for invalid
+/// names, series dropped because an earlier set of the publish had them.
+fn note_stream(stream: &RequestStream<'_>, summary: &mut ScopeSummary) {
+    summary.series_skipped += stream.skipped();
+    for reason in stream.skip_reasons() {
+        tracing::warn!(reason = %reason, "remote-write: series skipped");
+    }
+    summary.series_duplicate += stream.duplicates();
+    if stream.duplicates() > 0 {
+        tracing::warn!(
+            scope = %summary.scope,
+            duplicates = stream.duplicates(),
+            examples = ?stream.duplicate_examples(),
+            "remote-write: series present in two sets of one publish; the first is sent \
+             (newest day, current values, scope health, self-metrics), the others dropped"
+        );
     }
 }
 

@@ -26,6 +26,9 @@ pub struct ScopeSummary {
     pub stale_markers: u64,
     /// Series skipped because of invalid metric or label names.
     pub series_skipped: u64,
+    /// Series dropped because an earlier set of the same publish had them
+    /// (the first set wins; see [`super::stream`]).
+    pub series_duplicate: u64,
     /// `report-day`: days accepted, oldest first.
     pub days_sent: Vec<NaiveDate>,
     /// `report-day`: days rejected by the receiver and skipped.
@@ -43,6 +46,7 @@ impl ScopeSummary {
             samples_failed: 0,
             stale_markers: 0,
             series_skipped: 0,
+            series_duplicate: 0,
             days_sent: Vec::new(),
             days_rejected: Vec::new(),
         }

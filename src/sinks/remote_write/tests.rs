@@ -2,6 +2,7 @@
 //! every request and answers from a script. Test names cite the sender
 //! checklist items (RW1-xx) of the remote-write 1.0 specification.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -133,6 +134,13 @@ fn new_sink(config: RemoteWriteConfig) -> (RemoteWriteSink, Registry) {
     let registry = Registry::new();
     let sink = RemoteWriteSink::new(config, &registry).unwrap();
     (sink, registry)
+}
+
+/// A fresh sink in front of `rx` whose requests hold at most `cap` samples.
+fn capped_sink(rx: &Receiver, cap: usize) -> RemoteWriteSink {
+    let mut config = test_config(rx.url());
+    config.max_samples_per_request = cap;
+    new_sink(config).0
 }
 
 /// Publishes two series of `org="o"` through a fresh sink in front of `rx`.
@@ -588,9 +596,7 @@ async fn transport_errors_are_retried_then_fail_readably() {
 #[tokio::test]
 async fn requests_are_capped_in_samples() {
     let rx = Receiver::ok().await;
-    let mut config = test_config(rx.url());
-    config.max_samples_per_request = 3;
-    let (sink, _) = new_sink(config);
+    let sink = capped_sink(&rx, 3);
     let mut data = ScopeData::new(Scope::org("o"));
     let mut set = SampleSet::new();
     for i in 0..10 {
@@ -850,3 +856,6 @@ fn the_sink_and_its_publish_future_can_be_shared_across_tasks() {
     let future = sink.publish(&scopes, now());
     assert_send(&future);
 }
+
+#[path = "publish_tests.rs"]
+mod publish;
