@@ -32,6 +32,9 @@ struct Entry {
     value: f64,
 }
 
+/// Series room a set takes on its first insert.
+const FIRST_CAPACITY: usize = 64;
+
 fn fx<T: Hash + ?Sized>(value: &T) -> u64 {
     let mut h = FxHasher::default();
     value.hash(&mut h);
@@ -270,6 +273,16 @@ impl SampleSet {
                 self.has_help.resize(s + 1, false);
             }
             self.has_help[s] = true;
+        }
+        if self.series.capacity() == 0 {
+            // A set is rarely tiny (a report row maps to hundreds of
+            // series): skip the first rounds of growth and rehashing.
+            self.series.reserve(FIRST_CAPACITY);
+            let series = &self.series;
+            self.series_index.reserve(FIRST_CAPACITY, |&i| {
+                let e = &series[i as usize];
+                fx(&(sym_id(e.name), e.labels))
+            });
         }
         let idx = self.series.len() as u32;
         self.series.push(Entry {
