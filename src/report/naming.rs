@@ -190,9 +190,6 @@ pub struct MappedLeaf<'a> {
     pub labels: &'a Labels,
     /// The value, in base units.
     pub value: f64,
-    /// Whether the field is a quantity ([`crate::report::quantity::is_quantity`]):
-    /// only quantities are ever summed over rows.
-    pub quantity: bool,
     /// The report path of the field's container (`totals_by_ide[]`) and
     /// the field (`loc_added_sum`); see [`MappedLeaf::source`].
     parent: &'a str,
@@ -206,6 +203,12 @@ impl MappedLeaf<'_> {
             name: self.name.clone(),
             labels: self.labels.clone(),
         }
+    }
+
+    /// Whether the field is a quantity ([`is_quantity`]): only quantities
+    /// are ever summed over rows.
+    pub fn quantity(&self) -> bool {
+        is_quantity(self.field)
     }
 
     /// The report field it comes from (`totals_by_ide[].loc_added_sum`).
@@ -308,7 +311,6 @@ fn walk_object(
                         name,
                         labels: &own_labels,
                         value: v * factor,
-                        quantity: is_quantity(field),
                         parent: source,
                         field,
                     });
@@ -392,7 +394,6 @@ fn element_leaves(
                         name,
                         labels,
                         value: v * factor,
-                        quantity: is_quantity(key),
                         parent: source,
                         field: key,
                     });

@@ -266,7 +266,7 @@ impl UserAggregator {
                 }
                 let id = mapper.series_for(&leaf.name, leaf.labels);
                 if seen.insert(id) {
-                    series.push((id, leaf.value, leaf.quantity));
+                    series.push((id, leaf.value, leaf.quantity()));
                 }
             },
         );

@@ -148,7 +148,7 @@ impl TeamAggregator {
             row,
             self.breakdowns,
             &mut |leaf| {
-                if !leaf.quantity {
+                if !leaf.quantity() {
                     return;
                 }
                 if !help.contains_key(&leaf.name) {

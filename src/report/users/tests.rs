@@ -59,7 +59,7 @@ fn reference(
                     return;
                 }
                 match sums.get(&leaf.key()) {
-                    Some(sum) if leaf.quantity => {
+                    Some(sum) if leaf.quantity() => {
                         sums.set(leaf.key(), sum + leaf.value, "");
                     }
                     Some(_) => {}
