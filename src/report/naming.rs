@@ -213,11 +213,17 @@ impl MappedLeaf<'_> {
 
     /// The report field it comes from (`totals_by_ide[].loc_added_sum`).
     pub fn source(&self) -> String {
-        if self.parent.is_empty() {
-            self.field.to_string()
-        } else {
-            format!("{}.{}", self.parent, self.field)
-        }
+        report_path(self.parent, self.field)
+    }
+}
+
+/// The report path of `field` inside the container at `parent` (the row
+/// itself when `parent` is empty).
+fn report_path(parent: &str, field: &str) -> String {
+    if parent.is_empty() {
+        field.to_string()
+    } else {
+        format!("{parent}.{field}")
     }
 }
 
@@ -291,13 +297,6 @@ fn walk_object(
     emit: &mut dyn FnMut(MappedLeaf<'_>),
 ) {
     let own_labels = leaf_labels(labels);
-    let source_of = |field: &str| {
-        if source.is_empty() {
-            field.to_string()
-        } else {
-            format!("{source}.{field}")
-        }
-    };
     for (field, value) in object {
         if is_bookkeeping(field) || breakdowns.skips_field(field) {
             continue;
@@ -318,13 +317,20 @@ fn walk_object(
             }
             Value::Object(inner) => walk_object(
                 &object_path(path, field),
-                &source_of(field),
+                &report_path(source, field),
                 labels,
                 inner,
                 Breakdowns::ALL,
                 emit,
             ),
-            Value::Array(items) => walk_array(path, &source_of(field), field, labels, items, emit),
+            Value::Array(items) => walk_array(
+                path,
+                &report_path(source, field),
+                field,
+                labels,
+                items,
+                emit,
+            ),
             _ => {}
         }
     }
